@@ -1,0 +1,201 @@
+"""Typed, frozen configuration objects that travel with every checkpoint.
+
+Each config validates itself at construction, so a bad value fails where it is typed (CLI flag, UI
+field, JSON file) with a message that says how to fix it, never deep inside a training step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigError
+
+SUPPORTED_RESOLUTIONS = (32, 64, 128)
+DatasetKind = Literal["synthetic", "cartoonset", "folder"]
+
+
+def _from_dict(cls, d: dict[str, Any]):
+    """Build a dataclass from a dict, rejecting unknown keys (a typo must not be ignored silently)."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(d).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} keys: {sorted(unknown)}; known: {sorted(names)}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in d:
+            v = d[f.name]
+            kwargs[f.name] = tuple(v) if isinstance(v, list) else v
+    try:
+        return cls(**kwargs)
+    except TypeError as e:
+        raise ConfigError(f"bad {cls.__name__}: {e}") from None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the convolutional VAE.
+
+    The encoder halves the resolution once per entry of ``channels``; the decoder mirrors it. With the
+    defaults a 64×64 image becomes a 256×4×4 feature map before the latent heads.
+    """
+
+    resolution: int = 64
+    latent_dim: int = 32
+    channels: tuple[int, ...] = (32, 64, 128, 256)
+    res_blocks: int = 0
+    norm: Literal["batch", "none"] = "batch"
+    #: Fixed std of the Gaussian decoder p(x|z) = N(x̂, σ²I) on [0, 1] pixels. It sets how much a
+    #: squared pixel error weighs against a nat of KL: recon NLL = SSE / (2σ²) + const.
+    obs_std: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.resolution not in SUPPORTED_RESOLUTIONS:
+            raise ConfigError(
+                f"resolution must be one of {SUPPORTED_RESOLUTIONS}, got {self.resolution}"
+            )
+        if not 1 <= self.latent_dim <= 1024:
+            raise ConfigError(f"latent_dim must be in 1..1024, got {self.latent_dim}")
+        if not self.channels or any(int(c) < 1 for c in self.channels):
+            raise ConfigError(f"channels must be positive integers, got {self.channels}")
+        if self.resolution % (2 ** len(self.channels)) != 0 or self.resolution // 2 ** len(self.channels) < 2:
+            raise ConfigError(
+                f"{len(self.channels)} downsampling stages do not fit resolution {self.resolution}: "
+                "the final feature map must be at least 2×2"
+            )
+        if not 0 <= self.res_blocks <= 8:
+            raise ConfigError(f"res_blocks must be in 0..8, got {self.res_blocks}")
+        if self.norm not in ("batch", "none"):
+            raise ConfigError(f"norm must be 'batch' or 'none', got {self.norm!r}")
+        if not 1e-3 <= self.obs_std <= 10:
+            raise ConfigError(f"obs_std must be in [0.001, 10], got {self.obs_std}")
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    @property
+    def bottom_resolution(self) -> int:
+        return self.resolution // 2 ** len(self.channels)
+
+    @property
+    def data_dim(self) -> int:
+        """Number of scalar pixel values per image (D in nats→bits/dim)."""
+        return 3 * self.resolution * self.resolution
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Where training images come from and how they were turned into model inputs.
+
+    Stored in the checkpoint so that uploads are preprocessed exactly like the training data.
+    ``crop_fraction`` is the side of the centred square crop relative to the shorter image side
+    (the real Cartoon Set's 500×500 faces use 0.7 → the central 350×350 box).
+    """
+
+    kind: DatasetKind = "synthetic"
+    path: str | None = None
+    resolution: int = 64
+    crop_fraction: float = 1.0
+    #: synthetic only: number of faces and generator seed
+    size: int = 10_000
+    seed: int = 0
+    #: folder only: optional labels CSV (one row per file)
+    labels_csv: str | None = None
+    #: use at most this many images (None = all); the split is deterministic
+    limit: int | None = None
+    val_fraction: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("synthetic", "cartoonset", "folder"):
+            raise ConfigError(f"dataset kind must be synthetic, cartoonset or folder, got {self.kind!r}")
+        if self.kind != "synthetic" and not self.path:
+            raise ConfigError(f"a {self.kind} dataset needs a path")
+        if self.resolution not in SUPPORTED_RESOLUTIONS:
+            raise ConfigError(
+                f"resolution must be one of {SUPPORTED_RESOLUTIONS}, got {self.resolution}"
+            )
+        if not 0.2 <= self.crop_fraction <= 1.0:
+            raise ConfigError(f"crop_fraction must be in [0.2, 1.0], got {self.crop_fraction}")
+        if not 1 <= self.size <= 1_000_000:
+            raise ConfigError(f"size must be in 1..1000000, got {self.size}")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"limit must be >= 1, got {self.limit}")
+        if not 0.0 <= self.val_fraction < 0.9:
+            raise ConfigError(f"val_fraction must be in [0, 0.9), got {self.val_fraction}")
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.kind == "synthetic"
+
+    def describe(self) -> str:
+        """One line a human reads in the CLI, the README and the UI's model panel."""
+        if self.kind == "synthetic":
+            return f"SYNTHETIC cartoon faces (procedural, {self.size} faces, seed {self.seed}), {self.resolution}×{self.resolution}"
+        if self.kind == "cartoonset":
+            return f"Cartoon Set (real, Google, CC BY 4.0) at {self.path}, {self.resolution}×{self.resolution}, crop {self.crop_fraction}"
+        return f"image folder {self.path}, {self.resolution}×{self.resolution}, crop {self.crop_fraction}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DataSpec":
+        return _from_dict(cls, d)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation recipe. ``kl_warmup_steps`` ramps β linearly from 0 (avoids early posterior collapse)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    beta: float = 1.0
+    kl_warmup_steps: int = 0
+    lr_schedule: Literal["constant", "cosine"] = "cosine"
+    hflip: bool = False
+    seed: int = 0
+    #: emit an image grid event every N optimizer steps (0 = only at epoch ends)
+    grid_every: int = 0
+    #: write a checkpoint at every epoch end (the final one is always written)
+    checkpoint_every_epoch: bool = True
+    channels_last: bool = True
+    max_steps: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.epochs <= 100_000:
+            raise ConfigError(f"epochs must be in 1..100000, got {self.epochs}")
+        if not 1 <= self.batch_size <= 4096:
+            raise ConfigError(f"batch_size must be in 1..4096, got {self.batch_size}")
+        if not 0 < self.lr <= 10:
+            raise ConfigError(f"lr must be in (0, 10], got {self.lr}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0 <= self.beta <= 1000:
+            raise ConfigError(f"beta must be in [0, 1000], got {self.beta}")
+        if self.kl_warmup_steps < 0:
+            raise ConfigError(f"kl_warmup_steps must be >= 0, got {self.kl_warmup_steps}")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
+        if self.grid_every < 0:
+            raise ConfigError(f"grid_every must be >= 0, got {self.grid_every}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        return _from_dict(cls, d)
