@@ -1,0 +1,185 @@
+"""Checkpoint save/load: equality, atomicity, and every kind of bad file gives a CheckpointError."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from vae_core.checkpoint import CheckpointMeta, list_checkpoints, load_checkpoint, load_training_state, read_meta, save_checkpoint
+from vae_core.config import DataSpec, ModelConfig, TrainConfig
+from vae_core.errors import CheckpointError
+from vae_core.model import ConvVAE
+
+TINY = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8))
+
+
+def _meta(cfg: ModelConfig = TINY) -> CheckpointMeta:
+    return CheckpointMeta(model=cfg, data=DataSpec(resolution=cfg.resolution, size=10), train=TrainConfig(epochs=1),
+                          metrics={"ssim": 0.5}, command="python -m vae_core train")
+
+
+def _saved(tmp_path: Path, name: str = "ck", seed: int = 0) -> tuple[Path, ConvVAE]:
+    torch.manual_seed(seed)
+    model = ConvVAE(TINY)
+    return save_checkpoint(tmp_path / name, model, _meta()), model
+
+
+def test_save_load_roundtrip_equal_config_and_tensors(tmp_path):
+    path, model = _saved(tmp_path)
+    loaded = load_checkpoint(path)
+    assert loaded.meta.model == TINY
+    assert loaded.meta.data == DataSpec(resolution=32, size=10)
+    assert loaded.meta.metrics == {"ssim": 0.5}
+    assert loaded.meta.command == "python -m vae_core train"
+    for k, v in model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[k], v), k
+    assert not loaded.model.training
+    assert all(not p.requires_grad for p in loaded.model.parameters())
+    cfg = json.loads((path / "config.json").read_text())
+    assert cfg["format_version"] == 1 and cfg["class"] == "ConvVAE" and cfg["package_version"]
+    assert sorted(os.listdir(tmp_path)) == ["ck"]  # no temp dirs left behind
+
+
+def test_overwrite_replaces_atomically_and_leaves_no_debris(tmp_path):
+    path, _ = _saved(tmp_path, seed=0)
+    _, m2 = _saved(tmp_path, seed=1)
+    loaded = load_checkpoint(path)
+    assert torch.equal(loaded.model.state_dict()["decoder.from_latent.weight"], m2.state_dict()["decoder.from_latent.weight"])
+    assert sorted(os.listdir(tmp_path)) == ["ck"]
+
+
+def test_optimizer_state_roundtrip_without_pickle(tmp_path):
+    model = ConvVAE(TINY)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model(torch.rand(2, 3, 32, 32)).reconstruction.mean().backward()
+    opt.step()
+    path = save_checkpoint(tmp_path / "ck", model, _meta(), optimizer=opt, train_state={"step": 7, "history": [{"a": 1}]})
+    opt2 = torch.optim.AdamW(ConvVAE(TINY).parameters(), lr=5.0)
+    state = load_training_state(path, opt2)
+    assert state == {"step": 7, "history": [{"a": 1}]}
+    s1, s2 = opt.state_dict(), opt2.state_dict()
+    assert s2["param_groups"][0]["lr"] == 1e-3
+    for pid in s1["state"]:
+        assert torch.equal(s1["state"][pid]["exp_avg"], s2["state"][pid]["exp_avg"])
+
+
+def test_missing_dir_and_not_a_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        load_checkpoint(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CheckpointError, match="config.json"):
+        load_checkpoint(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("damage", ["truncate", "random", "pickle"])
+def test_corrupt_weights_give_clear_error(tmp_path, damage):
+    path, _ = _saved(tmp_path)
+    w = path / "model.safetensors"
+    if damage == "truncate":
+        w.write_bytes(w.read_bytes()[:100])
+    elif damage == "random":
+        w.write_bytes(os.urandom(5000))
+    else:
+        class Boom:
+            def __reduce__(self):
+                return (os.system, ("touch " + str(tmp_path / "PWNED"),))
+        w.write_bytes(pickle.dumps({"x": Boom()}))
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["weights_sha256"] = ""  # skip the hash check: the parser itself must refuse
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="not a valid safetensors"):
+        load_checkpoint(path)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_hash_mismatch_detected(tmp_path):
+    path, _ = _saved(tmp_path)
+    other, _ = _saved(tmp_path, name="other", seed=3)
+    (path / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="sha256"):
+        load_checkpoint(path)
+
+
+def test_wrong_shapes_and_wrong_config(tmp_path):
+    path, _ = _saved(tmp_path)
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["model"]["latent_dim"] = 5
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(path)
+    cfg["model"]["latent_dim"] = -3
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="latent_dim"):
+        load_checkpoint(path)
+    cfg["model"] = {"resolution": 64, "bogus": 1}
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="bogus"):
+        load_checkpoint(path)
+    cfg["format_version"] = 99
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="version"):
+        load_checkpoint(path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="JSON"):
+        load_checkpoint(path)
+
+
+def test_nan_weights_rejected(tmp_path):
+    model = ConvVAE(TINY)
+    with torch.no_grad():
+        model.decoder.from_latent.weight[0, 0] = float("nan")
+    path = save_checkpoint(tmp_path / "ck", model, _meta())
+    with pytest.raises(CheckpointError, match="NaN"):
+        load_checkpoint(path)
+
+
+def test_recovers_from_interrupted_swap(tmp_path):
+    path, model = _saved(tmp_path)
+    os.rename(path, tmp_path / ".ck.old-1-1")  # crash between the two renames
+    loaded = load_checkpoint(path)
+    assert torch.equal(loaded.model.state_dict()["decoder.from_latent.weight"], model.state_dict()["decoder.from_latent.weight"])
+
+
+def test_sigkill_mid_save_keeps_previous_checkpoint_loadable(tmp_path):
+    """A process saving big checkpoints in a loop is SIGKILLed at random moments; the dir always loads."""
+    big = ModelConfig(resolution=64, latent_dim=32, channels=(64, 128, 256, 512))
+    script = textwrap.dedent(f"""
+        import torch, sys
+        from vae_core.checkpoint import CheckpointMeta, save_checkpoint
+        from vae_core.config import DataSpec, ModelConfig
+        from vae_core.model import ConvVAE
+        cfg = ModelConfig(**{big.to_dict()!r})
+        m = ConvVAE(cfg)
+        save_checkpoint(sys.argv[1], m, CheckpointMeta(model=cfg, data=DataSpec()))
+        print("first", flush=True)
+        while True:
+            save_checkpoint(sys.argv[1], m, CheckpointMeta(model=cfg, data=DataSpec()))
+    """)
+    target = tmp_path / "ck"
+    for delay in (0.05, 0.2, 0.45):
+        proc = subprocess.Popen([sys.executable, "-c", script, str(target)], stdout=subprocess.PIPE,
+                                cwd=Path(__file__).resolve().parents[1])
+        assert proc.stdout.readline().strip() == b"first"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        loaded = load_checkpoint(target)
+        assert loaded.meta.model == big
+
+
+def test_list_checkpoints_puts_default_first(tmp_path):
+    _saved(tmp_path, name="zeta")
+    _saved(tmp_path, name="default")
+    (tmp_path / "junk").mkdir()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["default", "zeta"]
+    assert read_meta(tmp_path / "zeta").metrics == {"ssim": 0.5}

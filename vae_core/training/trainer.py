@@ -1,0 +1,418 @@
+"""The training loop, as a generator of :mod:`events`.
+
+Design choices, each for a reason:
+
+* ``run()`` is a generator: the CLI iterates it with tqdm, the UI iterates it in a worker thread, tests
+  collect it. Nothing is printed here.
+* Cancellation is cooperative (``cancel()`` from any thread, checked every step) and saves a resumable
+  checkpoint, so a cancelled run loses nothing.
+* Determinism: the data order of epoch ``e`` is a function of (seed, e) and the reparameterisation noise
+  comes from a seeded ``torch.Generator`` whose state is saved; resuming (even mid-epoch) continues the
+  exact same run.
+* Host syncs are deferred: per-step losses accumulate on the device and are read every ``log_every``
+  steps, which is also where non-finite losses are caught. A non-finite loss never reaches a checkpoint.
+* Under ``torchrun`` the model is wrapped in DistributedDataParallel; each rank reads its shard of the
+  epoch's permutation, and only rank 0 evaluates, writes checkpoints and yields events.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from ..checkpoint import CheckpointMeta, current_command, load_checkpoint, load_training_state, read_meta, save_checkpoint
+from ..config import ModelConfig, TrainConfig
+from ..data.dataset import FaceDataset, to_uint8
+from ..errors import CheckpointError, ConfigError, TrainingError
+from ..losses import bits_per_dim, elbo_terms
+from ..model import ConvVAE
+from .device import resolve_device
+from .distributed import DistContext, all_reduce_mean, barrier, broadcast_flag, init_distributed, shutdown
+from .events import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent, TrainEvent
+
+log = logging.getLogger(__name__)
+
+GRID_IMAGES = 8
+
+
+@dataclass
+class _RunState:
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    history: list[dict[str, Any]] | None = None
+    last_good: str | None = None
+
+
+def epoch_permutation(train_idx: np.ndarray, seed: int, epoch: int) -> np.ndarray:
+    """Data order of one epoch: a pure function of (seed, epoch), so resuming replays it exactly."""
+    return train_idx[np.random.default_rng([seed, epoch]).permutation(len(train_idx))]
+
+
+def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
+    """Learning rate at ``step``: short linear warm-up, then constant or cosine decay to 5% of lr."""
+    warm = min(100, max(1, total_steps // 20))
+    if step < warm:
+        return cfg.lr * (step + 1) / warm
+    if cfg.lr_schedule == "constant":
+        return cfg.lr
+    t = (step - warm) / max(1, total_steps - warm)
+    return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+
+
+def beta_at(step: int, cfg: TrainConfig) -> float:
+    """β with optional linear KL warm-up from 0."""
+    if cfg.kl_warmup_steps <= 0:
+        return cfg.beta
+    return cfg.beta * min(1.0, step / cfg.kl_warmup_steps)
+
+
+def make_grid(images_u8: np.ndarray, cols: int) -> np.ndarray:
+    """uint8 [N, R, R, 3] → one uint8 [rows·R, cols·R, 3] image, padded with white."""
+    n, r = images_u8.shape[0], images_u8.shape[1]
+    rows = max(1, math.ceil(n / cols))
+    grid = np.full((rows * r, cols * r, 3), 255, dtype=np.uint8)
+    for i in range(n):
+        y, x = divmod(i, cols)
+        grid[y * r:(y + 1) * r, x * r:(x + 1) * r] = images_u8[i]
+    return grid
+
+
+class Trainer:
+    """Trains a :class:`ConvVAE` on a :class:`FaceDataset` into the checkpoint directory ``out_dir``.
+
+    ``resume=True`` continues the resumable checkpoint already in ``out_dir`` (same model config);
+    ``init_from`` starts from another checkpoint's weights with a fresh optimizer (fine-tuning).
+    """
+
+    def __init__(
+        self,
+        dataset: FaceDataset,
+        model_config: ModelConfig,
+        train_config: TrainConfig,
+        out_dir: str | Path,
+        *,
+        device: str = "auto",
+        resume: bool = False,
+        init_from: str | Path | None = None,
+        command: str | None = None,
+        log_every: int = 10,
+        keep_training_state: bool = True,
+        eval_batch_size: int = 256,
+    ) -> None:
+        if dataset.resolution != model_config.resolution:
+            raise ConfigError(
+                f"dataset images are {dataset.resolution}×{dataset.resolution} but the model expects "
+                f"{model_config.resolution}; build the dataset at resolution {model_config.resolution}"
+            )
+        if len(dataset) < 2:
+            raise ConfigError(f"need at least 2 images to train (1 train + 1 validation), got {len(dataset)}")
+        self.dataset = dataset
+        self.model_config = model_config
+        self.train_config = train_config
+        self.out_dir = Path(out_dir)
+        self.device = resolve_device(device)
+        self.resume = resume
+        self.init_from = Path(init_from) if init_from else None
+        self.command = command if command is not None else current_command()
+        self.log_every = max(1, log_every)
+        self.keep_training_state = keep_training_state
+        self.eval_batch_size = eval_batch_size
+        self._stop = threading.Event()
+
+    # -- control ---------------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """Ask the run to stop after the current step (thread-safe); it saves a resumable checkpoint."""
+        self._stop.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._stop.is_set()
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> Iterator[TrainEvent]:
+        ctx = init_distributed(self.device)
+        try:
+            yield from self._run(ctx)
+        finally:
+            shutdown(ctx)
+
+    def _run(self, ctx: DistContext) -> Iterator[TrainEvent]:
+        cfg = self.train_config
+        t_start = time.perf_counter()
+        torch.manual_seed(cfg.seed)
+        model = ConvVAE(self.model_config)
+        state = _RunState(history=[])
+        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        gen_state: torch.Tensor | None = None
+        if self.resume:
+            gen_state = self._restore(model, optimizer, state)
+        elif self.init_from is not None:
+            src = load_checkpoint(self.init_from)
+            if src.meta.model != self.model_config:
+                raise ConfigError(f"{self.init_from} has a different model config; cannot initialise from it")
+            model.load_state_dict(src.model.state_dict())
+            for p in model.parameters():
+                p.requires_grad_(True)
+        model.to(self.device)
+        if cfg.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self._sanity_check(model)
+
+        train_idx, val_idx = self.dataset.split()
+        per_rank = len(train_idx) // ctx.world_size
+        if per_rank < 1:
+            raise ConfigError(f"{len(train_idx)} training images cannot be split over {ctx.world_size} processes")
+        bs = min(cfg.batch_size, per_rank)
+        steps_per_epoch = per_rank // bs
+        total_steps = cfg.epochs * steps_per_epoch
+        if cfg.max_steps is not None:
+            total_steps = min(total_steps, cfg.max_steps)
+
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(cfg.seed)
+        if gen_state is not None:
+            generator.set_state(gen_state)
+        net: torch.nn.Module = DistributedDataParallel(model) if ctx.enabled else model
+
+        if ctx.is_main:
+            yield StartEvent(
+                total_steps=total_steps, steps_per_epoch=steps_per_epoch, start_step=state.step,
+                start_epoch=state.epoch, device=str(self.device), world_size=ctx.world_size,
+                num_train=len(train_idx), num_val=len(val_idx), num_parameters=model.num_parameters(),
+                dataset=self.dataset.spec.describe(), history=list(state.history or []),
+            )
+
+        flip_rng = np.random.default_rng([cfg.seed, 7, state.step])
+        acc = torch.zeros(5, device=self.device)  # loss, mse, recon, kl, count
+        acc_steps = 0
+        t_window = time.perf_counter()
+        window_images = 0
+        cancelled = False
+        epoch_acc = torch.zeros(5, device=self.device)
+
+        while state.step < total_steps:
+            perm = epoch_permutation(train_idx, cfg.seed, state.epoch)
+            shard = perm[: per_rank * ctx.world_size][ctx.rank::ctx.world_size]
+            net.train()
+            while state.batch_in_epoch < steps_per_epoch and state.step < total_steps:
+                if broadcast_flag(self._stop.is_set(), ctx):
+                    cancelled = True
+                    break
+                idx = shard[state.batch_in_epoch * bs:(state.batch_in_epoch + 1) * bs]
+                batch = self.dataset.images[np.sort(idx)]
+                if cfg.hflip:
+                    flip = flip_rng.random(len(batch)) < 0.5
+                    batch = np.where(flip[:, None, None, None], batch[:, :, ::-1], batch)
+                # NHWC uint8 → NCHW float view with channels_last strides: no copy of the layout.
+                x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+                if not cfg.channels_last:
+                    x = x.contiguous()
+                lr = lr_at(state.step, total_steps, cfg)
+                for g in optimizer.param_groups:
+                    g["lr"] = lr
+                beta = beta_at(state.step, cfg)
+                out = net(x, generator)
+                terms = elbo_terms(x, out.reconstruction, out.posterior, self.model_config, beta)
+                optimizer.zero_grad(set_to_none=True)
+                terms.loss.backward()
+                optimizer.step()
+                row = torch.stack([terms.loss.detach(), terms.mse.detach(), terms.recon_nll.detach(),
+                                   terms.kl.detach(), torch.ones((), device=self.device)])
+                acc += row
+                epoch_acc += row
+                acc_steps += 1
+                window_images += len(idx) * ctx.world_size
+                state.step += 1
+                state.batch_in_epoch += 1
+
+                at_epoch_end = state.batch_in_epoch >= steps_per_epoch or state.step >= total_steps
+                if acc_steps >= self.log_every or at_epoch_end:
+                    means = all_reduce_mean(acc / acc[4], ctx).tolist()  # the only host sync
+                    if not all(math.isfinite(v) for v in means[:4]):
+                        yield from self._fault(ctx, state, lr)
+                        return
+                    now = time.perf_counter()
+                    ips = window_images / max(1e-9, now - t_window)
+                    eta = (total_steps - state.step) * bs * ctx.world_size / max(ips, 1e-9)
+                    if ctx.is_main:
+                        point = StepEvent(
+                            step=state.step, epoch=state.epoch,
+                            epoch_progress=state.batch_in_epoch / steps_per_epoch,
+                            loss=means[0], mse=means[1], recon=means[2], kl=means[3], nelbo=means[2] + means[3],
+                            beta=beta, lr=lr, images_per_sec=ips, eta_sec=eta,
+                        )
+                        state.history.append({"kind": "train", "step": point.step, "epoch": point.epoch,
+                                              "loss": point.loss, "mse": point.mse, "recon": point.recon,
+                                              "kl": point.kl, "nelbo": point.nelbo, "beta": beta})
+                        yield point
+                    acc.zero_()
+                    acc_steps = 0
+                    t_window, window_images = time.perf_counter(), 0
+                if cfg.grid_every and state.step % cfg.grid_every == 0 and ctx.is_main:
+                    yield self._images(model, val_idx, state, generator)
+                    net.train()
+            if cancelled:
+                break
+            # -- epoch end: evaluate, show, checkpoint --------------------------------------------
+            train_means = all_reduce_mean(epoch_acc / epoch_acc[4].clamp(min=1), ctx).tolist()
+            epoch_acc.zero_()
+            epoch_done = state.batch_in_epoch >= steps_per_epoch
+            if epoch_done:
+                state.epoch += 1
+                state.batch_in_epoch = 0
+            if ctx.is_main:
+                ev = self._evaluate(model, val_idx, state, train_means, beta_at(state.step, cfg))
+                if not math.isfinite(ev.val_loss):
+                    yield from self._fault(ctx, state, lr_at(state.step, total_steps, cfg), synced=True)
+                    return
+                state.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
+                                      "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo})
+                yield ev
+                yield self._images(model, val_idx, state, generator)
+                if cfg.checkpoint_every_epoch and state.step < total_steps:
+                    path = self._save(model, optimizer, generator, state, metrics=None, resumable=True)
+                    yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
+            barrier(ctx)
+
+        # -- finish: final metrics on the held-out split and the final checkpoint ---------------------
+        if ctx.is_main:
+            metrics = self._final_metrics(model, val_idx)
+            metrics.update({"steps": state.step, "epochs": state.epoch, "seconds": time.perf_counter() - t_start,
+                            "cancelled": cancelled})
+            path = self._save(model, optimizer, generator, state, metrics=metrics,
+                              resumable=self.keep_training_state or cancelled)
+            yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
+            yield DoneEvent(step=state.step, epoch=state.epoch, path=str(path), metrics=metrics,
+                            cancelled=cancelled, seconds=time.perf_counter() - t_start)
+        barrier(ctx)
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def _sanity_check(self, model: ConvVAE) -> None:
+        """One forward pass before the loop, so a broken config fails with a message, not mid-epoch."""
+        r = self.model_config.resolution
+        try:
+            model.eval()
+            with torch.no_grad():
+                out = model(torch.rand(2, 3, r, r, device=self.device))
+            if out.reconstruction.shape != (2, 3, r, r):
+                raise TrainingError(f"decoder produced {list(out.reconstruction.shape)}, expected [2, 3, {r}, {r}]")
+        except RuntimeError as e:
+            raise TrainingError(f"the model cannot run on {self.device}: {e}") from None
+        finally:
+            model.train()
+
+    def _restore(self, model: ConvVAE, optimizer: torch.optim.Optimizer, state: _RunState) -> torch.Tensor | None:
+        meta = read_meta(self.out_dir)
+        if meta.model != self.model_config:
+            raise ConfigError(
+                f"cannot resume {self.out_dir}: it was trained with a different model config "
+                f"({meta.model.to_dict()}); use the same settings or a new output directory"
+            )
+        loaded = load_checkpoint(self.out_dir, verify_hash=True)
+        model.load_state_dict(loaded.model.state_dict())
+        for p in model.parameters():
+            p.requires_grad_(True)
+        info = load_training_state(self.out_dir, optimizer)
+        state.step = int(info.get("step", 0))
+        state.epoch = int(info.get("epoch", 0))
+        state.batch_in_epoch = int(info.get("batch_in_epoch", 0))
+        state.history = list(info.get("history", []))
+        state.last_good = str(self.out_dir)
+        from safetensors.torch import load_file  # local: only resuming needs the RNG tensor
+
+        tensors = load_file(str(self.out_dir / "training_state.safetensors"))
+        rng = tensors.get("rng.generator")
+        return rng.to(torch.uint8) if rng is not None else None
+
+    def _save(self, model: ConvVAE, optimizer: torch.optim.Optimizer, generator: torch.Generator,
+              state: _RunState, metrics: dict[str, Any] | None, resumable: bool) -> Path:
+        meta = CheckpointMeta(
+            model=self.model_config, data=self.dataset.spec, train=self.train_config,
+            metrics=metrics or {"partial": True, "step": state.step, "epoch": state.epoch},
+            command=self.command,
+            extra={"dataset_label": self.dataset.spec.describe(), "synthetic": self.dataset.is_synthetic,
+                   "num_images": len(self.dataset),
+                   "attributes": self.dataset.schema.to_dict() if self.dataset.schema else None},
+        )
+        train_state = None
+        if resumable:
+            train_state = {"step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
+                           "history": state.history}
+        path = save_checkpoint(self.out_dir, model, meta, optimizer=optimizer if resumable else None,
+                               train_state=train_state,
+                               extra_tensors={"rng.generator": generator.get_state()} if resumable else None)
+        state.last_good = str(path)
+        return path
+
+    def _fault(self, ctx: DistContext, state: _RunState, lr: float, synced: bool = False) -> Iterator[TrainEvent]:
+        msg = (f"training stopped at step {state.step}: the loss became NaN or infinite "
+               f"(learning rate {lr:.3g}; try a smaller --lr, e.g. 10× lower).")
+        if state.last_good:
+            msg += f" The last good checkpoint is kept at {state.last_good}."
+        else:
+            msg += " No checkpoint was written."
+        log.error(msg)
+        if ctx.is_main:
+            yield ErrorEvent(step=state.step, message=msg, checkpoint=state.last_good)
+
+    @torch.inference_mode()
+    def _evaluate(self, model: ConvVAE, val_idx: np.ndarray, state: _RunState, train_means: list[float],
+                  beta: float) -> EvalEvent:
+        model.eval()
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(1234)
+        sums = torch.zeros(4, dtype=torch.float64)
+        n = 0
+        idx_all = val_idx if len(val_idx) else np.arange(min(len(self.dataset), 256))
+        for i in range(0, len(idx_all), self.eval_batch_size):
+            idx = idx_all[i:i + self.eval_batch_size]
+            x = self.dataset.tensor(idx).to(self.device)
+            post = model.encode(x)
+            x_hat = model.decode(post.sample(gen))
+            t = elbo_terms(x, x_hat, post, self.model_config, beta)
+            mse_mode = (model.decode(post.mode()) - x).pow(2).mean()
+            sums += torch.tensor([t.loss.item(), mse_mode.item(), t.recon_nll.item(), t.kl.item()],
+                                 dtype=torch.float64) * len(idx)
+            n += len(idx)
+        model.train()
+        loss, mse, recon, kl = (sums / max(n, 1)).tolist()
+        nel = recon + kl
+        return EvalEvent(
+            step=state.step, epoch=state.epoch, train_loss=train_means[0], train_mse=train_means[1],
+            train_kl=train_means[3], train_nelbo=train_means[2] + train_means[3], val_loss=loss, val_mse=mse,
+            val_kl=kl, val_nelbo=nel, val_bits_per_dim=bits_per_dim(nel, self.model_config), beta=beta,
+        )
+
+    @torch.inference_mode()
+    def _images(self, model: ConvVAE, val_idx: np.ndarray, state: _RunState, generator: torch.Generator) -> ImagesEvent:
+        model.eval()
+        idx = (val_idx if len(val_idx) else np.arange(len(self.dataset)))[:GRID_IMAGES]
+        x = self.dataset.tensor(idx).to(self.device)
+        recon = model.decode(model.encode(x).mode())
+        fixed = torch.Generator().manual_seed(99)  # same prior samples every time: progress is visible
+        z = torch.randn(GRID_IMAGES, self.model_config.latent_dim, generator=fixed).to(self.device)
+        samples = model.decode(z)
+        model.train()
+        top = make_grid(np.concatenate([to_uint8(x), to_uint8(recon)]), cols=len(idx))
+        return ImagesEvent(step=state.step, epoch=state.epoch, reconstructions=top,
+                           samples=make_grid(to_uint8(samples), cols=GRID_IMAGES))
+
+    def _final_metrics(self, model: ConvVAE, val_idx: np.ndarray) -> dict[str, Any]:
+        from ..metrics import evaluate_model
+
+        model.eval()
+        idx = val_idx if len(val_idx) else np.arange(len(self.dataset))
+        report = evaluate_model(model, self.dataset, idx, batch_size=self.eval_batch_size)
+        model.train()
+        return {"split": "validation", **report.to_dict()}
