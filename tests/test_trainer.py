@@ -1,0 +1,148 @@
+"""The trainer: event stream, learning, determinism, exact resume, cancel, NaN handling."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import TINY_MODEL, blob_dataset, tiny_train
+from vae_core.checkpoint import load_checkpoint
+from vae_core.errors import ConfigError
+from vae_core.training import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent, Trainer
+from vae_core.training import trainer as trainer_mod
+
+
+def _weights(path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path).model.state_dict()
+
+
+def test_event_stream_and_learning(tmp_path):
+    ds = blob_dataset()
+    events = list(Trainer(ds, TINY_MODEL, tiny_train(epochs=3), tmp_path / "ck", device="cpu", log_every=2,
+                          command="test").run())
+    kinds = [type(e) for e in events]
+    assert kinds[0] is StartEvent and kinds[-1] is DoneEvent
+    assert kinds.count(EvalEvent) == 3 and kinds.count(ImagesEvent) == 3
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert [s.step for s in steps] == sorted(s.step for s in steps)
+    assert all(s.images_per_sec > 0 and s.eta_sec >= 0 and np.isfinite(s.loss) for s in steps)
+    evals = [e for e in events if isinstance(e, EvalEvent)]
+    assert evals[-1].val_mse < evals[0].val_mse  # it learns
+    assert evals[-1].val_nelbo == pytest.approx(evals[-1].val_loss + (evals[-1].val_nelbo - evals[-1].val_loss))
+    img = next(e for e in events if isinstance(e, ImagesEvent))
+    assert img.reconstructions.dtype == np.uint8 and img.reconstructions.shape[0] == 2 * 32
+    done = events[-1]
+    assert not done.cancelled and 0 < done.metrics["ssim"] <= 1 and done.metrics["n"] == 12
+    ck = load_checkpoint(done.path)
+    assert ck.meta.command == "test" and ck.meta.metrics["ssim"] == done.metrics["ssim"]
+    assert ck.meta.extra["num_images"] == 48
+
+
+def test_a_train_step_changes_the_weights(tmp_path):
+    ds = blob_dataset()
+    torch.manual_seed(0)
+    before = {k: v.clone() for k, v in trainer_mod.ConvVAE(TINY_MODEL).state_dict().items()}
+    list(Trainer(ds, TINY_MODEL, tiny_train(epochs=1, max_steps=1), tmp_path / "ck", device="cpu").run())
+    after = _weights(tmp_path / "ck")
+    changed = [k for k in before if before[k].is_floating_point() and not torch.equal(before[k], after[k])]
+    assert "encoder.to_moments.weight" in changed and "decoder.from_latent.weight" in changed
+
+
+def test_same_seed_same_weights(tmp_path):
+    ds = blob_dataset()
+    for name in ("a", "b"):
+        list(Trainer(ds, TINY_MODEL, tiny_train(), tmp_path / name, device="cpu").run())
+    wa, wb = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_cancel_then_resume_continues_the_exact_run(tmp_path):
+    ds = blob_dataset()
+    cfg = tiny_train(epochs=3)
+    list(Trainer(ds, TINY_MODEL, cfg, tmp_path / "straight", device="cpu").run())
+
+    trainer = Trainer(ds, TINY_MODEL, cfg, tmp_path / "split", device="cpu", log_every=1)
+    events = []
+    for ev in trainer.run():
+        events.append(ev)
+        if isinstance(ev, StepEvent) and ev.step == 6:  # mid epoch 2 (4 steps per epoch)
+            trainer.cancel()
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.cancelled and done.step == 6
+
+    resumed = list(Trainer(ds, TINY_MODEL, cfg, tmp_path / "split", device="cpu", resume=True).run())
+    start = resumed[0]
+    assert isinstance(start, StartEvent) and start.start_step == 6 and len(start.history) > 0
+    assert isinstance(resumed[-1], DoneEvent) and resumed[-1].step == 12 and not resumed[-1].cancelled
+    wa, wb = _weights(tmp_path / "straight"), _weights(tmp_path / "split")
+    for k in wa:
+        assert torch.allclose(wa[k], wb[k], atol=1e-6), k
+
+
+def test_cancel_from_another_thread(tmp_path):
+    ds = blob_dataset(n=200)
+    trainer = Trainer(ds, TINY_MODEL, tiny_train(epochs=1000), tmp_path / "ck", device="cpu", log_every=1)
+    events = []
+    seen_step = threading.Event()
+
+    def consume():
+        for ev in trainer.run():
+            events.append(ev)
+            if isinstance(ev, StepEvent):
+                seen_step.set()
+
+    t = threading.Thread(target=consume)
+    t.start()
+    assert seen_step.wait(30)
+    trainer.cancel()
+    t.join(30)
+    assert not t.is_alive()
+    assert isinstance(events[-1], DoneEvent) and events[-1].cancelled
+    assert load_checkpoint(events[-1].path).meta.metrics["cancelled"] is True
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    ds = blob_dataset()
+    real = trainer_mod.elbo_terms
+    calls = {"n": 0}
+
+    def poisoned(*a, **k):
+        calls["n"] += 1
+        t = real(*a, **k)
+        if calls["n"] > 6:  # after the first epoch's checkpoint (4 steps/epoch)
+            t.loss = t.loss * float("nan")
+        return t
+
+    monkeypatch.setattr(trainer_mod, "elbo_terms", poisoned)
+    events = list(Trainer(ds, TINY_MODEL, tiny_train(epochs=5), tmp_path / "ck", device="cpu", log_every=1).run())
+    err = events[-1]
+    assert isinstance(err, ErrorEvent) and "NaN" in err.message and "lr" in err.message.lower()
+    assert err.checkpoint == str(tmp_path / "ck")
+    assert not any(isinstance(e, DoneEvent) for e in events)
+    ck = load_checkpoint(tmp_path / "ck")  # the epoch-1 checkpoint, finite and loadable
+    assert ck.meta.metrics["epoch"] == 1
+
+
+def test_absurd_learning_rate_is_caught(tmp_path):
+    ds = blob_dataset()
+    events = list(Trainer(ds, TINY_MODEL, tiny_train(epochs=3, lr=10.0, lr_schedule="constant"), tmp_path / "ck",
+                          device="cpu", log_every=1).run())
+    last = events[-1]
+    # Either it stops with a clear error, or (if it happens to stay finite) every reported loss is finite.
+    if isinstance(last, ErrorEvent):
+        assert "learning rate" in last.message
+    else:
+        assert all(np.isfinite(e.loss) for e in events if isinstance(e, StepEvent))
+
+
+def test_config_mismatches_are_clear(tmp_path):
+    ds = blob_dataset()
+    with pytest.raises(ConfigError, match="resolution"):
+        Trainer(ds, trainer_mod.ModelConfig(resolution=64), tiny_train(), tmp_path / "x", device="cpu")
+    list(Trainer(ds, TINY_MODEL, tiny_train(epochs=1), tmp_path / "ck", device="cpu").run())
+    other = trainer_mod.ModelConfig(resolution=32, latent_dim=6, channels=(8, 16, 16))
+    with pytest.raises(ConfigError, match="different model config"):
+        list(Trainer(ds, other, tiny_train(), tmp_path / "ck", device="cpu", resume=True).run())

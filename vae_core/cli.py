@@ -1,0 +1,281 @@
+"""``python -m vae_core``: download, train, evaluate, embed, sample, info.
+
+The CLI only parses flags and renders the trainer's event stream with tqdm; all work is in the library.
+Errors the user can fix exit with status 2 and one clear line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import DataSpec, ModelConfig, TrainConfig
+from .errors import VaeCoreError
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+
+
+# -- argument groups ------------------------------------------------------------------------------
+def _add_data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--data", choices=["synthetic", "cartoonset", "folder"], default=None if not required else "synthetic",
+                   help="dataset kind: the embedded SYNTHETIC faces (offline default), a downloaded real Cartoon Set "
+                        "folder, or any folder of images")
+    g.add_argument("--path", help="folder of the Cartoon Set / image folder")
+    g.add_argument("--labels", help="labels CSV for an image folder (first column = file name)")
+    g.add_argument("--size", type=int, default=10_000, help="synthetic: number of faces (default 10000)")
+    g.add_argument("--data-seed", type=int, default=0, help="synthetic: generator seed")
+    g.add_argument("--crop", type=float, default=None,
+                   help="centred square crop as a fraction of the shorter side (default 0.7 for the real "
+                        "Cartoon Set, 1.0 otherwise)")
+    g.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    g.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction (default 0.1)")
+
+
+def _data_spec(a: argparse.Namespace, resolution: int) -> DataSpec:
+    kind = a.data or "synthetic"
+    crop = a.crop if a.crop is not None else (0.7 if kind == "cartoonset" else 1.0)
+    return DataSpec(kind=kind, path=str(Path(a.path).resolve()) if a.path else None, resolution=resolution,
+                    crop_fraction=crop, size=a.size, seed=a.data_seed,
+                    labels_csv=str(Path(a.labels).resolve()) if a.labels else None,
+                    limit=a.limit, val_fraction=a.val_fraction)
+
+
+def _parse_channels(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--channels must be comma-separated integers, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("download", help="download and verify the real Cartoon Set (needs internet)")
+    d.add_argument("--name", choices=["cartoonset10k", "cartoonset100k"], default="cartoonset10k")
+    d.add_argument("--dest", default="data", help="folder to extract into (default ./data)")
+    d.add_argument("--url", help="override the archive URL (mirrors, tests)")
+
+    t = sub.add_parser("train", help="train a VAE; writes a checkpoint directory",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_args(t)
+    m = t.add_argument_group("model")
+    m.add_argument("--resolution", type=int, default=64, choices=[32, 64, 128])
+    m.add_argument("--latent-dim", type=int, default=32)
+    m.add_argument("--channels", type=_parse_channels, default=(32, 64, 128, 256), help="per stage, e.g. 32,64,128,256")
+    m.add_argument("--res-blocks", type=int, default=0)
+    m.add_argument("--norm", choices=["batch", "none"], default="batch")
+    m.add_argument("--obs-std", type=float, default=0.1, help="std σ of the Gaussian decoder on [0,1] pixels")
+    o = t.add_argument_group("optimisation")
+    o.add_argument("--epochs", type=int, default=10)
+    o.add_argument("--batch-size", type=int, default=64)
+    o.add_argument("--lr", type=float, default=2e-3)
+    o.add_argument("--weight-decay", type=float, default=0.0)
+    o.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    o.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
+    o.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
+    o.add_argument("--hflip", action="store_true", help="random horizontal flips")
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--max-steps", type=int, default=None)
+    o.add_argument("--grid-every", type=int, default=0, help="image grids every N steps (0: at epoch ends)")
+    r = t.add_argument_group("run")
+    r.add_argument("--out", default=None, help="checkpoint directory (default runs/<dataset>-<time>)")
+    r.add_argument("--resume", action="store_true", help="continue the resumable checkpoint in --out")
+    r.add_argument("--init-from", help="start from another checkpoint's weights (fine-tune)")
+    r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    r.add_argument("--log-every", type=int, default=10)
+    r.add_argument("--no-train-state", action="store_true",
+                   help="final checkpoint without optimizer state (smaller, not resumable)")
+    r.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+
+    e = sub.add_parser("evaluate", help="held-out MSE/PSNR/SSIM, ELBO and KL per dim of a checkpoint")
+    e.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    _add_data_args(e)
+    e.add_argument("--split", choices=["val", "all"], default="val")
+    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    b = sub.add_parser("embed", help="encode the checkpoint's dataset and cache a 2-D map (UMAP or PCA)")
+    b.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    b.add_argument("--method", choices=["umap", "pca"], default="umap")
+    b.add_argument("--n-neighbors", type=int, default=15)
+    b.add_argument("--min-dist", type=float, default=0.1)
+    b.add_argument("--max-points", type=int, default=10_000, help="embed at most this many images")
+
+    s = sub.add_parser("sample", help="decode random latents from the prior into a PNG grid")
+    s.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    s.add_argument("-n", type=int, default=16)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--cols", type=int, default=8)
+    s.add_argument("--out", default="samples.png")
+
+    i = sub.add_parser("info", help="print a checkpoint's metadata")
+    i.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    return parser
+
+
+# -- commands -----------------------------------------------------------------------------------
+def cmd_download(a: argparse.Namespace) -> int:
+    from .data import download_cartoonset
+
+    path = download_cartoonset(a.name, Path(a.dest), url=a.url)
+    print(f"Cartoon Set ready at {path} (Google, CC BY 4.0). Train on it with:\n"
+          f"  python -m vae_core train --data cartoonset --path {path}")
+    return 0
+
+
+def _render_events(events, out) -> dict[str, Any] | None:
+    """Draw the event stream: a tqdm bar with live losses, one line per epoch."""
+    from tqdm import tqdm
+
+    from .training import DoneEvent, ErrorEvent, EvalEvent, StartEvent, StepEvent
+
+    bar = None
+    done: dict[str, Any] | None = None
+    for ev in events:
+        if isinstance(ev, StartEvent):
+            out.write(f"training on {ev.dataset}\n  {ev.num_train} train / {ev.num_val} val images, "
+                      f"{ev.num_parameters:,} parameters, device {ev.device}, {ev.world_size} process(es)\n")
+            bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step", dynamic_ncols=True, file=out)
+        elif isinstance(ev, StepEvent) and bar is not None:
+            bar.update(ev.step - bar.n)
+            bar.set_postfix(loss=f"{ev.loss:.1f}", mse=f"{ev.mse:.4f}", kl=f"{ev.kl:.1f}", beta=f"{ev.beta:.2f}",
+                            ips=f"{ev.images_per_sec:.0f}")
+        elif isinstance(ev, EvalEvent):
+            msg = (f"epoch {ev.epoch}: train -ELBO {ev.train_nelbo:.1f} | val -ELBO {ev.val_nelbo:.1f} nats/image "
+                   f"({ev.val_bits_per_dim:.3f} bits/dim), val MSE {ev.val_mse:.5f}, val KL {ev.val_kl:.1f} nats")
+            (bar.write(msg, file=out) if bar is not None else out.write(msg + "\n"))
+        elif isinstance(ev, ErrorEvent):
+            if bar is not None:
+                bar.close()
+            raise VaeCoreError(ev.message)
+        elif isinstance(ev, DoneEvent):
+            if bar is not None:
+                bar.update(ev.step - bar.n)
+                bar.close()
+            done = {"path": ev.path, "cancelled": ev.cancelled, "seconds": ev.seconds, **ev.metrics}
+    return done
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    import time
+
+    import torch
+
+    from .data import load_dataset
+    from .training import Trainer
+
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
+                            res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
+    train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
+                            beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip,
+                            seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every)
+    spec = _data_spec(a, a.resolution)
+    out = Path(a.out) if a.out else Path("runs") / f"{spec.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if a.resume and not out.is_dir():
+        raise VaeCoreError(f"--resume needs an existing checkpoint directory in --out, {out} does not exist")
+    if spec.is_synthetic:
+        print(f"dataset: {spec.describe()}", file=sys.stderr)
+    dataset = load_dataset(spec)
+    trainer = Trainer(dataset, model_cfg, train_cfg, out, device=a.device, resume=a.resume, init_from=a.init_from,
+                      log_every=a.log_every, keep_training_state=not a.no_train_state)
+    import os
+
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    stream = sys.stderr if rank0 else open(os.devnull, "w")
+    try:
+        done = _render_events(trainer.run(), stream)
+    except KeyboardInterrupt:
+        trainer.cancel()
+        raise
+    if rank0 and done:
+        print(json.dumps({k: v for k, v in done.items() if k != "kl_per_dim"}, indent=2))
+    return 0
+
+
+def _load(a: argparse.Namespace):
+    from .checkpoint import load_checkpoint
+
+    return load_checkpoint(a.checkpoint)
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import load_dataset
+    from .metrics import evaluate_model
+
+    ck = _load(a)
+    spec = _data_spec(a, ck.meta.model.resolution) if a.data else ck.meta.data
+    dataset = load_dataset(spec)
+    _, val = dataset.split()
+    idx = val if a.split == "val" and len(val) else np.arange(len(dataset))
+    report = evaluate_model(ck.model, dataset, idx).to_dict()
+    report["dataset"] = spec.describe()
+    report["split"] = a.split
+    if a.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"checkpoint {a.checkpoint}\ndataset    {report['dataset']} ({a.split} split, {report['n']} images)")
+        for k in ("mse", "psnr", "ssim", "recon_nll", "kl", "nelbo", "bits_per_dim", "active_units"):
+            if k in report:
+                v = report[k]
+                print(f"  {k:<13} {v:.5g}" if isinstance(v, float) else f"  {k:<13} {v}")
+    return 0
+
+
+def cmd_embed(a: argparse.Namespace) -> int:
+    from .explorer import Explorer
+
+    ex = Explorer.open(a.checkpoint, max_points=a.max_points)
+    data = ex.map(method=a.method, n_neighbors=a.n_neighbors, min_dist=a.min_dist)
+    print(f"{len(data.coords)} points mapped with {a.method} ({data.bundle.dataset_label}); "
+          f"cached under {Path(a.checkpoint) / 'projections'}")
+    return 0
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from .latent import decode_latents, sample_prior
+    from .training import make_grid
+
+    ck = _load(a)
+    z = sample_prior(ck.meta.model.latent_dim, a.n, seed=a.seed, temperature=a.temperature)
+    grid = make_grid(decode_latents(ck.model, z), cols=a.cols)
+    Image.fromarray(grid).save(a.out)
+    print(f"wrote {a.n} samples to {a.out}")
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    from .checkpoint import read_meta
+
+    print(json.dumps(read_meta(a.checkpoint).to_dict(), indent=2))
+    return 0
+
+
+COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed,
+            "sample": cmd_sample, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[a.command](a)
+    except VaeCoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,312 @@
+"""One checkpoint, everything an explorer UI needs about it, computed once and shared read-only.
+
+Why this exists: the app must open instantly and serve many users from one model. Expensive things
+(encoding the dataset, the 2-D map, thumbnails for hovering) are computed once per (checkpoint, dataset)
+and cached as plain ``.npz`` files inside the checkpoint's ``projections/`` folder, so a shipped
+checkpoint carries its own map. After construction an ``Explorer`` is never mutated except for lazy,
+lock-protected fills of those caches; every request-level method is a pure function of its inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import latent as latent_ops
+from . import projection as proj_ops
+from .checkpoint import LoadedCheckpoint, load_checkpoint
+from .data.schema import AttributeSchema
+from .errors import DatasetError
+from .metrics import psnr as psnr_metric
+from .metrics import ssim as ssim_metric
+
+log = logging.getLogger(__name__)
+
+EMBED_VERSION = 1
+THUMB = 32
+NUM_EXAMPLES = 24
+
+
+@dataclass(frozen=True)
+class EmbeddingBundle:
+    """A sample of the checkpoint's dataset, encoded: μ/σ [N, Z], labels [N, A] (or None), 32×32 thumbnails
+    for hover previews and a few full-resolution ``examples`` [K, R, R, 3] to pick as inputs."""
+
+    mu: np.ndarray
+    std: np.ndarray
+    ids: np.ndarray
+    labels: np.ndarray | None
+    schema: AttributeSchema | None
+    thumbnails: np.ndarray
+    examples: np.ndarray
+    example_ids: np.ndarray
+    dataset_label: str
+
+
+@dataclass(frozen=True)
+class MapData:
+    """The bundle plus 2-D coordinates [N, 2] of one projection method."""
+
+    bundle: EmbeddingBundle
+    projection: "proj_ops.Projection"
+    method: str
+
+    @property
+    def coords(self) -> np.ndarray:
+        return self.projection.coords
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An input image as the model sees it ([R, R, 3] uint8), its posterior and its reconstruction."""
+
+    input_u8: np.ndarray
+    mu: np.ndarray
+    std: np.ndarray
+    reconstruction_u8: np.ndarray
+    mse: float
+    psnr: float
+    ssim: float
+
+
+def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Explorer:
+    """Read-only view of one checkpoint for interactive use. Build with :meth:`open`."""
+
+    def __init__(self, checkpoint: LoadedCheckpoint, max_points: int = 5000) -> None:
+        self.checkpoint = checkpoint
+        self.max_points = max_points
+        self._lock = threading.Lock()
+        self._bundle: EmbeddingBundle | None = None
+        self._maps: dict[str, MapData] = {}
+        self._derived: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, path: str | Path, max_points: int = 5000) -> "Explorer":
+        return cls(load_checkpoint(path), max_points=max_points)
+
+    # -- identity and metadata ----------------------------------------------------------------------
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.checkpoint.model
+
+    @property
+    def meta(self):
+        return self.checkpoint.meta
+
+    @property
+    def path(self) -> Path:
+        return self.checkpoint.path
+
+    @property
+    def model_id(self) -> str:
+        """Short id of the weights; latent strings carry it so they are not pasted into the wrong model."""
+        return self.checkpoint.fingerprint[:8]
+
+    @property
+    def latent_dim(self) -> int:
+        return self.meta.model.latent_dim
+
+    @property
+    def resolution(self) -> int:
+        return self.meta.model.resolution
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.meta.data.is_synthetic
+
+    def info(self) -> dict[str, Any]:
+        m = self.meta
+        return {
+            "checkpoint": str(self.path),
+            "model_id": self.model_id,
+            "dataset": m.data.describe(),
+            "synthetic": m.data.is_synthetic,
+            "resolution": m.model.resolution,
+            "latent_dim": m.model.latent_dim,
+            "channels": list(m.model.channels),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "beta": m.train.beta if m.train else None,
+            "metrics": {k: v for k, v in m.metrics.items() if k != "kl_per_dim"},
+            "command": m.command,
+            "created": m.created,
+        }
+
+    # -- the cached dataset embedding ---------------------------------------------------------------
+    def _cache_dir(self) -> Path:
+        return self.path / "projections"
+
+    def _embedding_key(self) -> str:
+        spec = json.dumps({"data": self.meta.data.to_dict(), "max_points": self.max_points, "v": EMBED_VERSION},
+                          sort_keys=True)
+        return hashlib.sha256((self.checkpoint.fingerprint + spec).encode()).hexdigest()[:16]
+
+    def has_cached_embedding(self) -> bool:
+        return (self._cache_dir() / f"embedding-{self._embedding_key()}.npz").is_file()
+
+    def embedding(self, progress: bool = False) -> EmbeddingBundle:
+        """The encoded dataset sample; from the cache, else computed (loads the dataset) and cached."""
+        if self._bundle is not None:
+            return self._bundle
+        with self._lock:
+            if self._bundle is None:
+                file = self._cache_dir() / f"embedding-{self._embedding_key()}.npz"
+                self._bundle = self._read_bundle(file) if file.is_file() else self._compute_bundle(file, progress)
+        return self._bundle
+
+    def _read_bundle(self, file: Path) -> EmbeddingBundle:
+        with np.load(file, allow_pickle=False) as z:
+            schema_json = str(z["schema"])
+            schema = AttributeSchema.from_dict(json.loads(schema_json)) if schema_json else None
+            labels = z["labels"] if schema is not None else None
+            return EmbeddingBundle(mu=z["mu"], std=z["std"], ids=z["ids"], labels=labels, schema=schema,
+                                   thumbnails=z["thumbnails"], examples=z["examples"], example_ids=z["example_ids"],
+                                   dataset_label=str(z["dataset_label"]))
+
+    def _compute_bundle(self, file: Path, progress: bool) -> EmbeddingBundle:
+        from .data import load_dataset
+
+        try:
+            ds = load_dataset(self.meta.data, progress=progress)
+        except DatasetError as e:
+            raise DatasetError(f"the dataset of this checkpoint is not available here ({e}); "
+                               "the map and data-derived sliders need it") from None
+        n = len(ds)
+        take = np.sort(np.random.default_rng(0).permutation(n)[: self.max_points]) if n > self.max_points else np.arange(n)
+        images = np.ascontiguousarray(ds.images[take])
+        mu, std = latent_ops.encode_images(self.model, images)
+        thumbs = np.stack([np.asarray(Image.fromarray(im).resize((THUMB, THUMB), Image.BOX)) for im in images])
+        _, val = ds.split()
+        ex_idx = (val if len(val) else np.arange(n))[:NUM_EXAMPLES]
+        bundle = EmbeddingBundle(
+            mu=mu.astype(np.float32), std=std.astype(np.float32), ids=np.array([ds.ids[i] for i in take]),
+            labels=ds.labels[take] if ds.labels is not None else None, schema=ds.schema, thumbnails=thumbs,
+            examples=np.ascontiguousarray(ds.images[ex_idx]), example_ids=np.array([ds.ids[i] for i in ex_idx]),
+            dataset_label=ds.spec.describe(),
+        )
+        _atomic_savez(file, mu=bundle.mu, std=bundle.std, ids=bundle.ids,
+                      labels=bundle.labels if bundle.labels is not None else np.zeros((len(take), 0), np.int64),
+                      schema=np.array(json.dumps(ds.schema.to_dict()) if ds.schema else ""),
+                      thumbnails=thumbs, examples=bundle.examples, example_ids=bundle.example_ids,
+                      dataset_label=np.array(bundle.dataset_label))
+        return bundle
+
+    # -- statistics derived from the embedding (cheap, memoised) -------------------------------------
+    def _memo(self, key: str, fn):
+        if key not in self._derived:
+            value = fn()
+            with self._lock:
+                self._derived.setdefault(key, value)
+        return self._derived[key]
+
+    @property
+    def kl_per_dim(self) -> np.ndarray:
+        """Mean KL(q(z_i|x) ‖ N(0,1)) over the dataset sample, nats per dim [Z]."""
+        b = self.embedding()
+        return self._memo("kl", lambda: latent_ops.kl_per_dim_stats(b.mu, b.std))
+
+    @property
+    def dims_by_kl(self) -> np.ndarray:
+        return self._memo("order", lambda: latent_ops.dims_by_kl(self.kl_per_dim))
+
+    @property
+    def active(self) -> np.ndarray:
+        """Active units (Burda et al.: Cov_x E_q[z_i] > 0.01) [Z] bool; inactive dims are collapsed."""
+        return self._memo("active", lambda: latent_ops.active_units(self.embedding().mu))
+
+    @property
+    def pca(self) -> "latent_ops.PCADirections":
+        k = min(10, self.latent_dim)
+        return self._memo("pca", lambda: latent_ops.pca_directions(self.embedding().mu, k))
+
+    def attribute_directions(self) -> dict[str, Any]:
+        b = self.embedding()
+        if b.labels is None or b.schema is None:
+            return {}
+        return self._memo("attr", lambda: latent_ops.attribute_directions(b.mu, b.labels, b.schema))
+
+    # -- per-request operations (pure) -------------------------------------------------------------
+    def decode(self, z: np.ndarray) -> np.ndarray:
+        """z [Z] or [B, Z] → uint8 [B, R, R, 3]."""
+        z = np.asarray(z, dtype=np.float32)
+        return latent_ops.decode_latents(self.model, z[None] if z.ndim == 1 else z)
+
+    def preprocess(self, source: Any) -> np.ndarray:
+        """Any image source → the model's input, cropped and resized exactly like the training data."""
+        from .data import center_crop_resize, load_image
+
+        return center_crop_resize(load_image(source), self.resolution, self.meta.data.crop_fraction)
+
+    def encode_image(self, source: Any) -> EncodedImage:
+        x = source if isinstance(source, np.ndarray) and source.shape == (self.resolution, self.resolution, 3) \
+            and source.dtype == np.uint8 else self.preprocess(source)
+        mu, std = latent_ops.encode_images(self.model, x[None])
+        recon = self.decode(mu)[0]
+        xt = torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
+        rt = torch.from_numpy(recon).permute(2, 0, 1)[None].float() / 255
+        mse = float((xt - rt).pow(2).mean())
+        return EncodedImage(input_u8=x, mu=mu[0], std=std[0], reconstruction_u8=recon, mse=mse,
+                            psnr=float(psnr_metric(xt, rt)[0]), ssim=float(ssim_metric(xt, rt)[0]))
+
+    # -- the 2-D map ----------------------------------------------------------------------------------
+    def has_cached_map(self, method: str = "umap", **params: Any) -> bool:
+        return self.has_cached_embedding() and self._map_file(method, params).is_file()
+
+    def _map_file(self, method: str, params: dict[str, Any]) -> Path:
+        key = proj_ops.projection_cache_key(self.checkpoint.fingerprint, self._embedding_key(), method, params)
+        return self._cache_dir() / f"map-{method}-{key}.npz"
+
+    def map(self, method: str = "umap", n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> MapData:
+        """The dataset sample mapped to 2-D, from the cache or fitted now (UMAP: slow on first fit)."""
+        params = {"n_neighbors": n_neighbors, "min_dist": min_dist, "seed": seed} if method == "umap" else {}
+        cache_key = f"{method}:{json.dumps(params, sort_keys=True)}"
+        if cache_key in self._maps:
+            return self._maps[cache_key]
+        bundle = self.embedding()
+        file = self._map_file(method, params)
+
+        def compute() -> "proj_ops.Projection":
+            if method == "umap":
+                coords = proj_ops.fit_umap(bundle.mu, n_neighbors=n_neighbors, min_dist=min_dist, seed=seed)
+            elif method == "pca":
+                coords = proj_ops.fit_pca2(bundle.mu)
+            else:
+                raise ValueError(f"unknown projection method {method!r}")
+            return proj_ops.Projection(coords=coords.astype(np.float32), mu=bundle.mu, ids=list(bundle.ids),
+                                       labels=bundle.labels, params={"method": method, **params})
+
+        projection = proj_ops.get_or_compute_projection(file, compute)
+        data = MapData(bundle=bundle, projection=projection, method=method)
+        with self._lock:
+            self._maps.setdefault(cache_key, data)
+        return self._maps[cache_key]
+
+    def place(self, mu: np.ndarray, method: str = "umap") -> np.ndarray:
+        """New latents [M, Z] → map coordinates [M, 2] without refitting."""
+        return proj_ops.place_points(self.map(method).projection, np.atleast_2d(mu))
+
+    def invert(self, xy: np.ndarray, method: str = "umap") -> np.ndarray:
+        """A map position [2] → a latent [Z] (inverse-distance blend of the nearest points' μ)."""
+        return proj_ops.invert_point(self.map(method).projection, np.asarray(xy, dtype=np.float32))
