@@ -169,8 +169,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     import torch
 
     from .data import load_dataset
-    from .training import Trainer
+    from .training import Trainer, resolve_device
 
+    resolve_device(a.device)  # fail on a missing GPU before spending time on data
     if a.threads:
         torch.set_num_threads(a.threads)
     model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
