@@ -57,7 +57,7 @@ def _existing_dir(path: str | None, kind: str) -> Path:
         raise DatasetError(f"a {kind} dataset needs a path")
     p = Path(path).expanduser()
     if not p.is_dir():
-        hint = (" - download it with `python -m vae_core download cartoonset10k`" if kind == "cartoonset" else "")
+        hint = (" - download it with `python -m vae_core download --name cartoonset10k`" if kind == "cartoonset" else "")
         what = "is a file, not a folder" if p.exists() else "does not exist"
         raise DatasetError(f"dataset folder {path!r} {what}{hint}")
     return p.resolve()

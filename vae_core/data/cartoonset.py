@@ -103,7 +103,7 @@ def list_cartoonset_files(root: Path) -> list[tuple[Path, Path]]:
     if not root.is_dir():
         raise DatasetError(
             f"Cartoon Set folder {str(root)!r} does not exist; get it with "
-            "`python -m vae_core download cartoonset10k` or pass the folder that holds the cs*.png files"
+            "`python -m vae_core download --name cartoonset10k` or pass the folder that holds the cs*.png files"
         )
     pngs = [p for p in root.rglob("cs*.png") if _IMAGE_NAME.match(p.name) and p.is_file()]
     if not pngs:
