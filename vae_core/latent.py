@@ -1,14 +1,19 @@
-"""The latent API: encode, decode, sample, interpolate, and the directions sliders move along.
+"""The latent API the explorer app and the CLI use: encode, decode, sample, interpolate, the directions
+sliders move along, and the copy/paste latent string.
 
-Everything runs under ``torch.inference_mode`` on a model in eval mode and takes/returns numpy, because
-its callers are UIs and scripts, not training code. Latents are float32 [B, Z].
+Why numpy in and out: the callers are UIs and scripts, not training code. Model calls run batched under
+``torch.inference_mode`` with the model in eval mode (batch norm on running statistics); the model's
+train/eval mode is restored afterwards, so a training loop can call in safely. Latents are float32 [B, Z]
+in the units of the prior N(0, I).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,220 +21,431 @@ import torch
 
 from .data.dataset import to_tensor, to_uint8
 from .data.schema import UNKNOWN, AttributeSchema
-from .errors import LatentFormatError
+from .errors import DatasetError, LatentFormatError
+from .metrics import eval_mode, model_device
+from .model import ConvVAE
 
+#: Version tag of the shareable latent string ``cvae1:<model id>:<base64url float16>``.
 LATENT_PREFIX = "cvae1"
+#: Largest finite float16: latent strings store float16, so larger magnitudes cannot round-trip.
+LATENT_ABS_MAX = 65504.0
+#: Longest text parse_latent looks at (1024 dims × ~20 characters fits easily).
+_MAX_TEXT = 64_000
+_HEX8 = re.compile(r"[0-9a-f]{8}")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
-def _device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
+# -- model calls ------------------------------------------------------------------------------------
+def _as_model_input(chunk: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 [B, R, R, 3] (numpy or tensor) → float [B, 3, R, R] in [0, 1]; float tensors pass through."""
+    if isinstance(chunk, np.ndarray):
+        if chunk.dtype != np.uint8:
+            raise ValueError(f"numpy images must be uint8 [N, R, R, 3], got {chunk.dtype} {list(chunk.shape)}")
+        return to_tensor(np.ascontiguousarray(chunk))
+    if chunk.dtype == torch.uint8:
+        return chunk.permute(0, 3, 1, 2).float().div(255.0)
+    return chunk.float()
 
 
-@torch.inference_mode()
-def encode_images(model, images: np.ndarray | torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 [N, R, R, 3] (or float [N, 3, R, R] in [0, 1]) → (μ [N, Z], σ [N, Z]) float32."""
-    model.eval()
-    mus, stds = [], []
-    dev = _device(model)
-    for i in range(0, len(images), batch_size):
-        chunk = images[i:i + batch_size]
-        x = to_tensor(np.ascontiguousarray(chunk)) if isinstance(chunk, np.ndarray) else chunk.float()
-        post = model.encode(x.to(dev))
-        mus.append(post.mean.float().cpu().numpy())
-        stds.append(post.std.float().cpu().numpy())
-    z = model.config.latent_dim
+def encode_images(model: ConvVAE, images: np.ndarray | torch.Tensor,
+                  batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior q(z|x) of each image: (μ [N, Z], σ [N, Z]) float32 numpy.
+
+    ``images``: uint8 [N, R, R, 3] (numpy or tensor; a single [R, R, 3] image counts as N = 1) or a
+    float tensor [N, 3, R, R] in [0, 1]. Encoded ``batch_size`` at a time, so N can be the whole dataset
+    (even a memory map) without holding it as float.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    is_hwc = isinstance(images, np.ndarray) or images.dtype == torch.uint8
+    if is_hwc and images.ndim == 3:
+        images = images[None]
+    z_dim = model.config.latent_dim
+    mus: list[np.ndarray] = []
+    stds: list[np.ndarray] = []
+    device = model_device(model)
+    with eval_mode(model), torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            post = model.encode(_as_model_input(images[i:i + batch_size]).to(device))
+            mus.append(post.mean.float().cpu().numpy())
+            stds.append(post.std.float().cpu().numpy())
     if not mus:
-        return np.zeros((0, z), np.float32), np.zeros((0, z), np.float32)
+        return np.zeros((0, z_dim), np.float32), np.zeros((0, z_dim), np.float32)
     return np.concatenate(mus), np.concatenate(stds)
 
 
-@torch.inference_mode()
-def decode_latents(model, z: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """z [B, Z] → uint8 images [B, R, R, 3]."""
-    model.eval()
-    zt = torch.as_tensor(np.asarray(z, dtype=np.float32) if not isinstance(z, torch.Tensor) else z).float()
+def decode_latents(model: ConvVAE, z: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Decode latents [B, Z] (or one [Z]) to uint8 images [B, R, R, 3] (the decoder mean, no pixel noise)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    zt = z.detach().float().cpu() if isinstance(z, torch.Tensor) else torch.from_numpy(np.asarray(z, np.float32))
     if zt.ndim == 1:
         zt = zt[None]
-    dev = _device(model)
-    return np.concatenate([to_uint8(model.decode(zt[i:i + batch_size].to(dev))) for i in range(0, len(zt), batch_size)])
+    if not torch.isfinite(zt).all():
+        raise ValueError("latents must be finite")
+    r = model.config.resolution
+    if len(zt) == 0:
+        return np.zeros((0, r, r, 3), np.uint8)
+    device = model_device(model)
+    with eval_mode(model), torch.inference_mode():
+        out = [to_uint8(model.decode(zt[i:i + batch_size].to(device))) for i in range(0, len(zt), batch_size)]
+    return np.concatenate(out)
 
 
 def sample_prior(latent_dim: int, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
-    """n draws from N(0, T²·I) [n, Z], reproducible from ``seed``; T < 1 trades variety for typical faces."""
+    """n draws from N(0, T²·I) as float32 [n, Z], reproducible from ``seed`` (a fresh torch.Generator).
+
+    A temperature T < 1 trades variety for more typical faces (the "truncation trick").
+    """
+    if latent_dim < 1 or n < 0:
+        raise ValueError(f"need latent_dim >= 1 and n >= 0, got {latent_dim}, {n}")
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be finite and >= 0, got {temperature}")
     g = torch.Generator().manual_seed(int(seed))
-    return (torch.randn(n, latent_dim, generator=g) * float(temperature)).numpy()
+    return (torch.randn(n, latent_dim, generator=g, dtype=torch.float32) * float(temperature)).numpy()
+
+
+# -- interpolation ----------------------------------------------------------------------------------
+def _pair(z0: np.ndarray, z1: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(z0, np.float64).reshape(-1)
+    b = np.asarray(z1, np.float64).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"endpoints must have the same size, got {a.size} and {b.size}")
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    return a, b
 
 
 def lerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
-    """Straight line z0 → z1 inclusive [steps, Z]."""
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    return ((1 - t) * z0[None] + t * z1[None]).astype(np.float32)
+    """Straight line from z0 to z1, both endpoints included: float32 [steps, Z] (steps = 1 gives [z0])."""
+    a, b = _pair(z0, z1, steps)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    out = (1 - t) * a[None] + t * b[None]
+    out[0] = a
+    if steps > 1:
+        out[-1] = b
+    return out.astype(np.float32)
 
 
 def slerp(z0: np.ndarray, z1: np.ndarray, steps: int) -> np.ndarray:
-    """Spherical interpolation [steps, Z]: keeps the norm typical of the Gaussian prior's shell (White 2016).
+    """Spherical interpolation z0 → z1, endpoints included: float32 [steps, Z] (White 2016).
 
-    The angle is taken between the directions and the norm interpolated linearly, so it is well-defined
-    for unequal norms; parallel or zero vectors fall back to lerp.
+    Why: under a Gaussian prior almost all mass lies near the shell |z| ≈ √Z, and a straight line between
+    two samples cuts through the low-norm interior, giving washed-out faces. Here the *direction* moves
+    along the great circle and the *norm* is interpolated linearly, so equal-norm endpoints keep their
+    norm all the way, and unequal norms change monotonically.
+
+    Degenerate cases are well defined: a zero endpoint or (nearly) parallel directions → lerp;
+    antiparallel directions → rotate through a fixed perpendicular direction (Z = 1: lerp).
     """
-    n0, n1 = float(np.linalg.norm(z0)), float(np.linalg.norm(z1))
-    if n0 < 1e-8 or n1 < 1e-8:
-        return lerp(z0, z1, steps)
-    u0, u1 = z0 / n0, z1 / n1
-    omega = math.acos(float(np.clip(np.dot(u0, u1), -1.0, 1.0)))
-    if omega < 1e-4 or math.pi - omega < 1e-4:
-        return lerp(z0, z1, steps)
+    a, b = _pair(z0, z1, steps)
+    n0, n1 = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if n0 < 1e-12 or n1 < 1e-12:
+        return lerp(a, b, steps)
+    u0, u1 = a / n0, b / n1
+    cos = float(np.clip(u0 @ u1, -1.0, 1.0))
+    omega = math.acos(cos)
     t = np.linspace(0.0, 1.0, steps)[:, None]
-    dirs = (np.sin((1 - t) * omega) * u0[None] + np.sin(t * omega) * u1[None]) / math.sin(omega)
     norms = (1 - t) * n0 + t * n1
-    return (dirs * norms).astype(np.float32)
+    if omega < 1e-6:
+        return lerp(a, b, steps)
+    if math.pi - omega < 1e-6:
+        if a.size == 1:
+            return lerp(a, b, steps)
+        # The great circle through u0 and -u0 is not unique: use the basis axis least aligned with u0,
+        # made orthogonal to it (deterministic for given endpoints).
+        e = np.zeros_like(u0)
+        e[int(np.argmin(np.abs(u0)))] = 1.0
+        p = e - (e @ u0) * u0
+        p /= np.linalg.norm(p)
+        dirs = np.cos(t * math.pi) * u0[None] + np.sin(t * math.pi) * p[None]
+    else:
+        dirs = (np.sin((1 - t) * omega) * u0[None] + np.sin(t * omega) * u1[None]) / math.sin(omega)
+    out = dirs * norms
+    out[0] = a
+    if steps > 1:
+        out[-1] = b
+    return out.astype(np.float32)
 
 
 # -- statistics of the posterior over a dataset -----------------------------------------------------
 def kl_per_dim_stats(mu: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Mean KL(q(z_i|x) ‖ N(0, 1)) over the data, nats per dim [Z]; ≈ 0 marks a collapsed dim."""
-    var = np.square(std.astype(np.float64))
-    kl = -0.5 * (1 + np.log(np.maximum(var, 1e-30)) - np.square(mu.astype(np.float64)) - var)
-    return kl.mean(0).astype(np.float32)
+    """Mean over images of KL(q(z_i|x) ‖ N(0, 1)) in nats, per dim: μ, σ [N, Z] → float64 [Z].
+
+    A dim with mean KL ≈ 0 carries no information about x (posterior collapse).
+    """
+    m = np.asarray(mu, np.float64)
+    s = np.asarray(std, np.float64)
+    if m.shape != s.shape or m.ndim != 2:
+        raise ValueError(f"mu and std must both be [N, Z], got {list(m.shape)} and {list(s.shape)}")
+    if len(m) == 0:
+        return np.zeros(m.shape[1])
+    var = np.square(s)
+    kl = 0.5 * (np.square(m) + var - 1.0 - np.log(np.maximum(var, 1e-300)))
+    return kl.mean(axis=0)
 
 
 def active_units(mu: np.ndarray, threshold: float = 0.01) -> np.ndarray:
-    """Active dims (Burda et al. 2016): Cov_x(E_q[z_i]) > threshold. bool [Z]."""
-    if len(mu) < 2:
-        return np.zeros(mu.shape[1], bool)
-    return mu.astype(np.float64).var(0, ddof=1) > threshold
+    """Active dims (Burda et al. 2016): Cov_x(E_q[z_i]) = Var over images of μ_i > threshold. bool [Z].
+
+    Uses the population variance (ddof = 0), like the evaluation report; fewer than 2 images → none active.
+    """
+    m = np.asarray(mu, np.float64)
+    if m.ndim != 2:
+        raise ValueError(f"mu must be [N, Z], got {list(m.shape)}")
+    if len(m) < 2:
+        return np.zeros(m.shape[1], bool)
+    return m.var(axis=0) > threshold
 
 
 def dims_by_kl(kl: np.ndarray) -> np.ndarray:
-    """Latent dims ordered by decreasing KL: the informative ones first."""
-    return np.argsort(-np.asarray(kl), kind="stable")
+    """Dim indices by decreasing KL (most informative first; ties keep index order): int64 [Z]."""
+    return np.argsort(-np.asarray(kl, np.float64), kind="stable").astype(np.int64)
 
 
-@dataclass(frozen=True)
+# -- PCA directions (GANSpace-style) --------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
 class PCADirections:
-    """Principal axes of the dataset's μ cloud (GANSpace-style sliders): ``mean`` [Z], unit
-    ``components`` [k, Z], their ``stds`` [k] and fraction of ``explained_variance`` [k]."""
+    """Principal axes of the dataset's μ cloud, for sliders that move along the data's main variations.
+
+    ``mean`` [Z]; ``components`` [k, Z] unit vectors, by decreasing variance, each signed so that its
+    largest-magnitude entry is positive (deterministic); ``explained_variance`` [k] the variance of μ
+    along each (sample variance, ddof = 1); ``stds`` [k] its square root; ``explained_variance_ratio``
+    [k] the fraction of the total variance of μ.
+    """
 
     mean: np.ndarray
     components: np.ndarray
-    stds: np.ndarray
     explained_variance: np.ndarray
+    stds: np.ndarray
+    explained_variance_ratio: np.ndarray
 
     def point(self, coefficients: np.ndarray) -> np.ndarray:
-        """Latent at ``mean + Σ c_i·std_i·component_i`` (coefficients in standard deviations) [Z]."""
-        c = np.asarray(coefficients, dtype=np.float32)
+        """Latent ``mean + Σ_i c_i·stds_i·components_i`` for coefficients in standard deviations [≤ k] → [Z]."""
+        c = np.asarray(coefficients, np.float32).reshape(-1)
+        if len(c) > len(self.stds):
+            raise ValueError(f"{len(c)} coefficients for {len(self.stds)} components")
         return (self.mean + (c * self.stds[: len(c)]) @ self.components[: len(c)]).astype(np.float32)
+
+    def move(self, z: np.ndarray, component: int, sigmas: float) -> np.ndarray:
+        """z [Z] or [B, Z] moved ``sigmas`` standard deviations of the data along one component."""
+        step = float(sigmas) * self.stds[component] * self.components[component]
+        return (np.asarray(z, np.float32) + step).astype(np.float32)
 
 
 def pca_directions(mu: np.ndarray, k: int) -> PCADirections:
-    x = mu.astype(np.float64)
-    mean = x.mean(0)
+    """Top-k principal directions of μ [N, Z] by SVD of the centred data (k is capped at min(N, Z))."""
+    x = np.asarray(mu, np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"pca_directions needs mu [N >= 2, Z], got {list(x.shape)}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    mean = x.mean(axis=0)
     _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
     k = min(k, len(s))
-    var = s**2 / max(1, len(x) - 1)
-    total = var.sum() if var.sum() > 0 else 1.0
-    return PCADirections(mean=mean.astype(np.float32), components=vt[:k].astype(np.float32),
-                         stds=np.sqrt(var[:k]).astype(np.float32), explained_variance=(var[:k] / total).astype(np.float32))
+    comps = vt[:k]
+    signs = np.sign(comps[np.arange(k), np.argmax(np.abs(comps), axis=1)])
+    comps = comps * np.where(signs == 0, 1.0, signs)[:, None]
+    var = s**2 / (len(x) - 1)
+    total = float(var.sum())
+    ratio = var[:k] / total if total > 0 else np.zeros(k)
+    return PCADirections(mean=mean.astype(np.float32), components=comps.astype(np.float32),
+                         explained_variance=var[:k].astype(np.float32), stds=np.sqrt(var[:k]).astype(np.float32),
+                         explained_variance_ratio=ratio.astype(np.float32))
 
 
-@dataclass(frozen=True)
+# -- attribute directions ---------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
 class AttributeDirections:
-    """For one attribute: per value v (with enough examples) the class mean of μ and
-    ``directions[v] = mean(μ | v) − mean(μ | other known values)`` (mean-difference, Z-dim)."""
+    """Mean-difference directions of one labelled attribute.
+
+    For each value v in ``values`` [V] (those with ≥ min_count labelled examples, and ≥ min_count
+    examples of other known values): ``class_means[i]`` = mean(μ | a = v) [Z] and
+    ``directions[i]`` = mean(μ | a = v) − mean(μ | a known, a ≠ v) [Z]; ``counts[i]`` the examples of
+    v. Unknown labels (-1) are left out of both means.
+    """
 
     name: str
-    values: np.ndarray  # [V] the values that have enough examples
-    counts: np.ndarray  # [V]
-    class_means: np.ndarray  # [V, Z]
-    directions: np.ndarray  # [V, Z]
+    values: np.ndarray
+    counts: np.ndarray
+    class_means: np.ndarray
+    directions: np.ndarray
+
+    def index_of(self, value: int) -> int:
+        where = np.flatnonzero(self.values == int(value))
+        if len(where) == 0:
+            raise DatasetError(
+                f"attribute {self.name!r} has no direction for value {value}: too few labelled examples; "
+                f"available values: {', '.join(str(int(v)) for v in self.values)}")
+        return int(where[0])
 
 
 def attribute_directions(mu: np.ndarray, labels: np.ndarray, schema: AttributeSchema,
                          min_count: int = 5) -> dict[str, AttributeDirections]:
-    """Mean-difference directions for every attribute with at least two well-populated values."""
+    """Per attribute of ``schema`` the mean-difference directions of its values (see
+    :class:`AttributeDirections`). μ [N, Z], labels int [N, A] with -1 = unknown. Attributes with no
+    usable value are left out of the result.
+    """
+    m = np.asarray(mu, np.float64)
+    lab = np.asarray(labels)
+    if m.ndim != 2 or lab.ndim != 2 or len(m) != len(lab) or lab.shape[1] != len(schema):
+        raise ValueError(f"need mu [N, Z] and labels [N, {len(schema)}], got {list(m.shape)} and {list(lab.shape)}")
+    if min_count < 1:
+        raise ValueError(f"min_count must be >= 1, got {min_count}")
     out: dict[str, AttributeDirections] = {}
     for j, name in enumerate(schema.names):
-        col = labels[:, j]
+        col = lab[:, j]
         known = col != UNKNOWN
-        values, counts = np.unique(col[known], return_counts=True)
-        keep = counts >= min_count
-        values, counts = values[keep], counts[keep]
-        if len(values) < 2:
+        n_known = int(known.sum())
+        if n_known == 0:
             continue
+        values, counts = np.unique(col[known], return_counts=True)
+        keep = (counts >= min_count) & (n_known - counts >= min_count)
+        if not keep.any():
+            continue
+        sum_known = m[known].sum(axis=0)
         means, dirs = [], []
-        for v in values:
-            inside = col == v
-            other = known & ~inside
-            m_in = mu[inside].mean(0)
+        for v, c in zip(values[keep], counts[keep]):
+            s_in = m[col == v].sum(axis=0)
+            m_in = s_in / c
             means.append(m_in)
-            dirs.append(m_in - mu[other].mean(0))
-        out[name] = AttributeDirections(name=name, values=values.astype(np.int64), counts=counts.astype(np.int64),
-                                        class_means=np.stack(means).astype(np.float32),
-                                        directions=np.stack(dirs).astype(np.float32))
+            dirs.append(m_in - (sum_known - s_in) / (n_known - c))
+        out[name] = AttributeDirections(
+            name=name, values=values[keep].astype(np.int64), counts=counts[keep].astype(np.int64),
+            class_means=np.stack(means).astype(np.float32), directions=np.stack(dirs).astype(np.float32))
     return out
 
 
-def apply_attribute(z: np.ndarray, directions: AttributeDirections, value: int, strength: float) -> np.ndarray:
-    """z + strength·direction(value): strength 1 moves by the full average gap between faces with that value
-    and faces without it; negative strengths move away from it."""
-    where = np.flatnonzero(directions.values == value)
-    if len(where) == 0:
-        raise ValueError(f"attribute {directions.name!r} has no direction for value {value}")
-    return (np.asarray(z, np.float32) + float(strength) * directions.directions[where[0]]).astype(np.float32)
+def apply_attribute(z: np.ndarray, directions: Mapping[str, AttributeDirections], attribute: str, value: int,
+                    strength: float) -> np.ndarray:
+    """Edit latent(s) z [Z] or [B, Z] toward attribute value v: ``z + strength · directions_v``.
+
+    Semantics: strength 1 adds the full average gap between faces with value v and faces with other
+    values (for a typical face of another value, roughly "becomes v"); 0 leaves z unchanged; negative
+    strengths push away from v. Sliders use strength ∈ [-2, 2]. Additive (not "set to the class mean")
+    so the rest of the face is kept.
+    """
+    if attribute not in directions:
+        raise DatasetError(f"no directions for attribute {attribute!r}; available: {', '.join(directions) or 'none'}")
+    d = directions[attribute]
+    if not math.isfinite(float(strength)):
+        raise ValueError(f"strength must be finite, got {strength}")
+    zz = np.asarray(z, np.float32)
+    if zz.shape[-1] != d.directions.shape[1]:
+        raise ValueError(f"z has {zz.shape[-1]} dims, the directions {d.directions.shape[1]}")
+    return (zz + float(strength) * d.directions[d.index_of(value)]).astype(np.float32)
 
 
 # -- shareable latent strings ----------------------------------------------------------------------
+def _model_id8(model_id: str) -> str:
+    mid = str(model_id).strip().lower()[:8]
+    if not _HEX8.fullmatch(mid):
+        raise ValueError(f"model_id must start with 8 hex digits (a weights fingerprint), got {model_id!r}")
+    return mid
+
+
 def format_latent(z: np.ndarray, model_id: str) -> str:
-    """``cvae1:<model id>:<base64url float16>``: short enough to paste in a chat, tied to its model."""
-    z = np.asarray(z, dtype=np.float32).reshape(-1)
-    payload = base64.urlsafe_b64encode(z.astype("<f2").tobytes()).decode().rstrip("=")
-    return f"{LATENT_PREFIX}:{model_id}:{payload}"
+    """``cvae1:<model id, 8 hex>:<base64url, unpadded, of float16 little-endian>``.
+
+    Short enough to paste into a chat (Z = 32 → 86 data characters, 101 in all), URL-safe, and tied to the weights
+    it came from so it is not silently decoded by another model. float16 keeps ~3 significant digits,
+    far finer than anything visible in a decoded face. ``model_id``: hex fingerprint (first 8 used).
+    """
+    v = np.asarray(z, np.float64).reshape(-1)
+    if v.size == 0 or not np.isfinite(v).all() or np.abs(v).max() > LATENT_ABS_MAX:
+        raise ValueError(f"a latent to format must be non-empty, finite and within ±{LATENT_ABS_MAX:g}")
+    payload = base64.urlsafe_b64encode(v.astype("<f2").tobytes()).decode("ascii").rstrip("=")
+    return f"{LATENT_PREFIX}:{_model_id8(model_id)}:{payload}"
 
 
-_FLOAT_LIST = re.compile(r"^[\s\[\(]*[-+0-9.eE,\s]*[\]\)\s]*$")
+def _parse_number_list(s: str, latent_dim: int) -> np.ndarray:
+    body = s
+    if body[:1] in "[(" and body[-1:] in "])":
+        body = body[1:-1]
+    tokens = [t for t in re.split(r"[,\s]+", body.strip()) if t]
+    values: list[float | None] = []
+    for t in tokens:
+        try:
+            values.append(float(t))
+        except ValueError:
+            values.append(None)
+    if all(v is None for v in values):
+        raise LatentFormatError(
+            f"not a latent: expected a '{LATENT_PREFIX}:<model id>:<data>' string or {latent_dim} "
+            "comma-separated numbers")
+    bad = next((i for i, v in enumerate(values) if v is None), None)
+    if bad is not None:
+        raise LatentFormatError(f"value {bad + 1} of the list, {tokens[bad][:20]!r}, is not a number")
+    if len(values) != latent_dim:
+        raise LatentFormatError(
+            f"the list has {len(values)} numbers but this model has {latent_dim} latent dimensions")
+    return np.array(values, np.float64)
 
 
 def parse_latent(text: str, latent_dim: int, model_id: str | None = None) -> np.ndarray:
-    """Parse a latent string (or a comma-separated list of floats) into float32 [Z].
+    """Parse a pasted latent into float32 [latent_dim].
 
-    Raises LatentFormatError with a message a user can act on; never anything else.
+    Accepts what :func:`format_latent` writes or a plain list of ``latent_dim`` numbers separated by
+    commas and/or spaces (optionally in [ ] or ( )). With ``model_id`` given, a cvae1 string copied from
+    another model is refused. Raises :class:`LatentFormatError` (never anything else) with a message
+    that says what is wrong: empty, too long, unknown format/version, malformed model id or data, wrong
+    number of dims, non-finite or out-of-range (> 65504 in magnitude) values.
     """
     if not isinstance(text, str):
-        raise LatentFormatError("a latent must be given as text")
+        raise LatentFormatError(f"a latent must be text, got {type(text).__name__}")
+    if latent_dim < 1:
+        raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
     s = text.strip()
     if not s:
-        raise LatentFormatError("the latent string is empty; copy one with 'copy latent' first")
-    if len(s) > 100_000:
-        raise LatentFormatError("the latent string is too long")
-    if s.startswith(LATENT_PREFIX + ":"):
+        raise LatentFormatError(
+            f"the latent is empty: paste a '{LATENT_PREFIX}:…' string or {latent_dim} comma-separated numbers")
+    if len(s) > _MAX_TEXT:
+        raise LatentFormatError(f"the latent text is too long ({len(s)} characters)")
+    if ":" in s:
         parts = s.split(":")
-        if len(parts) != 3:
-            raise LatentFormatError(f"expected '{LATENT_PREFIX}:<model id>:<data>', got {len(parts)} ':'-separated parts")
-        _, mid, payload = parts
-        if model_id is not None and mid != model_id:
+        tag = parts[0].strip().lower()
+        if tag != LATENT_PREFIX:
+            if re.fullmatch(r"cvae\d+", tag):
+                raise LatentFormatError(
+                    f"unsupported latent format {parts[0][:10]!r}; this version reads '{LATENT_PREFIX}:' strings")
             raise LatentFormatError(
-                f"this latent was copied from another model ({mid}); the current model is {model_id}. "
-                "Switch to that checkpoint, or paste a latent copied from this one")
+                f"not a latent string: expected '{LATENT_PREFIX}:<model id>:<data>' or "
+                f"{latent_dim} comma-separated numbers")
+        if len(parts) != 3:
+            raise LatentFormatError(
+                f"a latent string has three ':'-separated parts ('{LATENT_PREFIX}:<model id>:<data>'), "
+                f"this one has {len(parts)}")
+        mid, payload = parts[1].strip().lower(), parts[2].strip()
+        if not _HEX8.fullmatch(mid):
+            raise LatentFormatError(f"the model id {parts[1][:20]!r} in the latent string is not 8 hex digits")
+        if model_id is not None and mid != _model_id8(model_id):
+            raise LatentFormatError(
+                f"this latent was copied from another model ({mid}) but the loaded model is "
+                f"{_model_id8(model_id)}; latents only mean something in the model that made them. "
+                "Open that checkpoint, or copy a latent from this model")
+        if not _B64URL.fullmatch(payload) or len(payload) % 4 == 1:
+            raise LatentFormatError("the data part of the latent string is damaged (not base64url)")
         try:
             raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
-        except (ValueError, TypeError):
-            raise LatentFormatError("the latent data is not valid base64") from None
+        except (binascii.Error, ValueError):
+            raise LatentFormatError("the data part of the latent string is damaged (not base64url)") from None
         if len(raw) != 2 * latent_dim:
+            got = f"{len(raw) / 2:g}"
             raise LatentFormatError(
-                f"the latent has {len(raw) // 2} dimensions but this model has {latent_dim}")
-        z = np.frombuffer(raw, dtype="<f2").astype(np.float32)
-    elif _FLOAT_LIST.match(s):
-        try:
-            z = np.array([float(t) for t in s.strip("[]() \n\t").replace(",", " ").split()], dtype=np.float32)
-        except ValueError:
-            raise LatentFormatError("could not read the numbers in the latent list") from None
-        if len(z) != latent_dim:
-            raise LatentFormatError(f"the list has {len(z)} numbers but this model has {latent_dim} latent dims")
+                f"the latent string holds {got} values but this model has {latent_dim} latent dimensions "
+                "(truncated copy, or a different model)")
+        z = np.frombuffer(raw, dtype="<f2").astype(np.float64)
     else:
-        raise LatentFormatError(
-            f"not a latent string: expected '{LATENT_PREFIX}:<model id>:<data>' or {latent_dim} comma-separated numbers")
+        z = _parse_number_list(s, latent_dim)
     if not np.isfinite(z).all():
         raise LatentFormatError("the latent contains NaN or infinite values")
-    if np.abs(z).max(initial=0) > 1000:
-        raise LatentFormatError("the latent has values beyond ±1000; it cannot come from this model")
-    return z
+    if np.abs(z).max() > LATENT_ABS_MAX:
+        raise LatentFormatError(f"the latent has values beyond ±{LATENT_ABS_MAX:g}")
+    return z.astype(np.float32)
+
+
+__all__ = [
+    "LATENT_PREFIX", "AttributeDirections", "PCADirections", "active_units", "apply_attribute",
+    "attribute_directions", "decode_latents", "dims_by_kl", "encode_images", "format_latent",
+    "kl_per_dim_stats", "lerp", "parse_latent", "pca_directions", "sample_prior", "slerp",
+]

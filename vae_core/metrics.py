@@ -12,7 +12,6 @@ and then over channels.
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator
@@ -201,5 +200,3 @@ def evaluate_model(model: ConvVAE, dataset: FaceDataset, idx: np.ndarray | list[
 
 __all__ = ["ACTIVE_UNIT_THRESHOLD", "EvalReport", "eval_mode", "evaluate_model", "model_device", "mse", "psnr",
            "ssim"]
-
-_ = math  # math kept for readers computing dB by hand; no runtime use
