@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--method", choices=["umap", "pca"], default="umap")
     b.add_argument("--n-neighbors", type=int, default=15)
     b.add_argument("--min-dist", type=float, default=0.1)
-    b.add_argument("--max-points", type=int, default=10_000, help="embed at most this many images")
+    b.add_argument("--max-points", type=int, default=5000,
+                   help="embed at most this many images (the app maps the default 5000)")
 
     s = sub.add_parser("sample", help="decode random latents from the prior into a PNG grid")
     s.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))

@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 EMBED_VERSION = 1
 THUMB = 32
 NUM_EXAMPLES = 24
+#: Faces embedded for the map; the CLI's `embed` and the app must agree, since it keys the cache.
+DEFAULT_MAX_POINTS = 5000
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
 class Explorer:
     """Read-only view of one checkpoint for interactive use. Build with :meth:`open`."""
 
-    def __init__(self, checkpoint: LoadedCheckpoint, max_points: int = 5000) -> None:
+    def __init__(self, checkpoint: LoadedCheckpoint, max_points: int = DEFAULT_MAX_POINTS) -> None:
         self.checkpoint = checkpoint
         self.max_points = max_points
         self._lock = threading.Lock()
@@ -104,7 +106,7 @@ class Explorer:
         self._derived: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, path: str | Path, max_points: int = 5000) -> "Explorer":
+    def open(cls, path: str | Path, max_points: int = DEFAULT_MAX_POINTS) -> "Explorer":
         return cls(load_checkpoint(path), max_points=max_points)
 
     # -- identity and metadata ----------------------------------------------------------------------
