@@ -34,3 +34,21 @@ def test_torchrun_two_processes_gloo(tmp_path):
     # 48 train images / 2 ranks / batch 8 = 3 steps per epoch, 2 epochs
     assert ck.meta.metrics["steps"] == 6
     assert all(torch.isfinite(v).all() for v in ck.model.state_dict().values() if v.is_floating_point())
+
+
+@pytest.mark.slow
+def test_cli_under_torchrun(tmp_path):
+    """The README's command shape: `torchrun --nproc_per_node 2 -m vae_core train ...`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "VAE_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "ck"
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "vae_core",
+         "train", "--data", "synthetic", "--size", "80", "--resolution", "32", "--channels", "8,16,16",
+         "--latent-dim", "4", "--epochs", "1", "--batch-size", "8", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=240, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count('"path"') == 1  # one summary: only rank 0 reports
+    ck = load_checkpoint(out)
+    assert ck.meta.metrics["steps"] == 4  # 72 train faces / 2 ranks / batch 8 → 4 steps
+    assert ck.meta.command.startswith("torchrun --nnodes 1 --nproc_per_node 2 -m vae_core train --data synthetic")

@@ -121,8 +121,14 @@ def current_command() -> str:
     """The command line of this process, recorded in checkpoints so a run can be reproduced."""
     argv0 = Path(sys.argv[0])
     if argv0.name == "__main__.py" and argv0.parent.name == "vae_core":
-        return shlex.join(["python", "-m", "vae_core", *sys.argv[1:]])
-    return shlex.join(["python", *sys.argv])
+        cmd = ["-m", "vae_core", *sys.argv[1:]]
+    else:
+        cmd = list(sys.argv)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # launched by torchrun: record how to relaunch it
+        nodes = os.environ.get("GROUP_WORLD_SIZE", "1")
+        per_node = os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])
+        return shlex.join(["torchrun", "--nnodes", nodes, "--nproc_per_node", per_node, *cmd])
+    return shlex.join(["python", *cmd])
 
 
 def _sha256(path: Path) -> str:
