@@ -1,0 +1,148 @@
+"""Assemble the explorer: header, checkpoint picker, model info, the five tabs and the cross-tab events.
+
+``build_app()`` only builds Blocks (no side effects beyond opening the default checkpoint, which is
+cheap when its caches ship with it); ``launch()`` adds the server settings (upload limit, queue limits,
+CSS). ``app.py`` calls both.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+
+from . import plotmap
+from .context import AppContext
+from .errors import user_errors
+from .modelinfo import banner_html, info_markdown
+from .registry import ExplorerRegistry
+from .settings import AppSettings
+from .state import SessionState, as_array
+from .tabs import generate as gen_tab
+from .tabs import interpolate as int_tab
+from .tabs import latent_map as map_tab
+from .tabs import reconstruct as rec_tab
+from .tabs import train as train_tab
+from .training_runner import TrainingRunner
+from vae_core.errors import VaeCoreError
+
+log = logging.getLogger(__name__)
+
+TITLE = "Cartoon VAE latent-space explorer"
+
+CSS = """
+.cvae-banner { padding: 8px 12px; border-radius: 6px; font-size: 14px; margin-bottom: 4px; }
+.cvae-synthetic { background: #fff3cd; border: 2px solid #e0a800; color: #5c4400; }
+.cvae-real { background: #e8f4ea; border: 1px solid #7bb785; color: #1f4d27; }
+.cvae-face-box { display: flex; flex-direction: column; align-items: center; }
+.cvae-face img { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #ddd; border-radius: 4px; }
+.cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
+.cvae-collapsed { opacity: 0.6; }
+"""
+
+
+def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | None = None,
+              runner: TrainingRunner | None = None) -> gr.Blocks:
+    settings = settings or AppSettings.from_env()
+    registry = registry or ExplorerRegistry(settings)
+    runner = runner or TrainingRunner(settings)
+    ctx = AppContext(settings=settings, registry=registry, runner=runner)
+    # plotly.js and the hover atlases are served as static files: the map works offline.
+    gr.set_static_paths([plotmap.PLOTLY_JS, settings.cache_dir / "atlas"])
+
+    try:
+        explorer = registry.get(None)
+        layout = ctx.layout(explorer)
+        info = explorer.info()
+    except VaeCoreError as e:
+        log.error("no usable default checkpoint: %s", e)
+        explorer, layout, info = None, None, {}
+        startup_error = str(e)
+    else:
+        startup_error = ""
+
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
+        state = gr.State(SessionState(checkpoint=str(explorer.path) if explorer is not None else ""))
+        gr.Markdown(f"# {TITLE}")
+        banner = gr.HTML(banner_html(info) if info else f"<b>No checkpoint:</b> {startup_error}",
+                         elem_id="banner", padding=False)
+        with gr.Row():
+            picker = gr.Dropdown(registry.choices(), value=str(explorer.path) if explorer is not None else None,
+                                 label="Checkpoint", elem_id="checkpoint_picker", scale=4)
+            refresh = gr.Button("↻ Refresh list", elem_id="checkpoint_refresh", scale=1)
+        with gr.Accordion("Model info", open=False):
+            info_md = gr.Markdown(info_markdown(info) if info else "", elem_id="model_info")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Generate", id="generate", elem_id="tab_generate"):
+                gen = gen_tab.build(ctx, state, explorer, layout)
+            with gr.Tab("Reconstruct", id="reconstruct", elem_id="tab_reconstruct"):
+                rec = rec_tab.build(ctx, state, explorer)
+            with gr.Tab("Latent map", id="map", elem_id="tab_map") as map_tab_item:
+                mp, map_shows = map_tab.build(ctx, state, explorer, gen)
+            with gr.Tab("Interpolate", id="interpolate", elem_id="tab_interpolate"):
+                itp = int_tab.build(ctx, state, gen.temperature)
+            with gr.Tab("Train", id="train", elem_id="tab_train") as train_tab_item:
+                trn = train_tab.build(ctx, picker)
+
+        # -- cross-tab events --------------------------------------------------------------------------
+        for show in map_shows:
+            map_tab_item.select(api_visibility="private", **show)
+        train_tab_item.select(user_errors(lambda seen: train_tab.view(ctx, seen, force=True)), [trn.seen],
+                              trn.view_outputs, api_visibility="private", show_progress="hidden")
+
+        def send_latent(st: SessionState, z):
+            explorer = ctx.explorer(st)
+            layout = ctx.layout(explorer)
+            st = st.replace(base=tuple(float(v) for v in z), seed=None)
+            return [st, *gen_tab.latent_values(explorer, layout, z, st), gr.Tabs(selected="generate")]
+
+        @user_errors
+        def edit_in_generate(st: SessionState):
+            if st.upload_mu is None:
+                raise gr.Error("Reconstruct an image first (upload one or pick an example).")
+            return send_latent(st, as_array(st.upload_mu))
+
+        rec.edit_btn.click(edit_in_generate, [state], [state, *gen.value_outputs, tabs], api_name="edit_in_generate")
+
+        @user_errors
+        def map_to_generate(st: SessionState):
+            if st.picked is None:
+                raise gr.Error("Click a point (or an empty spot) on the map first.")
+            return send_latent(st, as_array(st.picked))
+
+        mp.send_btn.click(map_to_generate, [state], [state, *gen.value_outputs, tabs], api_name="map_to_generate")
+
+        @user_errors
+        def set_checkpoint(choice, show_collapsed):
+            explorer = registry.get(choice)
+            st = SessionState(checkpoint=str(explorer.path))
+            layout = ctx.layout(explorer)
+            inf = explorer.info()
+            schema = explorer.embedding().schema
+            return [st, banner_html(inf), info_markdown(inf),
+                    *gen_tab.layout_values(explorer, layout, st, show_collapsed),
+                    gr.update(value=rec_tab.example_gallery(explorer)), None, None, "",
+                    gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(explorer)),
+                    None, None, "", *[None] * len(itp.reset_outputs)]
+
+        picker.input(set_checkpoint, [picker, gen.show_collapsed],
+                     [state, banner, info_md, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,
+                      mp.plot, mp.face, mp.info, *itp.reset_outputs], api_name="set_checkpoint")
+
+        @user_errors
+        def list_checkpoints():
+            return gr.update(choices=registry.choices())
+
+        refresh.click(list_checkpoints, None, picker, api_name="list_checkpoints", queue=False)
+
+    demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    demo.cvae_context = ctx  # for tests and scripts (the runner, the registry)
+    return demo
+
+
+def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
+    """Serve the app: upload size limit, no SSR (no Node needed, same on a Space), our CSS."""
+    settings = settings or demo.cvae_context.settings
+    opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css=CSS, show_error=False)
+    opts.update(kwargs)
+    return demo.launch(**opts)

@@ -1,0 +1,184 @@
+"""Pure functions behind the tabs: (explorer, inputs) → results. No Gradio, no globals.
+
+The Explorer is passed in (shared and read-only); anything per session comes in as arguments and goes
+out as return values. Errors are :class:`~vae_core.errors.VaeCoreError` subclasses with messages meant
+for the user; :mod:`ui.errors` shows them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from vae_core import latent as latent_ops
+from vae_core.errors import ImageInputError, LatentFormatError
+
+from .errors import UserInputError
+from .state import Endpoint, as_latent
+
+MAX_SEED = 2**31 - 1
+MAX_STEPS = 64
+
+
+# -- Generate -----------------------------------------------------------------------------------------
+def decode_one(explorer, z: np.ndarray) -> np.ndarray:
+    """Latent [Z] → uint8 [R, R, 3]."""
+    return explorer.decode(np.asarray(z, np.float32)[None])[0]
+
+
+def check_seed(seed: Any) -> int:
+    try:
+        s = int(float(seed))
+    except (TypeError, ValueError):
+        raise UserInputError(f"the seed must be a whole number, got {seed!r}") from None
+    if not 0 <= s <= MAX_SEED:
+        raise UserInputError(f"the seed must be between 0 and {MAX_SEED}, got {s}")
+    return s
+
+
+def check_temperature(t: Any) -> float:
+    try:
+        v = float(t)
+    except (TypeError, ValueError):
+        raise UserInputError(f"the temperature must be a number, got {t!r}") from None
+    if not (math.isfinite(v) and 0.0 <= v <= 3.0):
+        raise UserInputError(f"the temperature must be between 0 and 3, got {t!r}")
+    return v
+
+
+def face_from_seed(explorer, seed: Any, temperature: Any = 1.0) -> np.ndarray:
+    """A prior sample N(0, T²I) [Z], reproducible from the seed (the same seed gives the same face)."""
+    return latent_ops.sample_prior(explorer.latent_dim, 1, seed=check_seed(seed),
+                                   temperature=check_temperature(temperature))[0]
+
+
+def copy_latent(explorer, z: np.ndarray) -> str:
+    """The shareable ``cvae1:<model id>:<data>`` string of z."""
+    return latent_ops.format_latent(z, explorer.model_id)
+
+
+def paste_latent(explorer, text: Any) -> np.ndarray:
+    """Parse a pasted latent (a cvae1 string of this model, or Z numbers); LatentFormatError if unusable."""
+    if text is None:
+        raise LatentFormatError("paste a latent string first")
+    return latent_ops.parse_latent(str(text), explorer.latent_dim, explorer.model_id)
+
+
+# -- Reconstruct ---------------------------------------------------------------------------------------
+def upload_path(payload: Any) -> str:
+    """The server-side path of an uploaded file, from a Gradio FileData dict/object or a plain path."""
+    if payload is None or payload == "":
+        raise UserInputError("no image: upload one (PNG, JPEG, WebP, GIF or BMP), or pick a dataset example")
+    if isinstance(payload, dict):
+        path = payload.get("path")
+    elif isinstance(payload, (str, Path)):
+        path = str(payload)
+    else:
+        path = getattr(payload, "path", None)
+    if not path:
+        raise UserInputError("the upload did not arrive; try again")
+    return str(path)
+
+
+def describe_upload(path: str) -> list[str]:
+    """Notes about how an upload was converted (shown as info, never an error): animation, alpha, palette…
+
+    Reads only the header (and the first frame index for GIF/WebP); any failure is left to the
+    loader, which raises the proper error.
+    """
+    notes: list[str] = []
+    try:
+        with Image.open(path) as im:
+            if getattr(im, "is_animated", False):
+                notes.append(f"animated image ({getattr(im, 'n_frames', '?')} frames): using the first frame")
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                notes.append("transparent pixels were composited over white")
+            elif im.mode in ("L", "I;16", "I", "1"):
+                notes.append("greyscale image: converted to RGB")
+            elif im.mode == "P":
+                notes.append("palette image: converted to RGB")
+            elif im.mode == "CMYK":
+                notes.append("CMYK image: converted to RGB")
+            w, h = im.size
+            if w != h:
+                notes.append(f"{w}×{h} image: centre-cropped to a square")
+    except Exception:  # noqa: BLE001 - the real loader reports problems
+        pass
+    return notes
+
+
+def reconstruct(explorer, source: Any):
+    """Encode an image source (path/bytes/PIL or a uint8 [R, R, 3] model input) → EncodedImage."""
+    return explorer.encode_image(source)
+
+
+def recon_report(enc, name: str = "") -> str:
+    what = f" of **{name}**" if name else ""
+    return (f"Reconstruction{what}: MSE **{enc.mse:.4f}** · PSNR **{enc.psnr:.1f} dB** · SSIM **{enc.ssim:.3f}** "
+            f"(on the {enc.input_u8.shape[0]}×{enc.input_u8.shape[1]} model input; decoded from the posterior mean)")
+
+
+def example(explorer, index: Any) -> tuple[np.ndarray, str]:
+    """Dataset example ``index`` (held-out faces of the checkpoint's dataset): (uint8 [R, R, 3], its id)."""
+    bundle = explorer.embedding()
+    n = len(bundle.examples)
+    if n == 0:
+        raise UserInputError("this checkpoint's dataset has no examples to pick")
+    try:
+        i = int(float(index))
+    except (TypeError, ValueError):
+        raise UserInputError(f"the example number must be a whole number, got {index!r}") from None
+    if not 0 <= i < n:
+        raise UserInputError(f"the example number must be between 0 and {n - 1}, got {i}")
+    return bundle.examples[i], str(bundle.example_ids[i])
+
+
+# -- Interpolate ---------------------------------------------------------------------------------------
+SOURCES = ("random", "dataset example", "upload", "latent string")
+
+
+def endpoint(explorer, source: str, seed: Any = 0, example_index: Any = 0, upload: Any = None,
+             text: Any = None, temperature: Any = 1.0) -> Endpoint:
+    """One interpolation end from the chosen source."""
+    if source == "random":
+        s = check_seed(seed)
+        return Endpoint(as_latent(face_from_seed(explorer, s, temperature)), f"random face, seed {s}")
+    if source == "dataset example":
+        img, name = example(explorer, example_index)
+        return Endpoint(as_latent(explorer.encode_image(img).mu), f"dataset example {name}")
+    if source == "upload":
+        path = upload_path(upload)
+        name = Path(upload.get("orig_name") or path).name if isinstance(upload, dict) else Path(path).name
+        return Endpoint(as_latent(explorer.encode_image(path).mu), f"upload {name}")
+    if source == "latent string":
+        return Endpoint(as_latent(paste_latent(explorer, text)), "pasted latent")
+    raise UserInputError(f"unknown source {source!r}; choose one of: {', '.join(SOURCES)}")
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    latents: np.ndarray  # [N, Z]
+    frames: np.ndarray  # uint8 [N, R, R, 3]
+
+
+def interpolate(explorer, a: Endpoint | None, b: Endpoint | None, method: str, steps: Any) -> Interpolation:
+    if a is None or b is None:
+        raise UserInputError("set both ends first (A and B)")
+    try:
+        n = int(float(steps))
+    except (TypeError, ValueError):
+        raise UserInputError(f"steps must be a whole number, got {steps!r}") from None
+    if not 2 <= n <= MAX_STEPS:
+        raise UserInputError(f"steps must be between 2 and {MAX_STEPS}, got {n}")
+    if method not in ("slerp", "lerp"):
+        raise UserInputError(f"method must be slerp or lerp, got {method!r}")
+    za, zb = np.asarray(a.latent, np.float32), np.asarray(b.latent, np.float32)
+    if za.shape != zb.shape or za.size != explorer.latent_dim:
+        raise UserInputError("the ends belong to another model; set them again")
+    zs = (latent_ops.slerp if method == "slerp" else latent_ops.lerp)(za, zb, n)
+    return Interpolation(latents=zs, frames=explorer.decode(zs))

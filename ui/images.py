@@ -1,0 +1,73 @@
+"""Image plumbing between numpy and the browser: upscaling for display, inline PNGs, strips and GIFs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+#: Faces are shown at this size (pixel-exact nearest-neighbour upscaling of the R×R model output).
+DISPLAY_SIZE = 256
+
+
+def upscale(img_u8: np.ndarray, size: int = DISPLAY_SIZE) -> np.ndarray:
+    """uint8 [R, R, 3] → uint8 [S, S, 3] by an integer nearest-neighbour factor (S ≥ size when R ≤ size)."""
+    r = img_u8.shape[0]
+    k = max(1, -(-size // r))
+    return np.repeat(np.repeat(img_u8, k, axis=0), k, axis=1) if k > 1 else img_u8
+
+
+def png_bytes(img_u8: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    # compress_level=1: a 64×64 face encodes in ~0.2 ms; the browser scales it (pixelated CSS).
+    Image.fromarray(img_u8).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def data_url(img_u8: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(img_u8)).decode("ascii")
+
+
+def face_html(img_u8: np.ndarray, caption: str = "", elem_class: str = "cvae-face") -> str:
+    """An <img> of a face at display size with crisp pixels: the Generate image, sent inline (no file
+    round trip), so a slider move costs one request."""
+    cap = f'<div class="cvae-caption">{caption}</div>' if caption else ""
+    return (f'<div class="{elem_class}"><img src="{data_url(img_u8)}" width="{DISPLAY_SIZE}" height="{DISPLAY_SIZE}" '
+            f'style="image-rendering:pixelated" alt="generated face"></div>{cap}')
+
+
+def strip(images_u8: np.ndarray, gap: int = 2) -> np.ndarray:
+    """uint8 [N, R, R, 3] → one row [R, N·R + (N-1)·gap, 3] on white."""
+    n, r = images_u8.shape[0], images_u8.shape[1]
+    out = np.full((r, n * r + (n - 1) * gap, 3), 255, np.uint8)
+    for i, im in enumerate(images_u8):
+        out[:, i * (r + gap): i * (r + gap) + r] = im
+    return out
+
+
+def write_gif(frames_u8: np.ndarray, path: Path, fps: float = 8.0, bounce: bool = True, size: int = 128) -> Path:
+    """Animated GIF of the frames (upscaled to ≥ size), looping forever; ``bounce`` plays back and forth."""
+    frames = [Image.fromarray(upscale(f, size)) for f in frames_u8]
+    if bounce and len(frames) > 2:
+        frames = frames + frames[-2:0:-1]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    duration = max(20, int(round(1000 / max(fps, 0.1))))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=0, disposal=2)
+    return path
+
+
+def prune_old_files(folder: Path, max_age_s: float = 3600.0) -> None:
+    """Delete files in ``folder`` older than ``max_age_s`` (downloads the UI wrote for earlier requests)."""
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - max_age_s
+    for f in folder.iterdir():
+        try:
+            if f.is_file() and f.stat().st_mtime < cutoff:
+                f.unlink()
+        except OSError:
+            pass

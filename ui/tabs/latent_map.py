@@ -1,0 +1,142 @@
+"""Latent map: the dataset's embeddings in 2-D (UMAP, from the checkpoint's cache), coloured by an
+attribute; hover shows a face, a click decodes a point (or empty space, by inverse mapping); the
+uploaded image and the current Generate face are drawn as markers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+
+from vae_core.projection import invert_point, place_points
+
+from .. import callbacks as cb
+from .. import plotmap
+from ..context import AppContext
+from ..errors import UserInputError, user_errors
+from ..images import upscale
+from ..state import SessionState, as_array, as_latent
+from . import generate as gen_tab
+
+
+@dataclass
+class MapTab:
+    color_by: gr.Dropdown
+    plot: gr.HTML
+    face: gr.Image
+    info: gr.Markdown
+    send_btn: gr.Button
+    refresh_btn: gr.Button
+
+
+def default_color(explorer) -> str:
+    schema = explorer.embedding().schema if explorer is not None else None
+    choices = plotmap.color_choices(schema)
+    for name in ("hair_color", "glasses", "face_shape"):
+        if name in choices:
+            return name
+    return choices[1] if len(choices) > 1 else plotmap.NO_COLOR
+
+
+def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: str, current_z):
+    """(figure JSON, method, status text) for the map with markers for the upload and the current face."""
+    data, final = ctx.registry.map_or_fallback(explorer, ctx.settings.map_method)
+    schema = data.bundle.schema
+    if color_by not in plotmap.color_choices(schema):
+        color_by = plotmap.NO_COLOR
+    atlas = ctx.registry.derived(explorer, "atlas", lambda: plotmap.atlas_path(
+        ctx.settings.cache_dir, data.bundle.thumbnails, explorer.model_id))
+    markers = []
+    points = [("your upload" + (f" ({upload_name})" if upload_name else ""), upload_mu, "star", "#ffd700"),
+              ("current Generate face", current_z, "diamond", "#ff1493")]
+    for name, mu, symbol, color in points:
+        if mu is not None:
+            xy = place_points(data.projection, np.asarray(mu, np.float32)[None])[0]
+            markers.append(plotmap.Marker(name, (float(xy[0]), float(xy[1])), symbol, color))
+    title = f"{data.method.upper()} map of {len(data.coords)} faces · {data.bundle.dataset_label}"
+    key = f"{explorer.model_id}:{data.method}:{color_by}:{len(markers)}"
+    fig = plotmap.figure(data, color_by, markers, plotmap.file_url(atlas), title, key)
+    status = ("Hover a point to see its face; click a point to decode it, or click empty space to decode the "
+              "latent there (inverse mapping).")
+    if not final:
+        status = (f"The {ctx.settings.map_method.upper()} map of this checkpoint is being computed in the "
+                  "background; showing the PCA map meanwhile (reopen the tab in a minute). " + status)
+    return fig, data.method, status
+
+
+def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
+    """Decode a clicked dataset point (index) or a position on the map (x, y). → (face, text, state)."""
+    explorer = ctx.explorer(st)
+    data = explorer.map(st.map_method) if st.map_method else ctx.registry.map_or_fallback(
+        explorer, ctx.settings.map_method)[0]
+    b = data.bundle
+    if index is not None and index != "" and float(index) >= 0:
+        i = int(float(index))
+        if not 0 <= i < len(b.mu):
+            raise UserInputError(f"point {i} is not on the map (it has {len(b.mu)} points)")
+        z = b.mu[i]
+        label = ""
+        if b.schema is not None and b.labels is not None:
+            label = " · " + ", ".join(f"{n}={int(v)}" for n, v in list(zip(b.schema.names, b.labels[i]))[:6])
+        text = f"Dataset face **{b.ids[i]}** (point {i}){label}: decoded from its posterior mean."
+    else:
+        try:
+            xy = np.array([float(x), float(y)], np.float32)
+        except (TypeError, ValueError):
+            raise UserInputError("click a point or an empty spot of the map (x and y are needed)") from None
+        if not np.isfinite(xy).all():
+            raise UserInputError("the clicked position is not a finite number")
+        z = invert_point(data.projection, xy)
+        text = f"Empty spot ({xy[0]:.2f}, {xy[1]:.2f}): latent blended from the nearest faces, decoded."
+    return upscale(cb.decode_one(explorer, z)), text, st.replace(picked=as_latent(z))
+
+
+def build(ctx: AppContext, state: gr.State, explorer, gen: gen_tab.GenerateTab) -> tuple[MapTab, list]:
+    schema = explorer.embedding().schema if explorer is not None else None
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            with gr.Row():
+                color_by = gr.Dropdown(plotmap.color_choices(schema), value=default_color(explorer),
+                                       label="Colour by attribute", elem_id="map_color", scale=3)
+                refresh_btn = gr.Button("Refresh markers", elem_id="map_refresh", scale=1)
+            plot = gr.HTML(value=None, html_template=plotmap.TEMPLATE, css_template=plotmap.CSS,
+                           js_on_load=plotmap.JS_ON_LOAD, head=plotmap.plotly_head(), elem_id="map_plot",
+                           padding=False)
+            status = gr.Markdown(elem_id="map_status")
+        with gr.Column(scale=1, min_width=260):
+            face = gr.Image(label="Picked face", interactive=False, elem_id="map_face", height=256, format="png")
+            info = gr.Markdown(elem_id="map_info")
+            send_btn = gr.Button("Send to Generate →", elem_id="map_send", variant="primary")
+            # API twin of the map's click bridge (the browser sends clicks as custom event data).
+            pick_x = gr.Number(visible=False, label="x")
+            pick_y = gr.Number(visible=False, label="y")
+            pick_index = gr.Number(visible=False, label="point index", value=-1)
+            pick_btn = gr.Button(visible=False)
+    tab = MapTab(color_by=color_by, plot=plot, face=face, info=info, send_btn=send_btn, refresh_btn=refresh_btn)
+
+    @user_errors
+    def show_map(st: SessionState, color: str, *values):
+        explorer = ctx.explorer(st)
+        _, _, z = gen_tab.slider_latent(ctx, st, values)
+        fig, method, text = map_view(ctx, explorer, color, as_array(st.upload_mu), st.upload_name, z)
+        return fig, text, st.replace(map_method=method)
+
+    show = dict(fn=show_map, inputs=[state, color_by, *gen.slider_inputs], outputs=[plot, status, state],
+                show_progress="hidden")
+    gr.on([color_by.change, refresh_btn.click], api_name="show_map", **show)
+
+    @user_errors
+    def map_pick(st: SessionState, x, y, index):
+        return pick(ctx, st, x, y, index)
+
+    pick_btn.click(map_pick, [state, pick_x, pick_y, pick_index], [face, info, state], api_name="map_pick")
+
+    @user_errors
+    def on_click(st: SessionState, evt: gr.EventData):
+        d = evt._data or {}
+        return pick(ctx, st, d.get("x"), d.get("y"), d.get("index"))
+
+    plot.pick(on_click, [state], [face, info, state], api_visibility="private", show_progress="hidden")
+    # The map is drawn when its tab is opened (see ui.app), with the markers of that moment.
+    return tab, [show]

@@ -1,0 +1,128 @@
+"""Train: start a run (one per app, in a background process), watch live curves and images, cancel,
+resume. Finished runs appear in the checkpoint picker at the top (with their map computed in the
+background). Sessions poll the shared runner with a timer; nobody's request waits on training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from .. import train_form, train_view
+from ..context import AppContext
+from ..errors import user_errors
+
+
+@dataclass
+class TrainTab:
+    status: gr.Markdown
+    plot: gr.Plot
+    recon: gr.Image
+    samples: gr.Image
+    timer: gr.Timer
+    resume_pick: gr.Dropdown
+    checkpoint_picker: gr.Dropdown
+    seen: gr.State
+
+    @property
+    def view_outputs(self) -> list:
+        return [self.status, self.plot, self.recon, self.samples, self.timer, self.seen, self.resume_pick,
+                self.checkpoint_picker]
+
+
+def view(ctx: AppContext, seen: int, force: bool = False) -> list:
+    """Outputs of :attr:`TrainTab.view_outputs` for the runner's current run; skipped if nothing changed."""
+    run = ctx.runner.snapshot()
+    version = -1 if run is None else run.version
+    active = run is not None and (run.active or (run.done and not run.projection_ready and not run.error))
+    if not force and version == seen:
+        return [gr.skip()] * 4 + [gr.Timer(active=active), seen, gr.skip(), gr.skip()]
+    checkpoints = ctx.registry.checkpoints()
+    return [train_view.status_markdown(run), train_view.loss_figure(run),
+            run.reconstructions if run is not None else None, run.samples if run is not None else None,
+            gr.Timer(active=active), version,
+            gr.update(choices=train_form.resumable(ctx.settings, checkpoints)),
+            gr.update(choices=ctx.registry.choices())]
+
+
+def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
+    s = ctx.settings
+    roots = ", ".join(f"`{r}`" for r in s.data_roots) or "none configured (set `CVAE_DATA_ROOTS`)"
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=320):
+            kind = gr.Radio(train_form.DATASET_CHOICES, value="synthetic", label="Dataset", elem_id="train_kind")
+            path = gr.Textbox(label="Folder (Cartoon Set or image folder)", placeholder="e.g. cartoonset10k",
+                              info=f"Must be inside: {roots}", elem_id="train_path")
+            with gr.Row():
+                size = gr.Number(label="Synthetic faces", value=2000, precision=0, minimum=2,
+                                 maximum=train_form.MAX_SYNTHETIC, elem_id="train_size")
+                limit = gr.Number(label="Use at most (0 = all)", value=0, precision=0, minimum=0, elem_id="train_limit")
+            with gr.Row():
+                resolution = gr.Dropdown([32, 64, 128], value=64, label="Resolution", elem_id="train_resolution")
+                latent_dim = gr.Number(label="Latent size", value=32, precision=0, minimum=1, maximum=512,
+                                       elem_id="train_latent")
+                beta = gr.Number(label="β (KL weight)", value=1.0, minimum=0, maximum=100, step=0.1, elem_id="train_beta")
+            with gr.Row():
+                epochs = gr.Number(label="Epochs", value=5, precision=0, minimum=1, maximum=1000, elem_id="train_epochs")
+                batch = gr.Number(label="Batch size", value=64, precision=0, minimum=1, maximum=1024, elem_id="train_batch")
+                lr = gr.Number(label="Learning rate", value=2e-3, minimum=1e-6, maximum=1, step=1e-4, elem_id="train_lr")
+            name = gr.Textbox(label="Run name (folder under runs/)", placeholder="optional", elem_id="train_name")
+            with gr.Row():
+                start_btn = gr.Button("Start training", variant="primary", elem_id="train_start")
+                cancel_btn = gr.Button("Cancel", variant="stop", elem_id="train_cancel")
+            with gr.Accordion("Resume a stopped run", open=False):
+                resume_pick = gr.Dropdown(train_form.resumable(s, ctx.registry.checkpoints()), label="Run",
+                                          elem_id="train_resume_pick")
+                with gr.Row():
+                    resume_epochs = gr.Number(label="Total epochs", value=None, precision=0, minimum=1,
+                                              elem_id="train_resume_epochs")
+                    resume_btn = gr.Button("Resume", elem_id="train_resume")
+        with gr.Column(scale=2):
+            status = gr.Markdown(train_view.status_markdown(ctx.runner.snapshot()), elem_id="train_status")
+            plot = gr.Plot(label="Loss curves (train: lines, validation: points)", elem_id="train_plot")
+            with gr.Row():
+                recon = gr.Image(label="Validation faces (top) and reconstructions (bottom)", interactive=False,
+                                 elem_id="train_recon", format="png")
+                samples = gr.Image(label="Samples from the prior", interactive=False, elem_id="train_samples",
+                                   format="png")
+    timer = gr.Timer(1.0, active=False)
+    seen = gr.State(-2)
+    tab = TrainTab(status=status, plot=plot, recon=recon, samples=samples, timer=timer, resume_pick=resume_pick,
+                   checkpoint_picker=checkpoint_picker, seen=seen)
+
+    @user_errors
+    def start(kind_, path_, size_, limit_, res_, z_, beta_, epochs_, batch_, lr_, name_, seen_):
+        req = train_form.new_run(s, kind=kind_, path=path_, size=size_, limit=limit_, resolution=res_,
+                                 latent_dim=z_, beta=beta_, epochs=epochs_, batch_size=batch_, lr=lr_, name=name_)
+        ctx.runner.start(req)
+        gr.Info(f"Training started: {req.label}")
+        return view(ctx, seen_, force=True)
+
+    start_btn.click(start, [kind, path, size, limit, resolution, latent_dim, beta, epochs, batch, lr, name, seen],
+                    tab.view_outputs, api_name="train_start", concurrency_limit=1, concurrency_id="train_control")
+
+    @user_errors
+    def resume(choice, epochs_, seen_):
+        req = train_form.resume_run(s, choice, ctx.registry.checkpoints(), epochs_)
+        ctx.runner.start(req)
+        gr.Info(f"Resuming {req.label}")
+        return view(ctx, seen_, force=True)
+
+    resume_btn.click(resume, [resume_pick, resume_epochs, seen], tab.view_outputs, api_name="train_resume",
+                     concurrency_limit=1, concurrency_id="train_control")
+
+    @user_errors
+    def cancel(seen_):
+        if not ctx.runner.cancel():
+            gr.Warning("No training run is in progress.")
+        return view(ctx, seen_, force=True)
+
+    cancel_btn.click(cancel, [seen], tab.view_outputs, api_name="train_cancel", concurrency_id="train_control")
+
+    @user_errors
+    def poll(seen_):
+        return view(ctx, seen_)
+
+    timer.tick(poll, [seen], tab.view_outputs, api_name="train_status", show_progress="hidden",
+               concurrency_limit=None)
+    return tab

@@ -1,0 +1,145 @@
+"""Train tab inputs → a validated :class:`TrainRequest` (pure; raises user-facing errors).
+
+Dataset folders typed by a visitor must lie inside the allowed data roots (``CVAE_DATA_ROOTS``), so a
+public Space cannot be made to read arbitrary server paths; new checkpoints go under the runs folder.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from vae_core.checkpoint import read_meta
+from vae_core.config import DataSpec, ModelConfig, TrainConfig
+
+from .errors import UserInputError
+from .settings import AppSettings
+from .training_runner import is_within
+from .training_worker import TrainRequest
+
+DATASET_CHOICES = [
+    ("Synthetic faces (procedural, NOT the real Cartoon Set)", "synthetic"),
+    ("Cartoon Set (downloaded folder)", "cartoonset"),
+    ("Image folder", "folder"),
+]
+_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_SYNTHETIC = 100_000
+
+
+def _int(v: Any, name: str, lo: int, hi: int) -> int:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise UserInputError(f"{name} must be a whole number, got {v!r}") from None
+    if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
+        raise UserInputError(f"{name} must be a whole number between {lo} and {hi}, got {v!r}")
+    return int(f)
+
+
+def _float(v: Any, name: str, lo: float, hi: float) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise UserInputError(f"{name} must be a number, got {v!r}") from None
+    if not (math.isfinite(f) and lo <= f <= hi):
+        raise UserInputError(f"{name} must be between {lo:g} and {hi:g}, got {v!r}")
+    return f
+
+
+def allowed_data_path(settings: AppSettings, text: Any) -> Path:
+    """A typed dataset folder, resolved, if it lies inside an allowed root; UserInputError otherwise."""
+    roots = settings.data_roots
+    where = ", ".join(str(r) for r in roots) or "(none configured: set CVAE_DATA_ROOTS)"
+    if not text or not str(text).strip():
+        raise UserInputError(f"type the dataset folder (inside one of: {where})")
+    raw = Path(str(text).strip()).expanduser()
+    candidates = [raw] if raw.is_absolute() else [r / raw for r in roots]
+    for c in candidates:
+        try:
+            p = c.resolve()
+        except (OSError, RuntimeError):
+            continue
+        if is_within(p, roots):
+            if not p.is_dir():
+                raise UserInputError(f"{text!r} is not a folder (looked at {p})")
+            return p
+    raise UserInputError(f"{text!r} is outside the folders this app may read ({where}); "
+                         "put the dataset there or set CVAE_DATA_ROOTS")
+
+
+def run_dir(settings: AppSettings, name: Any, kind: str) -> Path:
+    clean = _NAME.sub("-", str(name or "").strip()).strip("-.")[:60]
+    if not clean:
+        clean = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = settings.runs_dir / clean
+    if out.exists():
+        raise UserInputError(f"a run named {clean!r} already exists in {settings.runs_dir}; choose another name, "
+                             "or resume it")
+    return out
+
+
+def new_run(settings: AppSettings, *, kind: str, path: Any, size: Any, limit: Any, resolution: Any,
+            latent_dim: Any, beta: Any, epochs: Any, batch_size: Any, lr: Any, name: Any) -> TrainRequest:
+    if kind not in ("synthetic", "cartoonset", "folder"):
+        raise UserInputError(f"pick a dataset: synthetic, cartoonset or folder (got {kind!r})")
+    res = _int(resolution, "resolution", 32, 128)
+    lim = None if limit in (None, "", 0, 0.0) else _int(limit, "image limit", 2, 1_000_000)
+    data = DataSpec(
+        kind=kind,
+        path=None if kind == "synthetic" else str(allowed_data_path(settings, path)),
+        resolution=res,
+        crop_fraction=0.7 if kind == "cartoonset" else 1.0,
+        size=_int(size, "number of synthetic faces", 2, MAX_SYNTHETIC) if kind == "synthetic" else 10_000,
+        limit=lim,
+    )
+    model = ModelConfig(resolution=res, latent_dim=_int(latent_dim, "latent size", 1, 512))
+    train = TrainConfig(epochs=_int(epochs, "epochs", 1, 1000), batch_size=_int(batch_size, "batch size", 1, 1024),
+                        lr=_float(lr, "learning rate", 1e-6, 1.0), beta=_float(beta, "β", 0.0, 100.0))
+    out = run_dir(settings, name, kind)
+    return TrainRequest(data=data.to_dict(), model=model.to_dict(), train=train.to_dict(), out_dir=str(out),
+                        threads=settings.train_threads, map_method=settings.map_method,
+                        max_points=settings.max_map_points, label=out.name,
+                        log_every=_log_every(data, train))
+
+
+def _log_every(data: DataSpec, train: TrainConfig) -> int:
+    """Report often enough for a live curve (~50 points per epoch), rarely enough to stay cheap."""
+    n = data.size if data.kind == "synthetic" else (data.limit or 10_000)
+    steps_per_epoch = max(1, int(n * (1 - data.val_fraction)) // train.batch_size)
+    return max(1, min(20, steps_per_epoch // 50))
+
+
+def resumable(settings: AppSettings, checkpoints: list[Path]) -> list[tuple[str, str]]:
+    """(label, path) of checkpoints that hold training state, i.e. can be resumed."""
+    out = []
+    for p in checkpoints:
+        if (p / "training_state.json").is_file() and is_within(p, (settings.runs_dir,)):
+            try:
+                meta = read_meta(p)
+            except Exception:  # noqa: BLE001 - unreadable ones are simply not offered
+                continue
+            step = meta.metrics.get("step") or meta.metrics.get("steps")
+            state = "stopped early" if (meta.metrics.get("partial") or meta.metrics.get("cancelled")) else "finished"
+            out.append((f"{p.name} ({state}, step {step}, {meta.train.epochs if meta.train else '?'} epochs)", str(p)))
+    return out
+
+
+def resume_run(settings: AppSettings, choice: Any, checkpoints: list[Path], epochs: Any) -> TrainRequest:
+    known = {path for _, path in resumable(settings, checkpoints)}
+    if not choice or str(choice) not in known:
+        raise UserInputError("pick a stopped run to resume (only runs of this app that saved training state)")
+    out = Path(str(choice))
+    meta = read_meta(out)
+    if meta.train is None:
+        raise UserInputError(f"{out.name} has no training recipe; start a new run instead")
+    if meta.data.path and not is_within(Path(meta.data.path), settings.data_roots):
+        raise UserInputError(f"{out.name} was trained on {meta.data.path}, outside the folders this app may read")
+    train = TrainConfig.from_dict({**meta.train.to_dict(),
+                                   "epochs": _int(epochs, "epochs", 1, 1000) if epochs else meta.train.epochs})
+    return TrainRequest(data=meta.data.to_dict(), model=meta.model.to_dict(), train=train.to_dict(),
+                        out_dir=str(out), resume=True, threads=settings.train_threads,
+                        map_method=settings.map_method, max_points=settings.max_map_points,
+                        label=f"{out.name} (resumed)", log_every=_log_every(meta.data, train))

@@ -1,0 +1,211 @@
+"""One training run at a time per app, in a background process; any session can watch it.
+
+The runner owns the process and a thread that drains its event queue into a :class:`RunLog` (under a
+lock). UI sessions never wait on training: they poll :meth:`TrainingRunner.snapshot`, a cheap copy.
+A second start while a run is active is refused with a clear message (:class:`TrainingBusy`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vae_core.errors import TrainingError
+
+from .settings import AppSettings
+from .training_worker import TrainRequest, run_worker
+
+log = logging.getLogger(__name__)
+
+
+class TrainingBusy(TrainingError):
+    """Another run is in progress."""
+
+
+@dataclass
+class RunLog:
+    """What the UI shows about a run. ``history`` holds train points (kind "train": step, loss, mse,
+    recon, kl, nelbo) and validation points (kind "val": step, loss, mse, kl, nelbo), in nats/image."""
+
+    request: TrainRequest
+    started: float
+    status: str = "starting the training process"
+    total_steps: int = 0
+    step: int = 0
+    epoch: int = 0
+    images_per_sec: float = 0.0
+    eta_sec: float = 0.0
+    dataset: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    reconstructions: np.ndarray | None = None
+    samples: np.ndarray | None = None
+    checkpoint: str | None = None
+    done: bool = False
+    cancelled: bool = False
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    projection_ready: bool = False
+    exited: bool = False
+    cancel_requested: bool = False
+    version: int = 0
+
+    @property
+    def active(self) -> bool:
+        return not self.exited
+
+
+class TrainingRunner:
+    def __init__(self, settings: AppSettings, mp_context: str = "spawn") -> None:
+        self.settings = settings
+        self._ctx = multiprocessing.get_context(mp_context)
+        self._lock = threading.Lock()
+        self._log: RunLog | None = None
+        self._process = None
+        self._cancel = None
+        self._listeners: list = []
+
+    def add_listener(self, fn) -> None:
+        """``fn(log)`` is called (from the runner's thread) when a run's checkpoint or map is ready."""
+        self._listeners.append(fn)
+
+    # -- control -------------------------------------------------------------------------------------
+    def start(self, request: TrainRequest) -> RunLog:
+        with self._lock:
+            if self._log is not None and self._log.active:
+                cur = self._log
+                raise TrainingBusy(
+                    f"a training run is already in progress ({cur.request.label or cur.request.out_dir}, "
+                    f"started {time.strftime('%H:%M:%S', time.localtime(cur.started))}, step {cur.step}/"
+                    f"{cur.total_steps or '?'}). Only one run at a time: wait for it to finish or cancel it.")
+            events = self._ctx.Queue()
+            cancel = self._ctx.Event()
+            proc = self._ctx.Process(target=run_worker, args=(request, events, cancel), daemon=True,
+                                     name="cvae-training")
+            run = RunLog(request=request, started=time.time())
+            proc.start()
+            self._log, self._process, self._cancel = run, proc, cancel
+        threading.Thread(target=self._drain, args=(run, proc, events), daemon=True, name="cvae-train-drain").start()
+        log.info("training started: %s", request.command())
+        return run
+
+    def cancel(self) -> bool:
+        """Ask the active run to stop (it saves a resumable checkpoint). False if nothing is running."""
+        with self._lock:
+            run = self._log
+            if run is None or not run.active:
+                return False
+            run.cancel_requested = True
+            run.status = "cancelling: saving a resumable checkpoint…"
+            run.version += 1
+            self._cancel.set()
+            return True
+
+    def snapshot(self) -> RunLog | None:
+        """A consistent copy of the current (or last) run for display."""
+        with self._lock:
+            if self._log is None:
+                return None
+            snap = copy.copy(self._log)
+            snap.history = list(self._log.history)
+            snap.metrics = dict(self._log.metrics)
+            return snap
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Cancel and wait for the training process (app shutdown, tests)."""
+        if self.cancel() and self._process is not None:
+            self._process.join(timeout)
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+
+    # -- the event pump ------------------------------------------------------------------------------
+    def _drain(self, run: RunLog, proc, events) -> None:
+        while True:
+            try:
+                kind, payload = events.get(timeout=0.5)
+            except queue.Empty:
+                if not proc.is_alive():
+                    with self._lock:
+                        if not run.exited:
+                            run.error = run.error or (f"the training process stopped unexpectedly "
+                                                      f"(exit code {proc.exitcode})")
+                            run.exited = True
+                            run.version += 1
+                    break
+                continue
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                self._apply(run, kind, payload)
+                run.version += 1
+            if kind in ("projection",) or (kind == "event" and type(payload).__name__ == "DoneEvent"):
+                for fn in self._listeners:
+                    try:
+                        fn(run)
+                    except Exception:  # noqa: BLE001
+                        log.exception("training listener failed")
+            if kind == "exit":
+                break
+        proc.join(timeout=10)
+
+    @staticmethod
+    def _apply(run: RunLog, kind: str, payload: Any) -> None:
+        if kind == "status":
+            run.status = str(payload)
+        elif kind == "error":
+            run.error = str(payload)
+            run.status = "failed"
+        elif kind == "projection":
+            run.projection_ready = True
+            run.status = "finished; the checkpoint and its map are ready" if not run.cancelled else \
+                "cancelled; the resumable checkpoint and its map are ready"
+        elif kind == "exit":
+            run.exited = True
+        elif kind == "event":
+            _apply_event(run, payload)
+
+
+def _apply_event(run: RunLog, ev: Any) -> None:
+    name = type(ev).__name__
+    if name == "StartEvent":
+        run.total_steps, run.step, run.epoch, run.dataset = ev.total_steps, ev.start_step, ev.start_epoch, ev.dataset
+        run.history = [dict(h) for h in ev.history]
+        run.status = (f"training on {ev.dataset}: {ev.num_train} train / {ev.num_val} validation images, "
+                      f"{ev.num_parameters:,} parameters")
+    elif name == "StepEvent":
+        run.step, run.epoch = ev.step, ev.epoch
+        run.images_per_sec, run.eta_sec = ev.images_per_sec, ev.eta_sec
+        run.history.append({"kind": "train", "step": ev.step, "epoch": ev.epoch, "loss": ev.loss, "mse": ev.mse,
+                            "recon": ev.recon, "kl": ev.kl, "nelbo": ev.nelbo})
+        if not run.cancel_requested:
+            run.status = "training"
+    elif name == "EvalEvent":
+        run.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
+                            "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo})
+    elif name == "ImagesEvent":
+        run.reconstructions, run.samples = ev.reconstructions, ev.samples
+    elif name == "CheckpointEvent":
+        run.checkpoint = ev.path
+    elif name == "DoneEvent":
+        run.done, run.cancelled, run.checkpoint, run.metrics = True, ev.cancelled, ev.path, dict(ev.metrics)
+        run.step = ev.step
+        run.eta_sec = 0.0
+        run.status = ("cancelled: resumable checkpoint saved" if ev.cancelled else "finished") + \
+            "; computing its map in the background"
+    elif name == "ErrorEvent":
+        run.error = ev.message
+        run.checkpoint = ev.checkpoint or run.checkpoint
+        run.status = "failed"
+
+
+def is_within(path: Path, roots: tuple[Path, ...]) -> bool:
+    p = path.resolve()
+    return any(p == r or p.is_relative_to(r) for r in roots)

@@ -1,0 +1,110 @@
+"""The training process: runs one :class:`~vae_core.training.Trainer` and ships its events to the app.
+
+Why a separate process (spawned, not forked): training saturates the CPU. In its own process it runs
+at a lower priority with few torch threads, so the explorer stays responsive for everyone, and a crash
+or a hung step cannot take the web server down. Events go back through a multiprocessing queue as
+``(kind, payload)`` tuples; cancelling sets a shared event, which calls ``trainer.cancel()`` (the
+trainer then saves a resumable checkpoint and finishes with ``DoneEvent(cancelled=True)``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Everything a run needs, as plain data (it crosses a process boundary)."""
+
+    data: dict[str, Any]
+    model: dict[str, Any]
+    train: dict[str, Any]
+    out_dir: str
+    resume: bool = False
+    threads: int = 1
+    log_every: int = 5
+    map_method: str = "umap"
+    max_points: int = 5000
+    label: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def command(self) -> str:
+        """The CLI command that reproduces this run (recorded in the checkpoint)."""
+        d, m, t = self.data, self.model, self.train
+        args = ["python", "-m", "vae_core", "train", "--data", d["kind"]]
+        if d.get("path"):
+            args += ["--path", d["path"]]
+        if d["kind"] == "synthetic":
+            args += ["--size", str(d.get("size", 10_000)), "--data-seed", str(d.get("seed", 0))]
+        if d.get("limit"):
+            args += ["--limit", str(d["limit"])]
+        if d.get("crop_fraction") not in (None, 1.0) or d["kind"] == "cartoonset":
+            args += ["--crop", str(d.get("crop_fraction", 1.0))]
+        args += ["--resolution", str(m["resolution"]), "--latent-dim", str(m["latent_dim"]),
+                 "--channels", ",".join(str(c) for c in m["channels"]),
+                 "--epochs", str(t["epochs"]), "--batch-size", str(t["batch_size"]), "--lr", f"{t['lr']:g}",
+                 "--beta", f"{t['beta']:g}", "--out", self.out_dir]
+        if self.resume:
+            args.append("--resume")
+        return shlex.join(args)
+
+
+def run_worker(request: TrainRequest, events, cancel) -> None:
+    """Process entry point. ``events``: a multiprocessing queue; ``cancel``: a multiprocessing Event."""
+    put = events.put
+    try:
+        try:
+            os.nice(10)
+        except (AttributeError, OSError):
+            pass
+        import torch
+
+        torch.set_num_threads(max(1, request.threads))
+        from vae_core.config import DataSpec, ModelConfig, TrainConfig
+        from vae_core.data import load_dataset
+        from vae_core.errors import VaeCoreError
+        from vae_core.training import DoneEvent, Trainer
+    except Exception as e:  # noqa: BLE001 - report, whatever it is
+        put(("error", f"the training process could not start: {e}"))
+        put(("exit", None))
+        return
+    try:
+        spec = DataSpec.from_dict(request.data)
+        put(("status", f"loading {spec.describe()}"))
+        dataset = load_dataset(spec, progress=False)
+        put(("status", f"{len(dataset)} images loaded; building the model"))
+        trainer = Trainer(dataset, ModelConfig.from_dict(request.model), TrainConfig.from_dict(request.train),
+                          request.out_dir, device="cpu", resume=request.resume, command=request.command(),
+                          log_every=request.log_every)
+
+        def watch_cancel() -> None:
+            cancel.wait()
+            trainer.cancel()
+
+        threading.Thread(target=watch_cancel, daemon=True).start()
+        done = None
+        for ev in trainer.run():
+            put(("event", ev))
+            if isinstance(ev, DoneEvent):
+                done = ev
+        if done is not None:
+            put(("status", f"computing the {request.map_method.upper()} map of the new checkpoint"))
+            from vae_core.explorer import Explorer
+
+            Explorer.open(done.path, max_points=request.max_points).map(request.map_method)
+            put(("projection", done.path))
+    except VaeCoreError as e:
+        put(("error", str(e)))
+    except Exception as e:  # noqa: BLE001 - the app shows a message; the trace goes to the server log
+        traceback.print_exc()
+        put(("error", f"training failed unexpectedly ({type(e).__name__}: {e}); see the server log"))
+    finally:
+        put(("exit", None))
