@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: Bump when the meaning or layout of cached projections changes: old cache keys and files go stale.
 PROJECTION_FORMAT = 1
+#: Up to this many points fit_umap computes the exact k-NN graph itself (sklearn, brute force, no numba)
+#: and hands it to UMAP: exact neighbours, and it skips pynndescent's numba JIT (~30 s of a cold fit).
+EXACT_KNN_MAX_POINTS = 20_000
 #: Queries per block in the k-NN blends: bounds the [block, N] distance matrix (256 × 100k × 8 B = 200 MB).
 _QUERY_BLOCK = 256
 
@@ -116,9 +119,12 @@ def fit_pca2(mu: np.ndarray) -> np.ndarray:
 def fit_umap(mu: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> np.ndarray:
     """UMAP of μ [N, Z] to float32 [N, 2], reproducible for a given ``seed`` (single-threaded).
 
-    Cost: umap-learn is imported here, lazily, and its first fit in a process JIT-compiles numba code
-    (tens of seconds on 2 cores), which is why maps are cached on disk. ``n_neighbors`` is capped at
-    N − 1; fewer than 4 points cannot be laid out by UMAP and get :func:`fit_pca2`.
+    Cost: umap-learn is imported here, lazily, and its first fit in a process JIT-compiles numba code,
+    which is why maps are cached on disk. For N ≤ :data:`EXACT_KNN_MAX_POINTS` the k-NN graph is computed
+    exactly with scikit-learn and passed in as ``precomputed_knn``, which halves a cold fit (no
+    pynndescent JIT); larger N use UMAP's own approximate NN-descent. ``n_neighbors`` (self included,
+    as in UMAP) is capped at N − 1; fewer than 4 points cannot be laid out by UMAP and get
+    :func:`fit_pca2`.
     """
     x = _check_mu(mu)
     n = len(x)
@@ -128,15 +134,23 @@ def fit_umap(mu: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed:
         raise ValueError(f"min_dist must be in [0, 1], got {min_dist}")
     if n < 4:
         return fit_pca2(x)
+    k = min(int(n_neighbors), n - 1)
+    knn: tuple[np.ndarray | None, np.ndarray | None, None] = (None, None, None)
+    if n <= EXACT_KNN_MAX_POINTS:
+        from sklearn.neighbors import NearestNeighbors
+
+        dists, idx = NearestNeighbors(n_neighbors=k).fit(x).kneighbors(x)  # row i starts with i itself
+        knn = (idx.astype(np.int64), dists.astype(np.float32), None)
     with warnings.catch_warnings():
-        # umap/numba/sklearn chatter (deprecations, "n_jobs overridden by random_state") is not actionable.
+        # umap/numba/sklearn chatter (deprecations, "n_jobs overridden by random_state", "no search index
+        # for transform") is not actionable here.
         warnings.simplefilter("ignore", category=UserWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=DeprecationWarning)
         import umap  # lazy: importing umap-learn (numba, pynndescent) alone takes seconds
 
-        reducer = umap.UMAP(n_components=2, n_neighbors=min(int(n_neighbors), n - 1), min_dist=float(min_dist),
-                            random_state=int(seed), n_jobs=1)
+        reducer = umap.UMAP(n_components=2, n_neighbors=k, min_dist=float(min_dist), random_state=int(seed),
+                            n_jobs=1, precomputed_knn=knn)
         coords = np.asarray(reducer.fit_transform(x), dtype=np.float32)
     if coords.shape != (n, 2) or not np.isfinite(coords).all():
         log.warning("UMAP returned a degenerate layout for %d points; using PCA instead", n)
