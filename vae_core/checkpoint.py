@@ -211,6 +211,9 @@ def save_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide a shared checkpoint from other users
     try:
         weights = tmp / WEIGHTS
         save_file(_plain_state_dict(model), str(weights), metadata={"format": "cartoon-vae"})
