@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import gradio as gr
+import torch
 
 from . import plotmap
 from .context import AppContext
@@ -47,6 +48,9 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
     registry = registry or ExplorerRegistry(settings)
     runner = runner or TrainingRunner(settings)
     ctx = AppContext(settings=settings, registry=registry, runner=runner)
+    # Requests decode one face at a time: one intra-op thread each is fastest, and stays fast when the
+    # cores are busy (training); concurrent requests still use several cores.
+    torch.set_num_threads(max(1, settings.torch_threads))
     # plotly.js and the hover atlases are served as static files: the map works offline.
     gr.set_static_paths([plotmap.PLOTLY_JS, settings.cache_dir / "atlas"])
 

@@ -11,6 +11,8 @@ Environment variables (all optional):
 - ``CVAE_MAX_UPLOAD``: largest accepted upload (default ``10mb``);
 - ``CVAE_CONCURRENCY`` / ``CVAE_QUEUE_SIZE``: queue workers per event and waiting requests;
 - ``CVAE_TRAIN_THREADS``: torch threads of the training process (default 1, so the app stays responsive);
+- ``CVAE_TORCH_THREADS``: torch threads of the app process (default 1: one 64×64 decode takes ~4 ms on one
+  thread, but ~15× longer with 2 threads when the cores are busy, e.g. while training);
 - ``CVAE_MAP_METHOD``: ``umap`` (default) or ``pca``.
 """
 
@@ -39,6 +41,7 @@ class AppSettings:
     concurrency: int = 4
     queue_size: int = 64
     train_threads: int = 1
+    torch_threads: int = 1
     map_method: str = "umap"
     max_map_points: int = 5000
 
@@ -65,5 +68,6 @@ class AppSettings:
             concurrency=int(env.get("CVAE_CONCURRENCY", "4")),
             queue_size=int(env.get("CVAE_QUEUE_SIZE", "64")),
             train_threads=int(env.get("CVAE_TRAIN_THREADS", "1")),
+            torch_threads=int(env.get("CVAE_TORCH_THREADS", "1")),
             map_method=method,
         )

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy
 import logging
-import multiprocessing
-import queue
+import os
+import subprocess
+import sys
 import threading
 import time
+from multiprocessing.connection import Connection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,8 @@ import numpy as np
 
 from vae_core.errors import TrainingError
 
-from .settings import AppSettings
-from .training_worker import TrainRequest, run_worker
+from .settings import REPO_ROOT, AppSettings
+from .training_worker import TrainRequest
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +66,11 @@ class RunLog:
 
 
 class TrainingRunner:
-    def __init__(self, settings: AppSettings, mp_context: str = "spawn") -> None:
+    def __init__(self, settings: AppSettings) -> None:
         self.settings = settings
-        self._ctx = multiprocessing.get_context(mp_context)
         self._lock = threading.Lock()
         self._log: RunLog | None = None
-        self._process = None
-        self._cancel = None
+        self._process: subprocess.Popen | None = None
         self._listeners: list = []
 
     def add_listener(self, fn) -> None:
@@ -86,15 +86,22 @@ class TrainingRunner:
                     f"a training run is already in progress ({cur.request.label or cur.request.out_dir}, "
                     f"started {time.strftime('%H:%M:%S', time.localtime(cur.started))}, step {cur.step}/"
                     f"{cur.total_steps or '?'}). Only one run at a time: wait for it to finish or cancel it.")
-            events = self._ctx.Queue()
-            cancel = self._ctx.Event()
-            proc = self._ctx.Process(target=run_worker, args=(request, events, cancel), daemon=True,
-                                     name="cvae-training")
+            read_fd, write_fd = os.pipe()
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+            try:
+                proc = subprocess.Popen([sys.executable, "-m", "ui.training_worker", str(write_fd)],
+                                        stdin=subprocess.PIPE, pass_fds=(write_fd,), cwd=str(REPO_ROOT), env=env,
+                                        text=True)
+            finally:
+                os.close(write_fd)
+            proc.stdin.write(request.to_json() + "\n")
+            proc.stdin.flush()
             run = RunLog(request=request, started=time.time())
-            proc.start()
-            self._log, self._process, self._cancel = run, proc, cancel
+            self._log, self._process = run, proc
+        events = Connection(read_fd, writable=False)
         threading.Thread(target=self._drain, args=(run, proc, events), daemon=True, name="cvae-train-drain").start()
-        log.info("training started: %s", request.command())
+        log.info("training started (pid %d): %s", proc.pid, request.command())
         return run
 
     def cancel(self) -> bool:
@@ -106,7 +113,11 @@ class TrainingRunner:
             run.cancel_requested = True
             run.status = "cancelling: saving a resumable checkpoint…"
             run.version += 1
-            self._cancel.set()
+            try:
+                self._process.stdin.write("cancel\n")
+                self._process.stdin.flush()
+            except (OSError, ValueError):
+                pass  # already exiting
             return True
 
     def snapshot(self) -> RunLog | None:
@@ -121,27 +132,26 @@ class TrainingRunner:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Cancel and wait for the training process (app shutdown, tests)."""
-        if self.cancel() and self._process is not None:
-            self._process.join(timeout)
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
+        proc = self._process
+        if self.cancel() and proc is not None:
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.terminate()
 
     # -- the event pump ------------------------------------------------------------------------------
-    def _drain(self, run: RunLog, proc, events) -> None:
+    def _drain(self, run: RunLog, proc: subprocess.Popen, events: Connection) -> None:
         while True:
             try:
-                kind, payload = events.get(timeout=0.5)
-            except queue.Empty:
-                if not proc.is_alive():
-                    with self._lock:
-                        if not run.exited:
-                            run.error = run.error or (f"the training process stopped unexpectedly "
-                                                      f"(exit code {proc.exitcode})")
-                            run.exited = True
-                            run.version += 1
-                    break
-                continue
+                kind, payload = events.recv()
             except (EOFError, OSError):
+                # The pipe closed without an "exit" message: the process died (killed, out of memory…).
+                code = proc.wait()
+                with self._lock:
+                    if not run.exited:
+                        run.error = run.error or f"the training process stopped unexpectedly (exit code {code})"
+                        run.exited = True
+                        run.version += 1
                 break
             with self._lock:
                 self._apply(run, kind, payload)
@@ -154,7 +164,13 @@ class TrainingRunner:
                         log.exception("training listener failed")
             if kind == "exit":
                 break
-        proc.join(timeout=10)
+        events.close()
+        try:
+            proc.stdin.close()
+            proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            log.warning("training process %d did not exit; terminating it", proc.pid)
+            proc.terminate()
 
     @staticmethod
     def _apply(run: RunLog, kind: str, payload: Any) -> None:

@@ -1,17 +1,22 @@
 """The training process: runs one :class:`~vae_core.training.Trainer` and ships its events to the app.
 
-Why a separate process (spawned, not forked): training saturates the CPU. In its own process it runs
-at a lower priority with few torch threads, so the explorer stays responsive for everyone, and a crash
-or a hung step cannot take the web server down. Events go back through a multiprocessing queue as
-``(kind, payload)`` tuples; cancelling sets a shared event, which calls ``trainer.cancel()`` (the
-trainer then saves a resumable checkpoint and finishes with ``DoneEvent(cancelled=True)``).
+Why a separate process: training saturates the CPU. In its own process it runs at a lower priority
+with few torch threads, so the explorer stays responsive for everyone, and a crash cannot take the web
+server down. It is started as ``python -m ui.training_worker FD`` (not multiprocessing's spawn, which
+would re-import the app's ``__main__`` and build a second app): the request arrives as one JSON line
+on stdin, events go back as ``(kind, payload)`` tuples over the pipe ``FD``. A ``cancel`` line on stdin
+— or stdin closing because the app went away — calls ``trainer.cancel()``: the trainer saves a
+resumable checkpoint and finishes with ``DoneEvent(cancelled=True)``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import shlex
+import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
@@ -57,9 +62,16 @@ class TrainRequest:
         return shlex.join(args)
 
 
-def run_worker(request: TrainRequest, events, cancel) -> None:
-    """Process entry point. ``events``: a multiprocessing queue; ``cancel``: a multiprocessing Event."""
-    put = events.put
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainRequest":
+        return cls(**json.loads(text))
+
+
+def run_worker(request: TrainRequest, put, cancel: threading.Event) -> None:
+    """Train, sending ``(kind, payload)`` through ``put``; ``cancel`` set → the trainer stops and saves."""
     try:
         try:
             os.nice(10)
@@ -108,3 +120,27 @@ def run_worker(request: TrainRequest, events, cancel) -> None:
         put(("error", f"training failed unexpectedly ({type(e).__name__}: {e}); see the server log"))
     finally:
         put(("exit", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from multiprocessing.connection import Connection
+
+    args = sys.argv[1:] if argv is None else argv
+    conn = Connection(int(args[0]), readable=False)
+    request = TrainRequest.from_json(sys.stdin.readline())
+    cancel = threading.Event()
+
+    def read_commands() -> None:
+        for line in sys.stdin:
+            if line.strip() == "cancel":
+                break
+        cancel.set()  # "cancel", or stdin closed: the app is gone, stop and save
+
+    threading.Thread(target=read_commands, daemon=True).start()
+    run_worker(request, conn.send, cancel)
+    conn.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""The tabs' pure callbacks (ui.callbacks) on a real tiny checkpoint, including hostile uploads."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ui_harness
+from ui import callbacks as cb
+from ui.errors import UserInputError
+from ui.state import Endpoint, as_latent
+from vae_core.errors import ImageInputError, LatentFormatError, VaeCoreError
+from vae_core.explorer import Explorer
+
+
+@pytest.fixture(scope="module")
+def explorer() -> Explorer:
+    return Explorer.open(ui_harness.tiny_checkpoint())
+
+
+def png(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=kw.pop("format", "PNG"), **kw)
+    return buf.getvalue()
+
+
+def bomb_png(side: int = 30000) -> bytes:
+    """A tiny PNG whose header claims side×side pixels (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_seeded_faces_are_reproducible(explorer):
+    a = cb.face_from_seed(explorer, 7, 1.0)
+    np.testing.assert_array_equal(a, cb.face_from_seed(explorer, 7.0, 1.0))
+    assert not np.allclose(a, cb.face_from_seed(explorer, 8, 1.0))
+    np.testing.assert_allclose(cb.face_from_seed(explorer, 7, 0.5), 0.5 * a, rtol=1e-6)
+    assert not np.any(cb.face_from_seed(explorer, 7, 0.0))
+    for bad in (-1, 2**31, "seven", None):
+        with pytest.raises(UserInputError, match="seed"):
+            cb.face_from_seed(explorer, bad)
+    for bad in (-0.1, 3.5, float("nan"), "hot"):
+        with pytest.raises(UserInputError, match="temperature"):
+            cb.face_from_seed(explorer, 1, bad)
+
+
+def test_latent_strings_round_trip_and_refuse_other_models(explorer):
+    z = cb.face_from_seed(explorer, 3)
+    text = cb.copy_latent(explorer, z)
+    assert text.startswith(f"cvae1:{explorer.model_id}:")
+    np.testing.assert_allclose(cb.paste_latent(explorer, text), z, atol=2e-3)  # float16 in the string
+    other = text.replace(explorer.model_id, "ffffffff" if explorer.model_id != "ffffffff" else "00000000")
+    with pytest.raises(LatentFormatError, match="another model"):
+        cb.paste_latent(explorer, other)
+    for junk in ("", "hello", None, "cvae1:zz:abc", ", ".join(["1"] * (explorer.latent_dim + 1))):
+        with pytest.raises(LatentFormatError):
+            cb.paste_latent(explorer, junk)
+    numbers = ", ".join(str(v) for v in range(explorer.latent_dim))
+    np.testing.assert_array_equal(cb.paste_latent(explorer, numbers), np.arange(explorer.latent_dim))
+
+
+def test_decode_one_shape(explorer):
+    img = cb.decode_one(explorer, np.zeros(explorer.latent_dim))
+    assert img.dtype == np.uint8 and img.shape == (explorer.resolution, explorer.resolution, 3)
+
+
+def test_upload_path_accepts_gradio_payloads_only():
+    assert cb.upload_path({"path": "/tmp/x.png", "orig_name": "x.png"}) == "/tmp/x.png"
+    assert cb.upload_path("/tmp/y.png") == "/tmp/y.png"
+    for empty in (None, "", {"path": None}, {}):
+        with pytest.raises(UserInputError):
+            cb.upload_path(empty)
+
+
+def test_reconstruct_example_and_report(explorer):
+    img, name = cb.example(explorer, 0)
+    enc = cb.reconstruct(explorer, img)
+    assert enc.reconstruction_u8.shape == img.shape and 0 <= enc.mse < 0.2 and -1 <= enc.ssim <= 1
+    report = cb.recon_report(enc, "face")
+    assert "MSE" in report and "SSIM" in report and "PSNR" in report
+    for bad in (-1, 10_000, "one", None):
+        with pytest.raises(UserInputError, match="example"):
+            cb.example(explorer, bad)
+
+
+@pytest.mark.parametrize("name,make,note", [
+    ("grayscale", lambda: png(Image.new("L", (50, 40), 128)), "greyscale"),
+    ("rgba", lambda: png(Image.new("RGBA", (40, 40), (255, 0, 0, 0))), "transparent"),
+    ("palette", lambda: png(Image.new("RGB", (40, 40), (0, 90, 200)).convert("P")), "palette"),
+    ("animated", lambda: png(Image.new("RGB", (40, 40), "red"), format="GIF", save_all=True,
+                             append_images=[Image.new("RGB", (40, 40), "blue")]), "animated"),
+    ("jpeg", lambda: png(Image.new("RGB", (80, 60), (10, 200, 30)), format="JPEG"), "centre-cropped"),
+])
+def test_unusual_but_valid_images_reconstruct_with_a_note(explorer, tmp_path, name, make, note):
+    path = tmp_path / f"{name}.img"
+    path.write_bytes(make())
+    enc = cb.reconstruct(explorer, str(path))
+    assert enc.input_u8.shape == (explorer.resolution, explorer.resolution, 3)
+    assert any(note in n for n in cb.describe_upload(str(path)))
+
+
+@pytest.mark.parametrize("name,data", [
+    ("corrupt", png(Image.new("RGB", (40, 40), "red"))[:60]),
+    ("text", b"this is not an image at all\n" * 10),
+    ("one-pixel", png(Image.new("RGB", (1, 1), "red"))),
+    ("bomb", bomb_png()),
+    ("empty", b""),
+])
+def test_bad_images_raise_clear_errors(explorer, tmp_path, name, data):
+    path = tmp_path / f"{name}.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageInputError) as e:
+        cb.reconstruct(explorer, str(path))
+    assert len(str(e.value)) > 20 and "Traceback" not in str(e.value)
+
+
+def test_endpoints_and_interpolation(explorer, tmp_path):
+    a = cb.endpoint(explorer, "random", seed=1)
+    b = cb.endpoint(explorer, "dataset example", example_index=2)
+    assert "seed 1" in a.source and "example" in b.source
+    text = cb.copy_latent(explorer, np.ones(explorer.latent_dim))
+    assert cb.endpoint(explorer, "latent string", text=text).source == "pasted latent"
+    up = tmp_path / "face.png"
+    Image.fromarray(cb.example(explorer, 1)[0]).save(up)
+    assert "face.png" in cb.endpoint(explorer, "upload", upload={"path": str(up), "orig_name": "face.png"}).source
+    with pytest.raises(UserInputError, match="source"):
+        cb.endpoint(explorer, "telepathy")
+
+    for method in ("slerp", "lerp"):
+        res = cb.interpolate(explorer, a, b, method, 6)
+        assert res.frames.shape == (6, explorer.resolution, explorer.resolution, 3)
+        np.testing.assert_allclose(res.latents[0], a.latent, atol=1e-6)
+        np.testing.assert_allclose(res.latents[-1], b.latent, atol=1e-6)
+    assert not np.allclose(cb.interpolate(explorer, a, b, "slerp", 5).latents[2],
+                           cb.interpolate(explorer, a, b, "lerp", 5).latents[2])
+    with pytest.raises(UserInputError, match="both ends"):
+        cb.interpolate(explorer, a, None, "slerp", 5)
+    for bad in (1, 65, "many"):
+        with pytest.raises(UserInputError, match="steps"):
+            cb.interpolate(explorer, a, b, "slerp", bad)
+    with pytest.raises(UserInputError, match="another model"):
+        cb.interpolate(explorer, a, Endpoint(as_latent(np.zeros(3)), "x"), "lerp", 3)
+
+
+def test_all_user_errors_are_core_errors():
+    assert issubclass(UserInputError, VaeCoreError)

@@ -1,0 +1,78 @@
+"""The latent map's figure, thumbnail atlas and click bridge script (ui.plotmap)."""
+
+from __future__ import annotations
+
+import json
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ui import plotmap
+from vae_core.data.schema import AttributeSchema
+
+
+def fake_map(n: int = 300, values: int = 3, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    schema = AttributeSchema(("colour", "many"), (values, 40))
+    labels = np.stack([rng.integers(-1, values, n), rng.integers(0, 40, n)], axis=1)
+    bundle = types.SimpleNamespace(ids=np.array([f"f{i}" for i in range(n)]), labels=labels, schema=schema,
+                                   thumbnails=rng.integers(0, 255, (n, 8, 8, 3), dtype=np.uint8))
+    return types.SimpleNamespace(bundle=bundle, coords=rng.normal(size=(n, 2)).astype(np.float32), method="umap")
+
+
+def dataset_traces(fig):
+    return [t for t in fig["data"] if t["meta"] == "dataset"]
+
+
+@pytest.mark.parametrize("color_by", ["colour", "many", plotmap.NO_COLOR])
+def test_every_point_is_plotted_once_with_its_index(color_by):
+    m = fake_map()
+    fig = plotmap.figure(m, color_by, [], "atlas.png", "title", "k")
+    json.dumps(fig)  # plain JSON for the browser
+    idx = np.concatenate([t["customdata"] for t in dataset_traces(fig)])
+    assert sorted(idx.tolist()) == list(range(300))
+    for t in dataset_traces(fig):
+        i = t["customdata"][0]
+        assert t["x"][0] == pytest.approx(m.coords[i, 0], abs=1e-3) and t["text"][0] == f"f{i}"
+
+
+def test_legend_groups_values_and_caps_categories():
+    fig = plotmap.figure(fake_map(), "colour", [], "a.png", "t", "k")
+    names = [t["name"] for t in dataset_traces(fig)]
+    assert names[:3] == ["0", "1", "2"] and names[-1] == "other / unknown"  # -1 = unknown labels
+    assert fig["layout"]["legend"]["title"]["text"] == "colour"
+    many = [t["name"] for t in dataset_traces(plotmap.figure(fake_map(), "many", [], "a.png", "t", "k"))]
+    assert len(many) == plotmap.MAX_CATEGORIES and many[-1].startswith("other")
+    assert len(dataset_traces(plotmap.figure(fake_map(), plotmap.NO_COLOR, [], "a", "t", "k"))) == 1
+
+
+def test_markers_are_drawn_on_top_and_not_clickable_as_faces():
+    marks = [plotmap.Marker("your upload", (0.5, -1.0), "star", "#ff0"),
+             plotmap.Marker("current Generate face", (1.0, 2.0), "diamond", "#f0f")]
+    fig = plotmap.figure(fake_map(), "colour", marks, "a.png", "t", "k")
+    tail = fig["data"][-2:]
+    assert [t["name"] for t in tail] == ["your upload", "current Generate face"]
+    assert all(t["meta"] == "marker" and "customdata" not in t for t in tail)
+    assert tail[0]["x"] == [0.5] and tail[0]["y"] == [-1.0]
+
+
+def test_atlas_places_each_thumbnail_and_is_written_once(tmp_path):
+    thumbs = fake_map(n=130).bundle.thumbnails
+    p = plotmap.atlas_path(tmp_path, thumbs, "m")
+    sheet = np.asarray(Image.open(p))
+    assert sheet.shape == (3 * 8, plotmap.ATLAS_COLS * 8, 3)
+    r, c = divmod(129, plotmap.ATLAS_COLS)
+    np.testing.assert_array_equal(sheet[r * 8:(r + 1) * 8, c * 8:(c + 1) * 8], thumbs[129])
+    mtime = p.stat().st_mtime_ns
+    assert plotmap.atlas_path(tmp_path, thumbs, "m") == p and p.stat().st_mtime_ns == mtime
+
+
+def test_bridge_script_and_offline_plotly():
+    assert plotmap.PLOTLY_JS.is_file() and plotmap.PLOTLY_JS.stat().st_size > 1_000_000
+    head = plotmap.plotly_head()
+    assert "http" not in head and str(plotmap.PLOTLY_JS) in head  # no CDN
+    js = plotmap.JS_ON_LOAD
+    assert "trigger('pick'" in js and "watch('value'" in js and "p2l" in js
+    assert 'class="cvae-plot"' in plotmap.TEMPLATE

@@ -1,0 +1,115 @@
+"""Train tab logic without a browser: form validation (allowed data roots), the reproducible command,
+the event → RunLog bookkeeping and its rendering (ui.train_form, ui.training_runner, ui.train_view)."""
+
+from __future__ import annotations
+
+import shlex
+
+import numpy as np
+import pytest
+
+from ui import train_form, train_view
+from ui.errors import UserInputError
+from ui.settings import AppSettings
+from ui.training_runner import RunLog, TrainingRunner, _apply_event
+from ui.training_worker import TrainRequest
+from vae_core.cli import build_parser
+from vae_core.errors import ConfigError
+from vae_core.training import CheckpointEvent, DoneEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent
+
+
+@pytest.fixture()
+def settings(tmp_path) -> AppSettings:
+    (tmp_path / "data" / "faces" / "nested").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "data" / "escape").symlink_to(tmp_path / "secret")
+    return AppSettings.from_env({"CVAE_DATA_ROOTS": str(tmp_path / "data"), "CVAE_RUNS_DIR": str(tmp_path / "runs")},
+                                repo_root=tmp_path)
+
+
+def form(**kw):
+    base = dict(kind="synthetic", path="", size=64, limit=0, resolution=32, latent_dim=8, beta=1.0, epochs=1,
+                batch_size=16, lr=2e-3, name="")
+    base.update(kw)
+    return base
+
+
+def test_dataset_folders_must_lie_inside_the_allowed_roots(settings, tmp_path):
+    root = tmp_path / "data"
+    assert train_form.allowed_data_path(settings, str(root / "faces")) == (root / "faces").resolve()
+    assert train_form.allowed_data_path(settings, "faces/nested") == (root / "faces" / "nested").resolve()
+    for bad in ("/etc", str(tmp_path / "secret"), "../secret", "faces/../../secret", "escape", "/"):
+        with pytest.raises(UserInputError, match="outside the folders"):
+            train_form.allowed_data_path(settings, bad)
+    with pytest.raises(UserInputError, match="not a folder"):
+        train_form.allowed_data_path(settings, "faces/missing")
+    with pytest.raises(UserInputError, match="type the dataset folder"):
+        train_form.allowed_data_path(settings, "  ")
+    with pytest.raises(UserInputError, match="outside"):
+        train_form.new_run(settings, **form(kind="folder", path="/etc"))
+
+
+def test_new_run_validates_and_records_a_reproducible_command(settings):
+    req = train_form.new_run(settings, **form(name="my run!"))
+    assert req.out_dir == str(settings.runs_dir / "my-run") and req.label == "my-run"
+    assert req.data["kind"] == "synthetic" and req.model["latent_dim"] == 8 and req.train["epochs"] == 1
+    argv = shlex.split(req.command())
+    assert argv[:4] == ["python", "-m", "vae_core", "train"]
+    a = build_parser().parse_args(argv[3:])  # the CLI accepts it as is
+    assert (a.data, a.size, a.resolution, a.latent_dim, a.epochs, a.batch_size, a.lr, a.out) == \
+        ("synthetic", 64, 32, 8, 1, 16, 2e-3, req.out_dir)
+    assert TrainRequest.from_json(req.to_json()) == req
+    folder = train_form.new_run(settings, **form(kind="folder", path="faces", limit=10))
+    assert build_parser().parse_args(shlex.split(folder.command())[3:]).path == folder.data["path"]
+
+    for bad, msg in [(dict(epochs=0), "epochs"), (dict(batch_size=1.5), "batch size"), (dict(lr="fast"), "learning"),
+                     (dict(beta=-1), "β"), (dict(latent_dim=100000), "latent"), (dict(kind="web"), "dataset"),
+                     (dict(size=1), "synthetic faces")]:
+        with pytest.raises(UserInputError, match=msg):
+            train_form.new_run(settings, **form(**bad))
+    with pytest.raises(ConfigError, match="resolution"):
+        train_form.new_run(settings, **form(resolution=48))
+    (settings.runs_dir / "taken").mkdir(parents=True)
+    with pytest.raises(UserInputError, match="already exists"):
+        train_form.new_run(settings, **form(name="taken"))
+
+
+def run_log() -> RunLog:
+    req = TrainRequest(data={"kind": "synthetic", "size": 64}, model={"resolution": 32, "latent_dim": 8,
+                       "channels": [8, 16]}, train={"epochs": 2, "batch_size": 8, "lr": 1e-3, "beta": 1.0},
+                       out_dir="/tmp/x", label="x")
+    return RunLog(request=req, started=0.0)
+
+
+def test_events_fill_the_run_log_and_its_views():
+    run = run_log()
+    grid = np.zeros((64, 256, 3), np.uint8)
+    events = [
+        StartEvent(total_steps=20, steps_per_epoch=10, start_step=0, start_epoch=0, device="cpu", world_size=1,
+                   num_train=58, num_val=6, num_parameters=1234, dataset="SYNTHETIC faces"),
+        *[StepEvent(step=s, epoch=0, epoch_progress=s / 10, loss=100.0 - s, mse=0.1, recon=-5.0, kl=3.0, nelbo=-2.0,
+                    beta=1.0, lr=1e-3, images_per_sec=50.0, eta_sec=12.0) for s in (5, 10)],
+        EvalEvent(step=10, epoch=1, train_loss=95, train_mse=0.1, train_kl=3, train_nelbo=-2, val_loss=96, val_mse=0.1,
+                  val_kl=3, val_nelbo=-1, val_bits_per_dim=5.0, beta=1.0),
+        ImagesEvent(step=10, epoch=1, reconstructions=grid, samples=grid),
+        CheckpointEvent(step=10, epoch=1, path="/tmp/x"),
+    ]
+    for ev in events:
+        _apply_event(run, ev)
+    assert run.total_steps == 20 and run.step == 10 and run.images_per_sec == 50.0 and run.samples is grid
+    assert [h["kind"] for h in run.history] == ["train", "train", "val"]
+    md = train_view.status_markdown(run)
+    assert "10/20" in md and "50 images/s" in md and "ETA **12s**" in md and "python -m vae_core train" in md
+    fig = train_view.loss_figure(run)
+    train_traces = [t for t in fig.data if t.name == "train"]
+    val_traces = [t for t in fig.data if t.name == "validation"]
+    assert len(train_traces) == len(val_traces) == 3 and list(train_traces[0].y) == [95.0, 90.0]
+    _apply_event(run, DoneEvent(step=12, epoch=1, path="/tmp/x", metrics={"mse": 0.01}, cancelled=True, seconds=3))
+    assert run.done and run.cancelled and "cancelled" in train_view.status_markdown(run)
+    assert "No training run yet" in train_view.status_markdown(None)
+    assert len(train_view.loss_figure(None).data) == 6
+
+
+def test_runner_is_idle_until_started(settings):
+    r = TrainingRunner(settings)
+    assert r.snapshot() is None and r.cancel() is False
