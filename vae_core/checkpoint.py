@@ -41,6 +41,16 @@ TRAIN_STATE_JSON = "training_state.json"
 MAX_CONFIG_BYTES = 10_000_000
 
 
+def _read_umask() -> int:
+    """The process umask, read once at import (os.umask can only be read by setting it: not thread-safe)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 @dataclass
 class CheckpointMeta:
     """Everything in ``config.json``: enough to rebuild the model and to say where it came from."""
@@ -211,9 +221,7 @@ def save_checkpoint(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide a shared checkpoint from other users
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's 0700 would hide a shared checkpoint from other users
     try:
         weights = tmp / WEIGHTS
         save_file(_plain_state_dict(model), str(weights), metadata={"format": "cartoon-vae"})
