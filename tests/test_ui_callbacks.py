@@ -101,9 +101,9 @@ def test_reconstruct_example_and_report(explorer):
 def test_unusual_but_valid_images_reconstruct_with_a_note(explorer, tmp_path, name, make, note):
     path = tmp_path / f"{name}.img"
     path.write_bytes(make())
-    enc = cb.reconstruct(explorer, str(path))
-    assert enc.input_u8.shape == (explorer.resolution, explorer.resolution, 3)
-    assert any(note in n for n in cb.describe_upload(str(path)))
+    enc, fname, notes = cb.encode_upload(explorer, {"path": str(path), "orig_name": f"my {name}.png"})
+    assert enc.input_u8.shape == (explorer.resolution, explorer.resolution, 3) and fname == f"my {name}.png"
+    assert any(note in n for n in notes) and any(note in n for n in cb.describe_upload(str(path)))
 
 
 @pytest.mark.parametrize("name,data", [
@@ -117,8 +117,9 @@ def test_bad_images_raise_clear_errors(explorer, tmp_path, name, data):
     path = tmp_path / f"{name}.png"
     path.write_bytes(data)
     with pytest.raises(ImageInputError) as e:
-        cb.reconstruct(explorer, str(path))
-    assert len(str(e.value)) > 20 and "Traceback" not in str(e.value)
+        cb.encode_upload(explorer, {"path": str(path), "orig_name": "holiday.png"})
+    msg = str(e.value)
+    assert msg.startswith("holiday.png: ") and len(msg) > 30 and str(tmp_path) not in msg
 
 
 def test_endpoints_and_interpolation(explorer, tmp_path):

@@ -72,7 +72,9 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                          elem_id="banner", padding=False)
         with gr.Row():
             picker = gr.Dropdown(registry.choices(), value=str(explorer.path) if explorer is not None else None,
-                                 label="Checkpoint", elem_id="checkpoint_picker", scale=4)
+                                 label="Checkpoint", elem_id="checkpoint_picker", scale=4,
+                                 # checkpoints trained after start-up are valid too: the registry checks
+                                 allow_custom_value=True)
             refresh = gr.Button("↻ Refresh list", elem_id="checkpoint_refresh", scale=1)
         with gr.Accordion("Model info", open=False):
             info_md = gr.Markdown(info_markdown(info) if info else "", elem_id="model_info")

@@ -7,6 +7,7 @@ for the user; :mod:`ui.errors` shows them.
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,7 +86,33 @@ def upload_path(payload: Any) -> str:
     return str(path)
 
 
-def describe_upload(path: str) -> list[str]:
+def upload_name(payload: Any) -> str:
+    """The file name the user uploaded (never the server-side cache path)."""
+    name = payload.get("orig_name") if isinstance(payload, dict) else None
+    return Path(str(name or upload_path(payload))).name
+
+
+def read_upload(payload: Any) -> tuple[bytes, str]:
+    """(file bytes, the user's file name) of an upload. The bytes, not the path, go to the loader, so
+    its messages say "the uploaded image" instead of a server path."""
+    path = upload_path(payload)
+    try:
+        return Path(path).read_bytes(), upload_name(payload)
+    except OSError:
+        raise UserInputError("the upload could not be read on the server; upload it again") from None
+
+
+def encode_upload(explorer, payload: Any):
+    """Encode an uploaded file → (EncodedImage, file name, conversion notes); ImageInputError names the file."""
+    data, name = read_upload(payload)
+    try:
+        enc = explorer.encode_image(data)
+    except ImageInputError as e:
+        raise ImageInputError(f"{name}: {e}") from None
+    return enc, name, describe_upload(data)
+
+
+def describe_upload(data: bytes | str) -> list[str]:
     """Notes about how an upload was converted (shown as info, never an error): animation, alpha, palette…
 
     Reads only the header (and the first frame index for GIF/WebP); any failure is left to the
@@ -93,7 +120,7 @@ def describe_upload(path: str) -> list[str]:
     """
     notes: list[str] = []
     try:
-        with Image.open(path) as im:
+        with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as im:
             if getattr(im, "is_animated", False):
                 notes.append(f"animated image ({getattr(im, 'n_frames', '?')} frames): using the first frame")
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
@@ -152,9 +179,8 @@ def endpoint(explorer, source: str, seed: Any = 0, example_index: Any = 0, uploa
         img, name = example(explorer, example_index)
         return Endpoint(as_latent(explorer.encode_image(img).mu), f"dataset example {name}")
     if source == "upload":
-        path = upload_path(upload)
-        name = Path(upload.get("orig_name") or path).name if isinstance(upload, dict) else Path(path).name
-        return Endpoint(as_latent(explorer.encode_image(path).mu), f"upload {name}")
+        enc, name, _ = encode_upload(explorer, upload)
+        return Endpoint(as_latent(enc.mu), f"upload {name}")
     if source == "latent string":
         return Endpoint(as_latent(paste_latent(explorer, text)), "pasted latent")
     raise UserInputError(f"unknown source {source!r}; choose one of: {', '.join(SOURCES)}")

@@ -34,7 +34,7 @@ def _translate(fn_name: str, e: BaseException) -> BaseException:
         return e
     if isinstance(e, VaeCoreError):
         # gr.Error renders HTML: escape, or "cvae1:<model id>:<data>" would lose its placeholders.
-        return gr.Error(html.escape(str(e)), print_exception=False)
+        return gr.Error(html.escape(str(e), quote=False), print_exception=False)
     log.exception("unexpected error in %s", fn_name)
     return gr.Error(f"Something went wrong ({type(e).__name__}); the error was logged on the server. "
                     "Try again, or reload the page.", print_exception=False)

@@ -7,7 +7,6 @@ huge, tiny or exotic file then gets vae_core's explanation as a message instead 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
@@ -71,11 +70,9 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
 
     @user_errors
     def reconstruct(st: SessionState, payload):
-        path = cb.upload_path(payload)
-        name = Path(payload.get("orig_name") or path).name if isinstance(payload, dict) else Path(path).name
-        enc = cb.reconstruct(ctx.explorer(st), path)
+        enc, name, notes = cb.encode_upload(ctx.explorer(st), payload)
         st = st.replace(upload_mu=as_latent(enc.mu), upload_name=name)
-        return [*results(enc, name, cb.describe_upload(path)), st]
+        return [*results(enc, name, notes), st]
 
     # preprocess=False: the file reaches vae_core's loader untouched (Gradio still checks that the path
     # is an upload of this server).

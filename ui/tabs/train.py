@@ -91,37 +91,39 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
                    checkpoint_picker=checkpoint_picker, seen=seen)
 
     @user_errors
-    def start(kind_, path_, size_, limit_, res_, z_, beta_, epochs_, batch_, lr_, name_, seen_):
-        req = train_form.new_run(s, kind=kind_, path=path_, size=size_, limit=limit_, resolution=res_,
-                                 latent_dim=z_, beta=beta_, epochs=epochs_, batch_size=batch_, lr=lr_, name=name_)
+    def start(dataset, folder, synthetic_faces, image_limit, resolution, latent_size, beta, epochs, batch_size,
+              learning_rate, run_name, seen):
+        req = train_form.new_run(s, kind=dataset, path=folder, size=synthetic_faces, limit=image_limit,
+                                 resolution=resolution, latent_dim=latent_size, beta=beta, epochs=epochs,
+                                 batch_size=batch_size, lr=learning_rate, name=run_name)
         ctx.runner.start(req)
         gr.Info(f"Training started: {req.label}")
-        return view(ctx, seen_, force=True)
+        return view(ctx, seen, force=True)
 
     start_btn.click(start, [kind, path, size, limit, resolution, latent_dim, beta, epochs, batch, lr, name, seen],
                     tab.view_outputs, api_name="train_start", concurrency_limit=1, concurrency_id="train_control")
 
     @user_errors
-    def resume(choice, epochs_, seen_):
-        req = train_form.resume_run(s, choice, ctx.registry.checkpoints(), epochs_)
+    def resume(run, total_epochs, seen):
+        req = train_form.resume_run(s, run, ctx.registry.checkpoints(), total_epochs)
         ctx.runner.start(req)
         gr.Info(f"Resuming {req.label}")
-        return view(ctx, seen_, force=True)
+        return view(ctx, seen, force=True)
 
     resume_btn.click(resume, [resume_pick, resume_epochs, seen], tab.view_outputs, api_name="train_resume",
                      concurrency_limit=1, concurrency_id="train_control")
 
     @user_errors
-    def cancel(seen_):
+    def cancel(seen):
         if not ctx.runner.cancel():
             gr.Warning("No training run is in progress.")
-        return view(ctx, seen_, force=True)
+        return view(ctx, seen, force=True)
 
     cancel_btn.click(cancel, [seen], tab.view_outputs, api_name="train_cancel", concurrency_id="train_control")
 
     @user_errors
-    def poll(seen_):
-        return view(ctx, seen_)
+    def poll(seen):
+        return view(ctx, seen)
 
     timer.tick(poll, [seen], tab.view_outputs, api_name="train_status", show_progress="hidden",
                concurrency_limit=None)

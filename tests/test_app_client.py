@@ -1,0 +1,185 @@
+"""Every endpoint through gradio_client against the launched app (shared with the browser tests).
+
+Each test opens its own Client, i.e. its own session: gr.State is per session, the model is shared.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+import ui_harness
+from ui.sliders import N_ATTR, N_PCA, N_RAW
+
+pytestmark = pytest.mark.slow
+N_SLIDERS = N_RAW + N_PCA + 2 * N_ATTR
+
+
+@pytest.fixture(scope="module")
+def app():
+    return ui_harness.running_app()
+
+
+@pytest.fixture()
+def client(app) -> Client:
+    return Client(app[0], verbose=False)
+
+
+def sliders(raw=None, pca=None) -> list:
+    r = list(raw) if raw is not None else [0.0] * N_RAW
+    p = list(pca) if pca is not None else [0.0] * N_PCA
+    return [*r, *p, *([None] * N_ATTR), *([0.0] * N_ATTR)]
+
+
+def face_png(html: str) -> bytes:
+    m = re.search(r'src="data:image/png;base64,([^"]+)"', html)
+    assert m, html[:200]
+    return base64.b64decode(m.group(1))
+
+
+def face(html: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(face_png(html))), np.float32)
+
+
+def test_generate_responds_to_sliders(client):
+    a = face_png(client.predict(*sliders(), api_name="/generate"))
+    raw = [0.0] * N_RAW
+    raw[0] = 3.0
+    b = face_png(client.predict(*sliders(raw), api_name="/generate"))
+    assert a != b
+    assert face(client.predict(*sliders(raw), api_name="/generate")).shape == (32, 32, 3)
+
+
+def test_random_seed_copy_paste_reset(client, app):
+    out = client.predict(1.0, api_name="/random_face")
+    seed, raw, image = out[0], out[1:1 + N_RAW], out[-1]
+    assert isinstance(seed, (int, float)) and len(out) == 1 + N_RAW + N_PCA + N_ATTR + 1
+    again = client.predict(seed, 1.0, api_name="/face_from_seed")
+    assert face_png(again[-1]) == face_png(image) and list(again[1:1 + N_RAW]) == list(raw)
+    text = client.predict(*sliders(raw), api_name="/copy_latent")
+    assert text.startswith("cvae1:")
+    other = Client(app[0], verbose=False)  # another session gets the same face from the string
+    pasted = other.predict(text, api_name="/paste_latent")
+    # the string stores float16: the same face up to invisible rounding
+    assert np.allclose(pasted[:N_RAW], raw, atol=0.011)
+    assert np.abs(face(pasted[-1]) - face(image)).mean() < 1.0
+    with pytest.raises(AppError, match="not a latent"):
+        other.predict("hello there", api_name="/paste_latent")
+    reset = client.predict(api_name="/reset_face")
+    assert "average face" in reset[-1]
+    with pytest.raises(AppError, match="minimum"):  # Gradio's own range check, a clear message too
+        client.predict(-5, 1.0, api_name="/face_from_seed")
+    vis = client.predict(True, api_name="/show_collapsed")
+    assert len(vis) == N_RAW
+
+
+def test_reconstruct_upload_example_and_edit(client, tmp_path):
+    path = tmp_path / "face.png"
+    Image.new("RGBA", (120, 90), (200, 120, 40, 255)).save(path)
+    model_input, recon, report = client.predict(handle_file(str(path)), api_name="/reconstruct")
+    assert Image.open(model_input).size == Image.open(recon).size and "MSE" in report and "SSIM" in report
+    assert "centre-cropped" in report
+    edited = client.predict(api_name="/edit_in_generate")
+    assert "your latent" in edited[-1]
+    ex = client.predict(2, api_name="/reconstruct_example")
+    assert "dataset example" in ex[2]
+
+
+@pytest.mark.parametrize("name,data,message", [
+    ("corrupt.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "PNG"),
+    ("notes.txt", b"just some text\n" * 20, "image"),
+    ("dot.png", None, "1×1 pixels"),
+])
+def test_bad_uploads_get_a_message_and_the_app_keeps_serving(client, tmp_path, name, data, message):
+    path = tmp_path / name
+    if data is None:
+        Image.new("RGB", (1, 1)).save(path)
+    else:
+        path.write_bytes(data)
+    with pytest.raises(AppError) as e:
+        client.predict(handle_file(str(path)), api_name="/reconstruct")
+    msg = str(e.value)
+    assert message.lower() in msg.lower() and name in msg and "Traceback" not in msg
+    assert "/tmp/" not in msg  # no server paths in messages
+    assert client.predict(*sliders(), api_name="/generate").startswith("<div")
+
+
+def test_upload_size_limit(client, tmp_path):
+    path = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (1200, 1200, 3), dtype=np.uint8)).save(path)
+    assert path.stat().st_size > 2_000_000  # the test app allows 2 MB
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        client.predict(handle_file(str(path)), api_name="/reconstruct")
+
+
+def test_map_pick_and_send(client):
+    fig, status = client.predict("hair_color", *sliders(), api_name="/show_map")
+    fig = json.loads(fig) if isinstance(fig, str) else fig
+    dataset = [t for t in fig["data"] if t["meta"] == "dataset"]
+    assert sum(len(t["x"]) for t in dataset) == 240 and fig["layout"]["legend"]["title"]["text"] == "hair_color"
+    assert any(t["name"] == "current Generate face" for t in fig["data"]) and "click" in status.lower()
+    face, info = client.predict(None, None, 5, api_name="/map_pick")
+    assert Path(face).is_file() and "point 5" in info
+    face, info = client.predict(0.1, -0.2, -1, api_name="/map_pick")
+    assert "Empty spot" in info
+    sent = client.predict(api_name="/map_to_generate")
+    assert "your latent" in sent[-1]
+    with pytest.raises(AppError, match="not on the map"):
+        client.predict(None, None, 100000, api_name="/map_pick")
+
+
+def test_interpolate_to_strip_and_gif(client):
+    with pytest.raises(AppError, match="both ends"):
+        client.predict("slerp", 5, 8, api_name="/interpolate")
+    client.predict("random", 4, 0, None, "", 1.0, api_name="/set_endpoint_a")
+    client.predict("dataset example", 0, 3, None, "", 1.0, api_name="/set_endpoint_b")
+    strip, gif_html, gif_file = client.predict("slerp", 7, 8, api_name="/interpolate")
+    assert Image.open(strip).size[0] > 6 * Image.open(strip).size[1]
+    gif = Image.open(gif_file)
+    assert gif.is_animated and gif.n_frames == 7 + 5  # played forth and back
+    assert gif_html.startswith("<img")
+    with pytest.raises(AppError, match="source"):
+        client.predict("dreams", 0, 0, None, "", 1.0, api_name="/set_endpoint_a")
+
+
+def test_checkpoint_picker_endpoints(client, app):
+    choices = client.predict(api_name="/list_checkpoints")
+    default = str(ui_harness.tiny_checkpoint())
+    out = client.predict(default, False, api_name="/set_checkpoint")
+    assert "SYNTHETIC" in out[0] and "SYNTHETIC" in out[1]
+    with pytest.raises(AppError, match="not one of"):
+        client.predict("/etc", False, api_name="/set_checkpoint")
+    assert choices is not None
+
+
+def test_training_start_busy_cancel_resume(client, app):
+    runner = app[1].cvae_context.runner
+    status = client.predict("synthetic", "", 96, 0, 32, 8, 1.0, 200, 8, 2e-3, "client-run", api_name="/train_start")
+    assert "client-run" in status[0]
+    with pytest.raises(AppError, match="already in progress"):
+        Client(app[0], verbose=False).predict("synthetic", "", 64, 0, 32, 8, 1.0, 1, 8, 2e-3, "second",
+                                              api_name="/train_start")
+    ui_harness.wait_until(lambda: (runner.snapshot().step or 0) > 0, 60)
+    client.predict(api_name="/train_cancel")
+    run = ui_harness.wait_until(lambda: (s := runner.snapshot()).exited and s, 90)
+    assert run.cancelled and not run.error and run.projection_ready
+    out = Path(run.checkpoint)
+    assert (out / "training_state.json").is_file()
+    polled = client.predict(api_name="/train_status")
+    assert polled[0] is None or "cancelled" in polled[0]
+    choices = app[1].cvae_context.registry.choices()
+    assert any(v == str(out) for _, v in choices)  # selectable in every tab
+    client.predict(str(out), run.epoch + 1, api_name="/train_resume")
+    resumed = ui_harness.wait_until(lambda: (s := runner.snapshot()).exited and s, 90)
+    assert resumed.done and not resumed.cancelled and not resumed.error and resumed.step >= run.step
+    with pytest.raises(AppError, match="outside the folders"):
+        client.predict("folder", "/etc", 10, 0, 32, 8, 1.0, 1, 8, 2e-3, "", api_name="/train_start")
