@@ -1,0 +1,53 @@
+"""The shipped checkpoint: loadable, labelled synthetic, reproducible command, small, map cached, and the
+README's quality figure is the one recorded in it."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+import vae_core.data
+from vae_core.checkpoint import load_checkpoint
+from vae_core.explorer import Explorer
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT / "checkpoints" / "default"
+
+
+def test_loads_and_is_labelled_synthetic():
+    ck = load_checkpoint(DEFAULT)
+    assert ck.meta.data.kind == "synthetic" and "SYNTHETIC" in ck.meta.data.describe()
+    assert ck.meta.extra["synthetic"] is True
+    assert ck.meta.command.startswith("python -m vae_core train --data synthetic")
+    assert ck.meta.model.resolution == 64 and ck.meta.model.latent_dim == 32
+    assert not (DEFAULT / "training_state.safetensors").exists()  # shipped without optimizer state
+
+
+def test_small_enough_for_git():
+    total = sum(p.stat().st_size for p in DEFAULT.rglob("*") if p.is_file())
+    assert total < 20 * 1024 * 1024
+
+
+def test_map_opens_from_cache_without_the_dataset(monkeypatch):
+    def no_data(*a, **k):
+        raise AssertionError("the shipped map must not need the dataset")
+
+    monkeypatch.setattr(vae_core.data, "load_dataset", no_data)
+    t = time.perf_counter()
+    ex = Explorer.open(DEFAULT)
+    data = ex.map("umap")
+    assert time.perf_counter() - t < 10  # generous: the benchmark reports the real figure
+    assert data.coords.shape == (5000, 2) and data.bundle.thumbnails.shape == (5000, 32, 32, 3)
+    assert data.bundle.schema is not None and len(data.bundle.schema) == 18
+    assert ex.map("pca").coords.shape == (5000, 2)
+
+
+def test_readme_quotes_the_recorded_ssim():
+    ssim = load_checkpoint(DEFAULT).meta.metrics["ssim"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"held-out SSIM \*\*([0-9.]+)\*\*", readme)
+    assert m, "README must state the default checkpoint's held-out SSIM"
+    assert float(m.group(1)) == pytest.approx(ssim, abs=0.0005)
