@@ -15,8 +15,11 @@ import pytest
 from vae_core.config import DataSpec
 from vae_core.data import load_dataset
 from vae_core.data.schema import CARTOONSET_SCHEMA
+import vae_core.data.synthetic as synthetic
 from vae_core.data.synthetic import (
+    GENERATOR_VERSION,
     SYNTHETIC_LABEL,
+    cached_synthetic,
     generate_faces,
     hair_family,
     render_face,
@@ -181,7 +184,8 @@ def test_render_face_rejects_bad_input() -> None:
         generate_faces(-1)
 
 
-def test_synthetic_dataset() -> None:
+def test_synthetic_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path))
     spec = DataSpec(kind="synthetic", size=10, seed=4, resolution=32)
     ds = synthetic_dataset(spec)
     assert len(ds) == 10 and ds.is_synthetic and ds.spec is spec
@@ -195,3 +199,70 @@ def test_synthetic_dataset() -> None:
     assert np.array_equal(via_loader.images, images[:5]) and via_loader.is_synthetic
     with pytest.raises(ValueError):
         synthetic_dataset(DataSpec(kind="folder", path="/tmp"))
+
+
+def _no_generation(*a, **k):
+    raise AssertionError("faces were generated again instead of read from the cache")
+
+
+def test_cache_hit_does_not_regenerate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path / "env"))
+    spec = DataSpec(kind="synthetic", size=12, seed=9, resolution=32)
+    first = cached_synthetic(spec)
+    files = sorted(p.name for p in (tmp_path / "env" / "synthetic").iterdir())
+    assert files == [f"synthetic-v{GENERATOR_VERSION}-r32-s9-n12.images.npy",
+                     f"synthetic-v{GENERATOR_VERSION}-r32-s9-n12.labels.npy"]
+    images, labels = generate_faces(12, resolution=32, seed=9)
+    assert np.array_equal(first.images, images) and np.array_equal(first.labels, labels)
+    assert first.is_synthetic and first.ids[11] == "synthetic-000011" and first.schema == CARTOONSET_SCHEMA
+
+    monkeypatch.setattr(synthetic, "generate_faces", _no_generation)
+    again = cached_synthetic(spec)
+    assert isinstance(again.images, np.memmap) and np.array_equal(again.images, images)
+    assert np.array_equal(again.labels, labels)
+    # a prefix (limit) is served from the larger file: same faces, no new file
+    limited = cached_synthetic(DataSpec(kind="synthetic", size=12, seed=9, resolution=32, limit=5))
+    assert np.array_equal(limited.images, images[:5]) and len(limited.ids) == 5
+    assert len(list((tmp_path / "env" / "synthetic").iterdir())) == 2
+    # another seed, size or resolution is another key
+    with pytest.raises(AssertionError, match="generated again"):
+        cached_synthetic(DataSpec(kind="synthetic", size=12, seed=10, resolution=32))
+    with pytest.raises(AssertionError, match="generated again"):
+        cached_synthetic(DataSpec(kind="synthetic", size=13, seed=9, resolution=32))
+    with pytest.raises(AssertionError, match="generated again"):
+        cached_synthetic(DataSpec(kind="synthetic", size=12, seed=9, resolution=64))
+
+
+def test_cache_explicit_dir_ignores_broken_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path / "unused"))
+    spec = DataSpec(kind="synthetic", size=6, seed=1, resolution=32)
+    folder = tmp_path / "explicit" / "synthetic"
+    folder.mkdir(parents=True)
+    stem = f"synthetic-v{GENERATOR_VERSION}-r32-s1-n6"
+    (folder / f"{stem}.images.npy").write_bytes(b"not an npy file")  # a killed or foreign writer
+    ds = cached_synthetic(spec, cache_dir=tmp_path / "explicit")
+    assert np.array_equal(ds.images, generate_faces(6, resolution=32, seed=1)[0])
+    assert not (tmp_path / "unused").exists()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]  # temp files were renamed
+    np.load(folder / f"{stem}.images.npy")  # rewritten whole
+
+
+def test_synthetic_dataset_caches_large_sets_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(synthetic, "CACHE_MIN_FACES", 8)
+    small = synthetic_dataset(DataSpec(kind="synthetic", size=4, seed=2, resolution=32))
+    assert not (tmp_path / "synthetic").exists() and len(small) == 4
+    big = synthetic_dataset(DataSpec(kind="synthetic", size=8, seed=2, resolution=32))
+    assert isinstance(big.images, np.memmap)
+    uncached = synthetic_dataset(DataSpec(kind="synthetic", size=8, seed=2, resolution=32), use_cache=False)
+    assert not isinstance(uncached.images, np.memmap) and np.array_equal(uncached.images, big.images)
+    monkeypatch.setattr(synthetic, "generate_faces", _no_generation)
+    via_loader = load_dataset(DataSpec(kind="synthetic", size=8, seed=2, resolution=32, limit=3))
+    assert len(via_loader) == 3 and np.array_equal(via_loader.images, big.images[:3])
+
+
+def test_load_dataset_synthetic_small(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path))
+    ds = load_dataset(DataSpec(kind="synthetic", size=20, resolution=32))
+    assert len(ds) == 20 and ds.images.shape == (20, 32, 32, 3) and ds.labels.shape == (20, 18)
+    assert ds.is_synthetic and ds.schema == CARTOONSET_SCHEMA
