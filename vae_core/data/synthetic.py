@@ -23,6 +23,7 @@ Design:
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import logging
 import multiprocessing
@@ -58,7 +59,7 @@ SYNTHETIC_LABEL = "SYNTHETIC procedural cartoon faces (not Google's Cartoon Set)
 
 #: Bumped whenever the drawing or sampling code changes the faces a (seed, i) produces: it is part of
 #: every cache file name, so stale caches are never served.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 #: synthetic_dataset caches sets of at least this many faces (smaller ones take well under a second).
 CACHE_MIN_FACES = 256
@@ -68,7 +69,7 @@ SUPERSAMPLE = 4
 
 #: The face geometry is designed in a [0, 1] square and drawn magnified by this much about the centre,
 #: so the head fills the frame like the real set's 0.7 centre crop (a little long hair is cut off).
-ZOOM = 1.16
+ZOOM = 1.24
 
 #: Below this many faces a process pool costs more than it saves.
 _MIN_PARALLEL = 256
@@ -99,7 +100,9 @@ FRAME: tuple[Color, ...] = (
 )
 WHITE: Color = (255, 255, 255)
 SCLERA: Color = (252, 252, 252)
-LIP: Color = (150, 44, 52)
+MOUTH: Color = (120, 30, 40)
+TONGUE: Color = (222, 110, 118)
+INK: Color = (34, 26, 26)
 TEETH: Color = (255, 255, 255)
 
 # --------------------------------------------------------------------------------------------------
@@ -269,15 +272,15 @@ class _Face:
 
     @property
     def eye_y(self) -> float:
-        return self.cy + 0.005
+        return self.cy - 0.012
 
     @property
     def eye_dx(self) -> float:
-        return 0.42 * self.fw
+        return 0.1 + 0.12 * (self.fw - 0.245)
 
     @property
     def nose_y(self) -> float:
-        return self.cy + 0.085
+        return self.cy + 0.075
 
     @property
     def mouth_y(self) -> float:
@@ -473,9 +476,17 @@ def hair_family(value: int) -> tuple[str, int]:
     return name, var
 
 
+#: Hair volume multipliers (side, top, long-hair width) applied to every style: Cartoon Set hair is
+#: big and fills the frame around the head, and volume is one of the things the VAE should learn.
+_HAIR_VOLUME = (1.6, 1.3, 1.5)
+
+
 def _hair_style(value: int) -> _Hair:
     _, var, build = _hair_lookup(value)
-    return build(var)
+    h = build(var)
+    side, top, back = _HAIR_VOLUME
+    return dataclasses.replace(h, vol_side=h.vol_side * side, vol_top=h.vol_top * top,
+                               back_width=h.back_width * back)
 
 
 def _fringe_depth(h: _Hair, xn: np.ndarray) -> np.ndarray:
@@ -637,7 +648,7 @@ def _draw_face(cv: _Canvas, f: _Face) -> None:
 
 
 # eye_slant -> (rx, ry): round, almond, narrow
-_EYE_SIZES = ((0.046, 0.038), (0.052, 0.029), (0.054, 0.021))
+_EYE_SIZES = ((0.054, 0.047), (0.06, 0.037), (0.063, 0.028))
 
 
 def _draw_eyes(img: Image.Image, cv: _Canvas, f: _Face, attrs: np.ndarray) -> None:
@@ -661,10 +672,10 @@ def _draw_eyes(img: Image.Image, cv: _Canvas, f: _Face, attrs: np.ndarray) -> No
         patch = img.crop(box)
         pc = _Canvas(ImageDraw.Draw(patch), cv.scale, cv.stroke, origin=(box[0], box[1]))
         pc.poly(sclera, SCLERA)
-        ri = 0.027
-        pc.disc(ex, ey + 0.002, ri, iris)
-        pc.disc(ex, ey + 0.002, ri * 0.38, (12, 10, 10))
-        pc.disc(ex + 0.35 * ri, ey - 0.3 * ri, ri * 0.28, WHITE)
+        ri = 0.033
+        pc.disc(ex, ey + 0.003, ri, iris, _dark(iris, 0.5))
+        pc.disc(ex, ey + 0.003, ri * 0.45, (12, 10, 10))
+        pc.disc(ex + 0.35 * ri, ey - 0.3 * ri, ri * 0.3, WHITE)
         if lid:
             ca, sa = np.cos(ang), np.sin(ang)
             k = ry * 0.2
@@ -721,13 +732,18 @@ def _draw_nose_mouth(cv: _Canvas, f: _Face) -> None:
     shade = _dark(f.skin, 0.62)
     cv.line(np.array([[f.cx + 0.006, f.nose_y - 0.045], [f.cx + 0.016, f.nose_y - 0.005], [f.cx + 0.012, f.nose_y + 0.008],
                       [f.cx - 0.01, f.nose_y + 0.01]]), shade, 0.009)
-    my, mw = f.mouth_y, 0.062
-    mouth = np.vstack([[f.cx - mw, my - 0.006], _ellipse(f.cx, my - 0.006, mw, 0.045, t0=0.0, t1=np.pi, n=24)[::-1],
-                       [f.cx + mw, my - 0.006]])
-    cv.poly(mouth, LIP)
-    cv.poly(np.array([[f.cx - mw * 0.9, my - 0.004], [f.cx + mw * 0.9, my - 0.004], [f.cx + mw * 0.75, my + 0.012],
-                      [f.cx - mw * 0.75, my + 0.012]]), TEETH)
-    cv.poly(mouth, None, (70, 20, 26), 0.008)
+    # an open smile: raised corners, white upper teeth, a tongue, a dark outline (as in the real set)
+    my, mw = f.mouth_y, 0.068
+    xn = np.linspace(-1, 1, 25)
+    upper = my - 0.018 * xn**2
+    lower = upper + 0.05 * (1 - xn**2) ** 0.7
+    x = f.cx + mw * xn
+    mouth = np.vstack([np.stack([x, upper], 1), np.stack([x, lower], 1)[::-1]])
+    cv.poly(mouth, MOUTH)
+    cv.poly(_ellipse(f.cx, my + 0.04, 0.03, 0.014, n=20), TONGUE)
+    teeth = np.vstack([np.stack([x, upper], 1), np.stack([x, upper + 0.017 * (1 - xn**2) ** 0.5], 1)[::-1]])
+    cv.poly(teeth, TEETH)
+    cv.poly(mouth, None, INK, 0.009)
 
 
 def _beard_region(f: _Face, grow: float, bottom: float = 0.0) -> Points:
@@ -850,7 +866,12 @@ def _draw_glasses(cv: _Canvas, f: _Face, kind: int, color: Color) -> None:
         return
     widths = {9: 0.022, 8: 0.008, 1: 0.009}
     w = widths.get(kind, 0.013)
-    lens_r = _lens(kind, f.cx + f.eye_dx, f.eye_y)
+    ex, ey = f.cx + f.eye_dx, f.eye_y
+    lens_r = _lens(kind, ex, ey)
+    # the lens shapes are designed around the eye; grow them to frame the big cartoon eyes, keeping a
+    # gap for the bridge between the two lenses
+    half_w = np.abs(lens_r[:, 0] - ex).max()
+    lens_r = np.asarray([ex, ey]) + (lens_r - np.asarray([ex, ey])) * [min(1.25, 0.088 / half_w), 1.25]
     lenses = (lens_r, _mirror(lens_r, f.cx))
     for k, lens in enumerate(lenses):
         s = 1 if k == 0 else -1
