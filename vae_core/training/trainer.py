@@ -88,6 +88,13 @@ def make_grid(images_u8: np.ndarray, cols: int) -> np.ndarray:
     return grid
 
 
+def _generator_version() -> int:
+    """Recorded so a synthetic checkpoint can tell when the generator that made its data has changed."""
+    from ..data.synthetic import GENERATOR_VERSION
+
+    return GENERATOR_VERSION
+
+
 class Trainer:
     """Trains a :class:`ConvVAE` on a :class:`FaceDataset` into the checkpoint directory ``out_dir``.
 
@@ -343,7 +350,8 @@ class Trainer:
             command=self.command,
             extra={"dataset_label": self.dataset.spec.describe(), "synthetic": self.dataset.is_synthetic,
                    "num_images": len(self.dataset),
-                   "attributes": self.dataset.schema.to_dict() if self.dataset.schema else None},
+                   "attributes": self.dataset.schema.to_dict() if self.dataset.schema else None,
+                   "synthetic_generator_version": _generator_version() if self.dataset.is_synthetic else None},
         )
         train_state = None
         if resumable:
