@@ -19,6 +19,10 @@ Design:
   smooth and fast (about 1-2 ms per 64x64 face on one core).
 - Geometry is written in unit coordinates (the image is [0, 1]^2, y down) so one description serves
   32, 64 and 128 pixels.
+- Speed and caching: 10,000 faces at 64x64 take about 17 s on 2 cores (a 'fork' process pool over
+  blocks of 128 faces); :func:`cached_synthetic` stores a generated set as memory-mapped ``.npy``
+  files keyed by :data:`GENERATOR_VERSION`, resolution, seed and count, so later runs, DDP ranks and
+  the UI read it instead of drawing it again.
 """
 
 from __future__ import annotations
@@ -441,7 +445,7 @@ def _ponytail(v: int) -> _Hair:
 def _mohawk(v: int) -> _Hair:
     height, width = _digits(v, (3, 2))
     return _Hair(vol_side=0.006, vol_top=0.008, fringe="high", depth=0.06, shade=0.6, sideburn=0.01,
-                 mohawk=((0.06, 0.09, 0.12)[height], (0.06, 0.1)[width]))
+                 mohawk=((0.08, 0.115, 0.15)[height], (0.08, 0.13)[width]))
 
 
 def _wavy(v: int) -> _Hair:
@@ -608,7 +612,7 @@ def _draw_cap(cv: _Canvas, f: _Face, h: _Hair) -> None:
         cv.poly(cap, col, line)
     else:  # the cap's outer edge lies on the back hair: outlining it would draw a seam
         cv.poly(cap, col)
-        cv.line(np.vstack([ends[1:], inner, ends[:1]]), line)
+        cv.line(inner, line)
     if h.part_line is not None:
         px = f.cx + h.part_line * f.fw * 0.6
         py = f.face_top + _fringe_depth(h, np.array([h.part_line * 0.6]))[0]
@@ -794,7 +798,7 @@ def _draw_facial_hair(cv: _Canvas, f: _Face, value: int, layer: str) -> None:
     """Beards (``layer='under'``, before the mouth) and moustaches (``layer='over'``, after it)."""
     if value == FACIAL_HAIR_NONE:
         return
-    col, line = _dark(f.hair, 0.85), _dark(f.hair, 0.45)
+    col, line = _dark(f.hair, 0.78), _dark(f.hair, 0.4)
     stubble = _mix(f.hair, f.skin, 0.55)
     beards: dict[int, Callable[[], None]] = {
         0: lambda: cv.poly(_beard_region(f, 0.012), col, line),
