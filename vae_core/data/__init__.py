@@ -43,7 +43,7 @@ def load_dataset(spec: "DataSpec", cache_dir: Path | None = None, progress: bool
     unusable files.
     """
     if spec.kind == "synthetic":
-        return _load_synthetic(spec)
+        return _load_synthetic(spec, cache_dir, progress)
     root = _existing_dir(spec.path, spec.kind)
     if spec.kind == "cartoonset":
         return _load_cartoonset(spec, root, cache_dir, progress)
@@ -63,11 +63,11 @@ def _existing_dir(path: str | None, kind: str) -> Path:
     return p.resolve()
 
 
-def _load_synthetic(spec: "DataSpec") -> "FaceDataset":
+def _load_synthetic(spec: "DataSpec", cache_dir: Path | None, progress: bool) -> "FaceDataset":
     from .dataset import FaceDataset
     from .synthetic import synthetic_dataset
 
-    ds = synthetic_dataset(spec)
+    ds = synthetic_dataset(spec, progress=progress, cache_dir=cache_dir)
     if spec.limit is not None and len(ds) > spec.limit:
         n = spec.limit
         ds = FaceDataset(images=ds.images[:n], labels=None if ds.labels is None else ds.labels[:n],

@@ -1101,7 +1101,8 @@ def _dataset(spec: DataSpec, images: np.ndarray, labels: np.ndarray) -> FaceData
                        ids=[f"synthetic-{i:06d}" for i in range(len(images))])
 
 
-def synthetic_dataset(spec: DataSpec, progress: bool = False, use_cache: bool = True) -> FaceDataset:
+def synthetic_dataset(spec: DataSpec, progress: bool = False, use_cache: bool = True,
+                      cache_dir: Path | None = None) -> FaceDataset:
     """The FaceDataset a ``kind='synthetic'`` spec describes (``min(size, limit)`` faces, schema of the
     Cartoon Set). Generating only the first ``limit`` faces gives the same faces as cutting them.
 
@@ -1114,6 +1115,6 @@ def synthetic_dataset(spec: DataSpec, progress: bool = False, use_cache: bool = 
     if not spec.is_synthetic:
         raise ValueError(f"synthetic_dataset needs a synthetic DataSpec, got kind {spec.kind!r}")
     if use_cache:
-        return _cached(spec, None, progress, write=_face_count(spec) >= CACHE_MIN_FACES)
+        return _cached(spec, cache_dir, progress, write=_face_count(spec) >= CACHE_MIN_FACES)
     images, labels = _generate_for(spec, _face_count(spec), progress)
     return _dataset(spec, images, labels)
