@@ -113,3 +113,24 @@ def test_events_fill_the_run_log_and_its_views():
 def test_runner_is_idle_until_started(settings):
     r = TrainingRunner(settings)
     assert r.snapshot() is None and r.cancel() is False
+
+
+@pytest.mark.slow
+def test_worker_process_trains_a_set_that_needs_the_data_process_pool(settings, tmp_path, monkeypatch):
+    """The worker reads commands on a thread while the data layer forks a process pool (≥ 256 faces, no
+    cache): it used to deadlock there (the forked child closed a sys.stdin whose lock the thread held)."""
+    import time
+
+    monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path / "fresh-cache"))
+    runner = TrainingRunner(settings)
+    req = TrainRequest(data={"kind": "synthetic", "size": 300, "seed": 5, "resolution": 32},
+                       model={"resolution": 32, "latent_dim": 4, "channels": [8, 16]},
+                       train={"epochs": 1, "batch_size": 32, "lr": 1e-3, "beta": 1.0},
+                       out_dir=str(tmp_path / "runs" / "pooled"), map_method="pca")
+    runner.start(req)
+    end = time.monotonic() + 90
+    while time.monotonic() < end and not runner.snapshot().exited:
+        time.sleep(0.2)
+    run = runner.snapshot()
+    assert run.exited, f"the training process hung: {run.status}"
+    assert run.error is None and run.done and not run.cancelled and run.projection_ready, run.status

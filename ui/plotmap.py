@@ -153,7 +153,7 @@ CSS = """
 
 JS_ON_LOAD = r"""
 const TIP = 72;
-let lastPointClick = 0;
+let lastPointClick = null;  // {x, y, t} of the last click plotly attributed to a point
 let current = null;
 const q = (s) => element.querySelector(s);
 function waitPlotly(cb, tries) {
@@ -178,19 +178,27 @@ function showTip(ev) {
   tip.style.display = 'block';
   tip.dataset.index = String(i);
 }
+function distanceToPoint(gd, p, e) {
+  const fl = gd._fullLayout, bb = gd.getBoundingClientRect();
+  const x = bb.left + fl._size.l + fl.xaxis.l2p(p.x), y = bb.top + fl._size.t + fl.yaxis.l2p(p.y);
+  return Math.hypot(e.clientX - x, e.clientY - y);
+}
 function bind(gd) {
   gd._cvaeBound = true;
   gd.on('plotly_hover', showTip);
   gd.on('plotly_unhover', () => { q('.cvae-tip').style.display = 'none'; });
   gd.on('plotly_click', (ev) => {
     const p = ev.points && ev.points[0];
-    if (!p) return;
-    lastPointClick = performance.now();
+    // Plotly reports the last hovered point even when the pointer jumped elsewhere before clicking:
+    // only a click within a few pixels of the point counts as a click on it.
+    if (!p || !ev.event || distanceToPoint(gd, p, ev.event) > 12) return;
+    lastPointClick = {x: ev.event.clientX, y: ev.event.clientY, t: performance.now()};
     if (p.data.meta === 'dataset') trigger('pick', {index: p.customdata, method: current.method});
   });
   // Plotly reports clicks on points only; a click on empty space is turned into data coordinates here.
   gd.addEventListener('click', (e) => {
-    if (performance.now() - lastPointClick < 400 || !gd._fullLayout) return;
+    const lp = lastPointClick;
+    if (!gd._fullLayout || (lp && lp.x === e.clientX && lp.y === e.clientY && performance.now() - lp.t < 1000)) return;
     const fl = gd._fullLayout, bb = gd.getBoundingClientRect();
     const px = e.clientX - bb.left - fl._size.l, py = e.clientY - bb.top - fl._size.t;
     if (px < 0 || py < 0 || px > fl._size.w || py > fl._size.h) return;

@@ -122,16 +122,39 @@ def run_worker(request: TrainRequest, put, cancel: threading.Event) -> None:
         put(("exit", None))
 
 
+def _lines(fd: int):
+    """Text lines read from ``fd`` with plain ``os.read`` (no shared buffered-file lock); ends at EOF."""
+    buf = b""
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            yield line.decode("utf-8", "replace")
+    if buf:
+        yield buf.decode("utf-8", "replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     from multiprocessing.connection import Connection
 
     args = sys.argv[1:] if argv is None else argv
     conn = Connection(int(args[0]), readable=False)
-    request = TrainRequest.from_json(sys.stdin.readline())
+    # Commands are read from a private copy of fd 0 with os.read, never through sys.stdin: the data
+    # layer forks process pools, and a forked child closes sys.stdin on start-up - if our reader thread
+    # held sys.stdin's lock at that moment, the child would deadlock and training would hang in loading.
+    commands = _lines(os.dup(0))
+    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
+    first = next(commands, None)
+    if first is None:
+        return 2  # the app went away before sending a request
+    request = TrainRequest.from_json(first)
     cancel = threading.Event()
 
     def read_commands() -> None:
-        for line in sys.stdin:
+        for line in commands:
             if line.strip() == "cancel":
                 break
         cancel.set()  # "cancel", or stdin closed: the app is gone, stop and save

@@ -1,0 +1,251 @@
+"""Real-browser tests: Playwright drives Debian's Chromium (headless) against the launched app.
+
+They check what only a browser can: the slider → image loop (and its latency), uploads, the plotly
+click bridge of the latent map (hover, point click, empty-space click) and the live training view.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import ui_harness
+
+pytestmark = pytest.mark.slow
+if not Path(ui_harness.CHROMIUM).exists():
+    pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+#: Where the measured latencies go (read by the README's numbers and by reviewers).
+LATENCY_REPORT = Path(os.environ.get("CVAE_LATENCY_REPORT", ui_harness.workdir() / "latency.json"))
+
+MEASURE_JS = """async ([slider, value]) => {
+  const range = document.querySelector(`#${slider} input[type=range]`);
+  const root = document.querySelector('#gen_image');
+  const old = root.querySelector('img') ? root.querySelector('img').src : null;
+  const changed = new Promise(resolve => {
+    const obs = new MutationObserver(() => {
+      const im = root.querySelector('img');
+      if (im && im.src !== old) { obs.disconnect(); resolve(im); }
+    });
+    obs.observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+    setTimeout(() => { obs.disconnect(); resolve(null); }, 5000);
+  });
+  const t0 = performance.now();
+  range.value = value;
+  range.dispatchEvent(new Event('input', {bubbles: true}));
+  const im = await changed;
+  if (!im) return -1;
+  await im.decode().catch(() => {});
+  await new Promise(r => requestAnimationFrame(() => r()));  // the frame that paints it
+  return performance.now() - t0;
+}"""
+
+
+#: Status trackers drawn over the face (Gradio keeps them in the DOM, at opacity 0, when hidden).
+OVERLAY_JS = """Array.from(document.querySelectorAll('#gen_image [data-testid=status-tracker]'))
+  .filter(e => getComputedStyle(e).opacity !== '0' && getComputedStyle(e).display !== 'none').length"""
+
+
+@pytest.fixture(scope="module")
+def app_url() -> str:
+    return ui_harness.running_app()[0]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1200})
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(app_url)
+    pg.wait_for_selector("#gen_image img", timeout=30_000)
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def img_src(page, sel: str) -> str | None:
+    return page.evaluate(f"(() => {{ const i = document.querySelector('{sel} img'); return i ? i.src : null; }})()")
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def test_dragging_a_slider_changes_the_face_live(page):
+    before = img_src(page, "#gen_image")
+    seen = {before}
+    box = page.locator("#gen_raw_0 input[type=range]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, y)
+    page.mouse.down()
+    for i in range(1, 9):  # a real drag: intermediate faces arrive while the button is still down
+        page.mouse.move(box["x"] + box["width"] * (0.5 - 0.055 * i), y, steps=2)
+        page.wait_for_timeout(120)
+        seen.add(img_src(page, "#gen_image"))
+        assert page.evaluate(OVERLAY_JS) == 0, "a progress overlay covers the face while dragging"
+    page.mouse.up()
+    page.wait_for_function(f"document.querySelector('#gen_image img').src !== {json.dumps(before)}")
+    assert len(seen) >= 3, "the face should change during the drag, not only at the end"
+
+
+def test_slider_round_trip_latency(page):
+    """Input event → new face painted, measured in the page; reported, with a loose regression bound."""
+    page.evaluate(MEASURE_JS, ["gen_raw_1", "0.5"])  # warm-up
+    times = []
+    for i in range(40):
+        times.append(page.evaluate(MEASURE_JS, ["gen_raw_1", f"{-2 + 0.1 * i + 0.01:.2f}"]))
+        page.wait_for_timeout(30)
+    assert min(times) > 0, "some slider moves never produced a new face"
+    times.sort()
+    p50, p95 = statistics.median(times), times[int(0.95 * (len(times) - 1))]
+    LATENCY_REPORT.parent.mkdir(parents=True, exist_ok=True)
+    LATENCY_REPORT.write_text(json.dumps({"n": len(times), "p50_ms": round(p50, 1), "p95_ms": round(p95, 1),
+                                          "max_ms": round(times[-1], 1)}))
+    print(f"\nslider → painted face: p50 {p50:.0f} ms, p95 {p95:.0f} ms (n={len(times)}) → {LATENCY_REPORT}")
+    # The target is 100 ms p95 on an idle 2-core machine; this bound only catches regressions (a file
+    # round trip, a progress overlay, a blocking queue) on a busy CI machine.
+    assert p95 < float(os.environ.get("CVAE_LATENCY_BOUND_MS", "1000"))
+
+
+def test_upload_shows_reconstruction_and_bad_files_get_a_message(page, tmp_path):
+    open_tab(page, "Reconstruct")
+    good = tmp_path / "portrait.png"
+    Image.new("RGB", (90, 120), (230, 180, 150)).save(good)
+    page.locator("#rec_upload input[type=file]").set_input_files(str(good))
+    page.wait_for_selector("#rec_output img", timeout=20_000)
+    page.wait_for_selector("#rec_input img")
+    report = page.locator("#rec_report").inner_text()
+    assert "MSE" in report and "SSIM" in report and "portrait.png" in report
+
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    page.locator("#rec_upload input[type=file]").set_input_files(str(bad))
+    toast = page.locator(".toast-body").filter(has_text="broken.png")
+    toast.first.wait_for(timeout=20_000)
+    assert "Traceback" not in toast.first.inner_text()
+    # the app keeps serving: a dataset example still reconstructs
+    page.locator("#rec_examples .grid-container button").nth(2).click()
+    page.wait_for_function("document.querySelector('#rec_report').innerText.includes('dataset example')",
+                           timeout=20_000)
+    assert page.locator("#rec_example_index input").input_value() == "2"
+
+
+def test_map_hover_click_point_and_empty_space(page):
+    open_tab(page, "Reconstruct")  # an upload marker should appear on the map
+    page.locator("#rec_example_btn").click()
+    page.wait_for_function("document.querySelector('#rec_report').innerText.includes('MSE')", timeout=20_000)
+    t0 = time.perf_counter()
+    open_tab(page, "Latent map")
+    page.wait_for_selector("#map_plot .cvae-plot[data-key] .scatterlayer .point", timeout=20_000)
+    opened = time.perf_counter() - t0
+    print(f"\nlatent map opened in {opened:.2f} s")
+    assert opened < float(os.environ.get("CVAE_MAP_BOUND_S", "4"))
+    names = page.evaluate("document.querySelector('#map_plot .cvae-plot').data.map(t => t.name)")
+    assert any(n.startswith("your upload") for n in names) and "current Generate face" in names
+
+    page.locator("#map_plot .cvae-plot").scroll_into_view_if_needed()
+    points = page.locator("#map_plot .scatterlayer .trace:first-child .point")
+    box = points.nth(3).bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.wait_for_function("getComputedStyle(document.querySelector('#map_plot .cvae-tip')).display === 'block'")
+    assert "atlas" in page.evaluate("document.querySelector('#map_plot .cvae-tip').style.backgroundImage")
+
+    page.mouse.click(cx, cy)
+    page.wait_for_function("document.querySelector('#map_info').innerText.includes('Dataset face')", timeout=20_000)
+    page.wait_for_selector("#map_face img")
+    first = img_src(page, "#map_face")
+
+    ex, ey = page.evaluate(EMPTIEST_SPOT_JS)
+    page.mouse.click(ex, ey)  # one jump from the point to the spot: plotly still holds the hovered point
+    page.wait_for_function("document.querySelector('#map_info').innerText.includes('Empty spot')", timeout=20_000)
+    page.wait_for_function(f"document.querySelector('#map_face img').src !== {json.dumps(first)}")
+
+    page.locator("#map_send").click()
+    page.wait_for_function("document.querySelector('#gen_image').innerText.includes('your latent')", timeout=20_000)
+    assert page.get_by_role("tab", name="Generate").get_attribute("aria-selected") == "true"
+
+
+#: Client coordinates of the plot-area spot farthest from every drawn point (an empty place to click).
+EMPTIEST_SPOT_JS = """(() => {
+  const gd = document.querySelector('#map_plot .cvae-plot'), fl = gd._fullLayout, bb = gd.getBoundingClientRect();
+  const pts = [];
+  for (const t of gd.data) for (let i = 0; i < t.x.length; i++) pts.push([fl.xaxis.l2p(t.x[i]), fl.yaxis.l2p(t.y[i])]);
+  let best = null, bestD = -1;
+  for (let px = 10; px < fl._size.w - 10; px += 8) for (let py = 10; py < fl._size.h - 10; py += 8) {
+    let d = Infinity;
+    for (const [x, y] of pts) d = Math.min(d, (x - px) ** 2 + (y - py) ** 2);
+    if (d > bestD) { bestD = d; best = [px, py]; }
+  }
+  return [bb.left + fl._size.l + best[0], bb.top + fl._size.t + best[1]];
+})()"""
+
+
+TRAIN_POINTS_JS = """(() => {
+  const gd = document.querySelector('#train_plot .js-plotly-plot');
+  return gd && gd.data && gd.data[0] && gd.data[0].x ? gd.data[0].x.length : 0;  // the total-loss panel's train curve
+})()"""
+
+
+def fill_train_form(page, name: str, epochs: int, size: int) -> None:
+    page.locator("#train_size input").fill(str(size))
+    page.locator("#train_resolution input").fill("32")
+    page.keyboard.press("Enter")
+    page.locator("#train_latent input").fill("8")
+    page.locator("#train_epochs input").fill(str(epochs))
+    page.locator("#train_batch input").fill("8")
+    page.locator("#train_name textarea").fill(name)
+
+
+def test_training_curve_grows_then_cancel_another(page, app_url):
+    runner = ui_harness.running_app()[1].cvae_context.runner
+    ui_harness.wait_until(lambda: runner.snapshot() is None or runner.snapshot().exited, 120)
+    open_tab(page, "Train")
+    fill_train_form(page, "browser-one-epoch", epochs=1, size=900)
+    page.locator("#train_start").click()
+    # the view switches to the new run (an earlier run's curve may still be drawn until then)
+    page.wait_for_function("document.querySelector('#train_status').innerText.includes('browser-one-epoch')",
+                           timeout=30_000)
+    page.wait_for_function(f"{TRAIN_POINTS_JS} >= 1", timeout=60_000)
+    counts = []
+    status = ""
+    end = time.monotonic() + 180
+    while "finished" not in status and time.monotonic() < end:
+        counts.append(page.evaluate(TRAIN_POINTS_JS))
+        status = page.locator("#train_status").inner_text()
+        page.wait_for_timeout(150)
+    counts.append(page.evaluate(TRAIN_POINTS_JS))
+    assert "finished" in status, status
+    assert len(set(counts)) >= 3 and counts == sorted(counts), f"the curve should grow while training: {counts}"
+    page.wait_for_selector("#train_recon img")
+    page.wait_for_function("document.querySelector('#train_status').innerText.includes('map is ready')",
+                           timeout=60_000)
+    page.locator("#checkpoint_picker input").click()
+    assert page.get_by_role("option", name="browser-one-epoch").count() >= 1  # selectable everywhere
+    page.keyboard.press("Escape")
+
+    fill_train_form(page, "browser-cancelled", epochs=200, size=160)
+    page.locator("#train_start").click()
+    page.wait_for_function("document.querySelector('#train_status').innerText.includes('running')", timeout=60_000)
+    page.wait_for_function(f"{TRAIN_POINTS_JS} >= 1", timeout=60_000)
+    page.locator("#train_cancel").click()
+    page.wait_for_function("document.querySelector('#train_status').innerText.includes('cancelled')",
+                           timeout=120_000)
+    ui_harness.wait_until(lambda: runner.snapshot().exited, 120)
+    assert runner.snapshot().cancelled
