@@ -183,3 +183,17 @@ def test_training_start_busy_cancel_resume(client, app):
     assert resumed.done and not resumed.cancelled and not resumed.error and resumed.step >= run.step
     with pytest.raises(AppError, match="outside the folders"):
         client.predict("folder", "/etc", 10, 0, 32, 8, 1.0, 1, 8, 2e-3, "", api_name="/train_start")
+
+
+def test_readme_api_example_runs(app, tmp_path, monkeypatch):
+    """The README's gradio_client example, run as written against the live app."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### API (gradio_client)", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+    code = code.replace('"http://127.0.0.1:7860/"', repr(app[0]))
+    Image.new("RGB", (100, 100), (240, 200, 160)).save(tmp_path / "face.png")
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    assert "SSIM" in scope["report"] and Path(scope["gif_path"]).is_file()
+    assert Image.open(scope["strip_png"]).size[0] > 7 * Image.open(scope["strip_png"]).size[1]

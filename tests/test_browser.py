@@ -25,27 +25,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 #: Where the measured latencies go (read by the README's numbers and by reviewers).
 LATENCY_REPORT = Path(os.environ.get("CVAE_LATENCY_REPORT", ui_harness.workdir() / "latency.json"))
 
-MEASURE_JS = """async ([slider, value]) => {
-  const range = document.querySelector(`#${slider} input[type=range]`);
-  const root = document.querySelector('#gen_image');
-  const old = root.querySelector('img') ? root.querySelector('img').src : null;
-  const changed = new Promise(resolve => {
-    const obs = new MutationObserver(() => {
-      const im = root.querySelector('img');
-      if (im && im.src !== old) { obs.disconnect(); resolve(im); }
-    });
-    obs.observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-    setTimeout(() => { obs.disconnect(); resolve(null); }, 5000);
-  });
-  const t0 = performance.now();
-  range.value = value;
-  range.dispatchEvent(new Event('input', {bubbles: true}));
-  const im = await changed;
-  if (!im) return -1;
-  await im.decode().catch(() => {});
-  await new Promise(r => requestAnimationFrame(() => r()));  // the frame that paints it
-  return performance.now() - t0;
-}"""
+
 
 
 #: Status trackers drawn over the face (Gradio keeps them in the DOM, at opacity 0, when hidden).
@@ -106,10 +86,10 @@ def test_dragging_a_slider_changes_the_face_live(page):
 
 def test_slider_round_trip_latency(page):
     """Input event → new face painted, measured in the page; reported, with a loose regression bound."""
-    page.evaluate(MEASURE_JS, ["gen_raw_1", "0.5"])  # warm-up
+    page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_raw_1", "0.5"])  # warm-up
     times = []
     for i in range(40):
-        times.append(page.evaluate(MEASURE_JS, ["gen_raw_1", f"{-2 + 0.1 * i + 0.01:.2f}"]))
+        times.append(page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_raw_1", f"{-2 + 0.1 * i + 0.01:.2f}"]))
         page.wait_for_timeout(30)
     assert min(times) > 0, "some slider moves never produced a new face"
     times.sort()

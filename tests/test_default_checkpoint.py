@@ -51,3 +51,20 @@ def test_readme_quotes_the_recorded_ssim():
     m = re.search(r"held-out SSIM \*\*([0-9.]+)\*\*", readme)
     assert m, "README must state the default checkpoint's held-out SSIM"
     assert float(m.group(1)) == pytest.approx(ssim, abs=0.0005)
+
+
+def test_synthetic_generator_still_draws_the_faces_it_was_trained_on():
+    """If the generator changes, the shipped model, its metrics and its map are stale: retrain it."""
+    import numpy as np
+
+    from vae_core.data import synthetic
+
+    ck = load_checkpoint(DEFAULT)
+    assert ck.meta.extra.get("synthetic_generator_version") == synthetic.GENERATOR_VERSION
+    bundle = Explorer.open(DEFAULT).embedding()
+    seed = ck.meta.data.seed
+    for k, name in enumerate(bundle.example_ids[:3]):
+        i = int(name.split("-")[1])  # face i depends only on (seed, i)
+        attrs = synthetic.sample_attributes(i + 1, seed)[i]
+        face = synthetic.render_face(attrs, 64, int(synthetic._render_seeds(i + 1, seed)[i]))
+        assert np.array_equal(face, bundle.examples[k]), f"synthetic face {i} changed since training"

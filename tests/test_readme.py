@@ -16,8 +16,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _code_lines() -> list[str]:
-    blocks = re.findall(r"```(?:bash)?\n(.*?)```", README, flags=re.S)
-    return [ln.split("#")[0].strip() for b in blocks for ln in b.splitlines() if ln.strip()]
+    blocks = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)  # whole fenced blocks
+    return [ln.split("#")[0].strip() for lang, b in blocks if lang in ("", "bash")
+            for ln in b.splitlines() if ln.strip()]
 
 
 @pytest.mark.parametrize("line", [ln for ln in _code_lines() if "-m vae_core" in ln])

@@ -20,6 +20,30 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHROMIUM = "/usr/bin/chromium"
 
+#: In the page: set slider ``#<id>`` to a value, fire ``input``, and return the ms until the new face
+#: image is decoded and painted (-1 if none came within 5 s). Used by the browser test and bench/app_latency.py.
+SLIDER_ROUND_TRIP_JS = """async ([slider, value]) => {
+  const range = document.querySelector(`#${slider} input[type=range]`);
+  const root = document.querySelector('#gen_image');
+  const old = root.querySelector('img') ? root.querySelector('img').src : null;
+  const changed = new Promise(resolve => {
+    const obs = new MutationObserver(() => {
+      const im = root.querySelector('img');
+      if (im && im.src !== old) { obs.disconnect(); resolve(im); }
+    });
+    obs.observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+    setTimeout(() => { obs.disconnect(); resolve(null); }, 5000);
+  });
+  const t0 = performance.now();
+  range.value = value;
+  range.dispatchEvent(new Event('input', {bubbles: true}));
+  const im = await changed;
+  if (!im) return -1;
+  await im.decode().catch(() => {});
+  await new Promise(r => requestAnimationFrame(() => r()));  // the frame that paints it
+  return performance.now() - t0;
+}"""
+
 
 @functools.lru_cache(maxsize=1)
 def workdir() -> Path:

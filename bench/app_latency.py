@@ -1,0 +1,147 @@
+"""The running app, measured from outside: cold start, slider round trip in a real browser, concurrency.
+
+    python bench/app_latency.py [--clients 8] [--calls 50] [--moves 60]
+
+Starts ``python app.py`` on the shipped default checkpoint in a fresh process and prints:
+
+- cold start: process start → first page served (HTTP 200 on ``/``);
+- slider round trip in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright): the
+  ``input`` event on a latent slider → the new face decoded and painted, p50/p95 over ``--moves`` moves;
+- ``--clients`` concurrent gradio_client sessions, each making ``--calls`` decode requests on
+  ``/generate``: p50/p95 latency per request, throughput and the error count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+from bench.common import machine, pct  # noqa: E402
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> tuple[subprocess.Popen, float, str]:
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        if proc.poll() is not None:
+            sys.exit(f"app.py exited with {proc.returncode}:\n{proc.stderr.read()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return proc, time.perf_counter() - t0, url
+        except OSError:
+            time.sleep(0.05)
+        if time.perf_counter() - t0 > 120:
+            proc.kill()
+            sys.exit("app.py did not serve its page within 120 s")
+
+
+def browser_round_trip(url: str, moves: int) -> list[float]:
+    from playwright.sync_api import sync_playwright
+
+    import ui_harness
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.wait_for_selector("#gen_image img", timeout=60_000)
+        for _ in range(3):  # warm-up: first requests set up the queue connection
+            page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_raw_0", "0.5"])
+        times = []
+        for i in range(moves):
+            value = f"{-2.5 + 5.0 * i / max(1, moves - 1) + 0.013:.3f}"
+            times.append(page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [f"gen_raw_{i % 3}", value]))
+            page.wait_for_timeout(40)  # a human drag sends ~20 events/s at most
+        browser.close()
+    return times
+
+
+def concurrent_decodes(url: str, clients: int, calls: int) -> tuple[list[float], int, float]:
+    import numpy as np
+    from gradio_client import Client
+
+    from ui.sliders import N_ATTR, N_PCA, N_RAW
+
+    sessions = [Client(url, verbose=False) for _ in range(clients)]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(clients)
+
+    def work(k: int) -> None:
+        rng = np.random.default_rng(k)
+        barrier.wait()
+        for _ in range(calls):
+            raw = [float(v) for v in rng.normal(size=N_RAW)]
+            args = [*raw, *([0.0] * N_PCA), *([None] * N_ATTR), *([0.0] * N_ATTR)]
+            t = time.perf_counter()
+            try:
+                out = sessions[k].predict(*args, api_name="/generate")
+                ok = "data:image/png;base64," in out
+            except Exception as e:  # noqa: BLE001 - counted and reported
+                ok, out = False, repr(e)
+            dt = 1000 * (time.perf_counter() - t)
+            with lock:
+                latencies.append(dt)
+                if not ok:
+                    errors.append(str(out)[:200])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        print(f"  first error: {errors[0]}")
+    return latencies, len(errors), wall
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--calls", type=int, default=50)
+    p.add_argument("--moves", type=int, default=60)
+    a = p.parse_args()
+    print(f"machine: {machine()}")
+    proc, cold, url = start_app(free_port())
+    try:
+        print(f"app cold start (python app.py → first page served): {cold:.1f} s")
+        times = browser_round_trip(url, a.moves)
+        lost = sum(t < 0 for t in times)
+        good = [t for t in times if t >= 0]
+        print(f"slider round trip in Chromium (input event → new face painted, n={len(good)}): "
+              f"p50 {pct(good, 50):.0f} ms, p95 {pct(good, 95):.0f} ms, max {max(good):.0f} ms, lost {lost}")
+        lat, errors, wall = concurrent_decodes(url, a.clients, a.calls)
+        print(f"{a.clients} concurrent gradio_client sessions x {a.calls} decodes: p50 {pct(lat, 50):.0f} ms, "
+              f"p95 {pct(lat, 95):.0f} ms, {len(lat) / wall:.0f} requests/s, errors {errors}")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()
