@@ -1,4 +1,4 @@
-"""``python -m vae_core``: download, train, evaluate, embed, sample, info.
+"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, info.
 
 The CLI only parses flags and renders the trainer's event stream with tqdm; all work is in the library.
 Errors the user can fix exit with status 2 and one clear line, never a traceback.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
                         "folder, or any folder of images")
     g.add_argument("--path", help="folder of the Cartoon Set / image folder")
     g.add_argument("--labels", help="labels CSV for an image folder (first column = file name)")
-    g.add_argument("--size", type=int, default=10_000, help="synthetic: number of faces (default 10000)")
+    g.add_argument("--size", type=int, default=10_000, help="synthetic: number of faces (default %(default)s)")
     g.add_argument("--data-seed", type=int, default=0, help="synthetic: generator seed")
     g.add_argument("--crop", type=float, default=None,
                    help="centred square crop as a fraction of the shorter side (default 0.7 for the real "
@@ -50,6 +51,38 @@ def _parse_channels(text: str) -> tuple[int, ...]:
         return tuple(int(c) for c in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"--channels must be comma-separated integers, got {text!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _parse_betas(text: str) -> tuple[float, ...]:
+    try:
+        betas = tuple(float(b) for b in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--betas must be comma-separated numbers, got {text!r}") from None
+    if not all(math.isfinite(b) and b >= 0 for b in betas):
+        raise argparse.ArgumentTypeError(f"every β must be a finite number >= 0, got {text!r}")
+    if len(set(betas)) != len(betas):
+        raise argparse.ArgumentTypeError(f"--betas lists a value twice: {text!r}")
+    return betas
+
+
+def _add_scorecard_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("disentanglement scorecard (MIG, DCI, SAP; disentanglement_lib definitions)")
+    g.add_argument("--num-train", type=_positive_int, default=10_000,
+                   help="images to fit the DCI/SAP classifiers and compute MIG on (default 10000; a smaller "
+                        "dataset is split 2:1 and the output says so)")
+    g.add_argument("--num-test", type=_positive_int, default=5_000,
+                   help="held-out images for DCI/SAP accuracy (default 5000)")
+    g.add_argument("--score-seed", type=int, default=0, help="seed of the image draw and the DCI trees")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,6 +132,32 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(e)
     e.add_argument("--split", choices=["val", "all"], default="val")
     e.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    e.add_argument("--disentanglement", action="store_true",
+                   help="also score MIG, DCI and SAP of the posterior means against the attribute labels, on the "
+                        "whole dataset (it describes the representation, as disentanglement_lib does, so --split "
+                        "does not apply)")
+    _add_scorecard_args(e)
+
+    w = sub.add_parser("beta-sweep", help="train short runs at several β; compare reconstruction, rate, distortion "
+                                          "and MIG/DCI/SAP in one table",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_data_args(w)
+    w.set_defaults(size=2000)
+    w.add_argument("--betas", type=_parse_betas, default=(0.5, 1.0, 4.0), help="comma-separated β values")
+    w.add_argument("--resolution", type=int, default=32, choices=[32, 64, 128], help="image side in pixels")
+    w.add_argument("--latent-dim", type=int, default=10, help="latent size z")
+    w.add_argument("--channels", type=_parse_channels, default=(32, 64, 128), help="per stage")
+    w.add_argument("--epochs", type=int, default=5, help="epochs per β (short runs: compare, then train for real)")
+    w.add_argument("--batch-size", type=int, default=64, help="batch size")
+    w.add_argument("--lr", type=float, default=2e-3, help="learning rate")
+    w.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
+    w.add_argument("--seed", type=int, default=0, help="training seed (the same for every β)")
+    w.add_argument("--out", default=None, help="folder for one checkpoint per β (default runs/beta-sweep-<time>)")
+    w.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    w.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    w.add_argument("--plot", default=None, help="write a PNG: rate-distortion and MIG/DCI/SAP against β")
+    w.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_scorecard_args(w)
 
     b = sub.add_parser("embed", help="encode the checkpoint's dataset and cache a 2-D map (UMAP or PCA)")
     b.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
@@ -223,14 +282,77 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     report = evaluate_model(ck.model, dataset, idx).to_dict()
     report["dataset"] = spec.describe()
     report["split"] = a.split
-    if a.json:
-        print(json.dumps(report, indent=2))
-    else:
+    if not a.json:
         print(f"checkpoint {a.checkpoint}\ndataset    {report['dataset']} ({a.split} split, {report['n']} images)")
         for k in ("mse", "psnr", "ssim", "recon_nll", "kl", "nelbo", "bits_per_dim", "active_units"):
             if k in report:
                 v = report[k]
                 print(f"  {k:<13} {v:.5g}" if isinstance(v, float) else f"  {k:<13} {v}")
+    if a.disentanglement:
+        from .disentanglement import score_model
+
+        card = score_model(ck.model, dataset, n_train=a.num_train, n_test=a.num_test, seed=a.score_seed)
+        if a.json:
+            report["disentanglement"] = card.to_dict()
+        else:
+            print(f"\ndisentanglement of the posterior means ({a.checkpoint}, all of {len(dataset)} images)\n")
+            print(card.format_table())
+    if a.json:
+        print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_beta_sweep(a: argparse.Namespace) -> int:
+    """Train one short run per β with the same data, model and seed, then measure each (see vae_core.sweep)."""
+    import time
+
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .data import load_dataset
+    from .sweep import format_sweep_table, measure_point, plot_sweep_png
+    from .training import Trainer, resolve_device
+
+    resolve_device(a.device)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels)
+    configs = [TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, beta=b, kl_warmup_steps=a.kl_warmup,
+                           seed=a.seed) for b in a.betas]  # validate every β before training any
+    spec = _data_spec(a, a.resolution)
+    dataset = load_dataset(spec)
+    if dataset.labels is None:
+        raise VaeCoreError(f"{spec.describe()} has no attribute labels, so disentanglement cannot be scored; use the "
+                           "synthetic set, the Cartoon Set, or --labels with a CSV")
+    root = Path(a.out) if a.out else Path("runs") / f"beta-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(f"dataset: {spec.describe()}\nβ sweep {', '.join(f'{b:g}' for b in a.betas)} into {root}", file=sys.stderr)
+    points = []
+    for cfg in configs:
+        print(f"\n-- β = {cfg.beta:g} --", file=sys.stderr)
+        trainer = Trainer(dataset, model_cfg, cfg, root / f"beta-{cfg.beta:g}", device=a.device,
+                          log_every=10, keep_training_state=False)
+        try:
+            done = _render_events(trainer.run(), sys.stderr)
+        except KeyboardInterrupt:
+            trainer.cancel()
+            raise
+        if not done:
+            raise VaeCoreError(f"training at β = {cfg.beta:g} ended without a checkpoint")
+        ck = load_checkpoint(done["path"])
+        points.append(measure_point(ck.model, dataset, cfg.beta, done["path"], n_train=a.num_train,
+                                    n_test=a.num_test, seed=a.score_seed))
+    if a.plot:
+        plot_sweep_png(points, a.plot)
+        print(f"wrote {a.plot}", file=sys.stderr)
+    if a.json:
+        print(json.dumps({"dataset": spec.describe(), "out": str(root), "points": [p.to_dict() for p in points]},
+                         indent=2))
+    else:
+        card = points[0].scorecard
+        print(f"dataset {spec.describe()}\nreconstruction, rate and distortion on the {points[0].report.n} held-out "
+              f"images; rate = KL, distortion = reconstruction NLL, both nats/image; MIG/DCI/SAP on "
+              f"{card.n_train} train / {card.n_test} test images\n")
+        print(format_sweep_table(points))
     return 0
 
 
@@ -265,7 +387,8 @@ def cmd_info(a: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "embed": cmd_embed,
+COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "beta-sweep": cmd_beta_sweep,
+            "embed": cmd_embed,
             "sample": cmd_sample, "info": cmd_info}
 
 

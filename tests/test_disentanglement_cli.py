@@ -1,0 +1,105 @@
+"""``python -m vae_core beta-sweep`` and ``evaluate --disentanglement`` end to end on a tiny synthetic set.
+
+Tiny settings (300 synthetic faces at 32×32, z = 4, one epoch) keep it to seconds: the numbers are not
+meaningful scores, only checked to be present, named and in range; the metrics themselves are tested
+on known answers in test_disentanglement.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--size", "300", "--resolution", "32", "--latent-dim", "4", "--channels", "8,16,16", "--epochs", "1",
+        "--batch-size", "32"]
+pytestmark = pytest.mark.slow  # each test starts interpreters that import torch and train for a second
+
+SCORES = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap")
+
+
+def cli(*args: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VAE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "vae_core", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    proc = cli("beta-sweep", *TINY, "--betas", "0.5,4", "--out", str(tmp / "runs"), "--plot", str(tmp / "rd.png"),
+               cache=tmp / "cache")
+    return tmp, proc
+
+
+def test_sweep_prints_one_row_per_beta_with_every_metric(sweep):
+    tmp, proc = sweep
+    out = proc.stdout
+    for name in ("MSE", "PSNR", "SSIM", "rate (KL)", "distortion", "active", "MIG", "DCI-D", "DCI-C", "DCI-I", "SAP"):
+        assert name in out
+    assert "SYNTHETIC" in out and "200 train / 100 test" in out  # 300 faces: split 2:1, said so
+    rows = [ln for ln in out.splitlines() if re.match(r"\| (0\.5|4) \|", ln)]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        active, scores = cells[6], [float(c) for c in cells[7:]]
+        assert re.fullmatch(r"[0-4]/4", active)
+        assert all(-1e-9 <= v <= 1 for v in scores)
+        assert float(cells[4]) >= 0 and float(cells[5]) > 0  # rate, distortion in nats/image
+    for beta in ("0.5", "4"):
+        assert (tmp / "runs" / f"beta-{beta}" / "model.safetensors").is_file()
+
+
+def test_sweep_plot_is_a_png(sweep):
+    tmp, proc = sweep
+    img = np.asarray(Image.open(tmp / "rd.png"))
+    assert img.shape == (320, 840, 3) and (img < 128).any()  # drawn on, not blank
+    assert "wrote" in proc.stderr
+
+
+def test_sweep_json(tmp_path):
+    proc = cli("beta-sweep", *TINY, "--betas", "1", "--out", str(tmp_path / "runs"), "--json", cache=tmp_path / "cache")
+    d = json.loads(proc.stdout)
+    (p,) = d["points"]
+    assert p["beta"] == 1.0 and p["rate"] >= 0 and p["distortion"] > 0 and 0 <= p["ssim"] <= 1
+    for key in SCORES:
+        assert 0 <= p[key] <= 1
+    assert len(p["scorecard"]["factors"]) == 18 and np.array(p["scorecard"]["importance"]).shape == (4, 18)
+
+
+def test_evaluate_disentanglement_table_and_json(sweep):
+    tmp, _ = sweep
+    ck = str(tmp / "runs" / "beta-0.5")
+    table = cli("evaluate", "--checkpoint", ck, "--disentanglement", cache=tmp / "cache").stdout
+    assert "ssim" in table  # the usual report is still there
+    for name in ("MIG", "DCI disentanglement", "DCI completeness", "DCI informativeness", "SAP", "hair_color"):
+        assert name in table
+    for name in ("MIG", "SAP"):
+        v = float(re.search(rf"\| {name} \| ([-0-9.]+) \|", table).group(1))
+        assert 0 <= v <= 1
+    report = json.loads(cli("evaluate", "--checkpoint", ck, "--disentanglement", "--json", "--num-train", "150",
+                            "--num-test", "60", cache=tmp / "cache").stdout)
+    card = report["disentanglement"]
+    assert (card["n_train"], card["n_test"]) == (150, 60) and "ssim" in report
+    for key in SCORES:
+        assert 0 <= card[key] <= 1
+
+
+def test_bad_flags_exit_2_with_one_line(tmp_path):
+    bad = cli("beta-sweep", "--betas", "1,x", cache=tmp_path, check=False)
+    assert bad.returncode == 2 and "--betas must be comma-separated numbers" in bad.stderr
+    neg = cli("beta-sweep", "--betas=-1", cache=tmp_path, check=False)
+    assert neg.returncode == 2 and "finite number >= 0" in neg.stderr
+    zero = cli("evaluate", "--disentanglement", "--num-train", "0", cache=tmp_path, check=False)
+    assert zero.returncode == 2 and "must be >= 1" in zero.stderr
