@@ -68,3 +68,15 @@ def test_synthetic_generator_still_draws_the_faces_it_was_trained_on():
         attrs = synthetic.sample_attributes(i + 1, seed)[i]
         face = synthetic.render_face(attrs, 64, int(synthetic._render_seeds(i + 1, seed)[i]))
         assert np.array_equal(face, bundle.examples[k]), f"synthetic face {i} changed since training"
+
+
+def test_shipped_umap_map_is_found_in_the_cache_without_fitting(monkeypatch):
+    """The app asks has_cached_map('umap') before serving the UMAP map; if it said no, every visitor
+    would get the PCA fallback while a background job re-read the file."""
+    from vae_core import projection
+
+    ex = Explorer.open(DEFAULT)
+    assert ex.has_cached_map("umap") and ex.has_cached_map("pca")
+    assert not ex.has_cached_map("umap", n_neighbors=7)
+    monkeypatch.setattr(projection, "fit_umap", lambda *a, **k: pytest.fail("UMAP was refitted"))
+    assert len(ex.map("umap").coords) == 5000

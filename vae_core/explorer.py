@@ -15,6 +15,7 @@ import logging
 import os
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,15 @@ class Explorer:
         with self._lock:
             if self._bundle is None:
                 file = self._cache_dir() / f"embedding-{self._embedding_key()}.npz"
-                self._bundle = self._read_bundle(file) if file.is_file() else self._compute_bundle(file, progress)
+                if file.is_file():
+                    try:
+                        self._bundle = self._read_bundle(file)
+                    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as e:
+                        # truncated, not a zip, or pickled object arrays (refused by allow_pickle=False)
+                        log.warning("cached embedding %s is unreadable (%s: %s); recomputing it",
+                                    file, type(e).__name__, e)
+                if self._bundle is None:
+                    self._bundle = self._compute_bundle(file, progress)
         return self._bundle
 
     def _read_bundle(self, file: Path) -> EmbeddingBundle:
@@ -273,8 +282,14 @@ class Explorer:
                             psnr=float(psnr_metric(xt, rt)[0]), ssim=float(ssim_metric(xt, rt)[0]))
 
     # -- the 2-D map ----------------------------------------------------------------------------------
+    @staticmethod
+    def _map_params(method: str, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> dict[str, Any]:
+        """The parameters a map's cache key holds: one place, so a lookup and a fit agree on the file."""
+        return {"n_neighbors": n_neighbors, "min_dist": min_dist, "seed": seed} if method == "umap" else {}
+
     def has_cached_map(self, method: str = "umap", **params: Any) -> bool:
-        return self.has_cached_embedding() and self._map_file(method, params).is_file()
+        """True when :meth:`map` with the same arguments would read its coordinates from disk."""
+        return self.has_cached_embedding() and self._map_file(method, self._map_params(method, **params)).is_file()
 
     def _map_file(self, method: str, params: dict[str, Any]) -> Path:
         key = proj_ops.projection_cache_key(self.checkpoint.fingerprint, self._embedding_key(), method, params)
@@ -282,7 +297,7 @@ class Explorer:
 
     def map(self, method: str = "umap", n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> MapData:
         """The dataset sample mapped to 2-D, from the cache or fitted now (UMAP: slow on first fit)."""
-        params = {"n_neighbors": n_neighbors, "min_dist": min_dist, "seed": seed} if method == "umap" else {}
+        params = self._map_params(method, n_neighbors, min_dist, seed)
         cache_key = f"{method}:{json.dumps(params, sort_keys=True)}"
         if cache_key in self._maps:
             return self._maps[cache_key]

@@ -11,6 +11,7 @@ import gradio as gr
 from .. import train_form, train_view
 from ..context import AppContext
 from ..errors import user_errors
+from ..images import upscale
 
 
 @dataclass
@@ -38,8 +39,9 @@ def view(ctx: AppContext, seen: int, force: bool = False) -> list:
     if not force and version == seen:
         return [gr.skip()] * 4 + [gr.Timer(active=active), seen, gr.skip(), gr.skip()]
     checkpoints = ctx.registry.checkpoints()
-    return [train_view.status_markdown(run), train_view.loss_figure(run),
-            run.reconstructions if run is not None else None, run.samples if run is not None else None,
+    grids = [upscale(g, 2 * g.shape[0]) if g is not None else None
+             for g in ((run.reconstructions, run.samples) if run is not None else (None, None))]
+    return [train_view.status_markdown(run), train_view.loss_figure(run), *grids,
             gr.Timer(active=active), version,
             gr.update(choices=train_form.resumable(ctx.settings, checkpoints)),
             gr.update(choices=ctx.registry.choices())]
@@ -82,9 +84,9 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
             plot = gr.Plot(label="Loss curves (train: lines, validation: points)", elem_id="train_plot")
             with gr.Row():
                 recon = gr.Image(label="Validation faces (top) and reconstructions (bottom)", interactive=False,
-                                 elem_id="train_recon", format="png")
+                                 elem_id="train_recon", format="png", height=240)
                 samples = gr.Image(label="Samples from the prior", interactive=False, elem_id="train_samples",
-                                   format="png")
+                                   format="png", height=240)
     timer = gr.Timer(1.0, active=False)
     seen = gr.State(-2)
     tab = TrainTab(status=status, plot=plot, recon=recon, samples=samples, timer=timer, resume_pick=resume_pick,
