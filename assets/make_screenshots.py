@@ -4,7 +4,8 @@
 
 Launches ``python app.py`` on the shipped default checkpoint (runs go to a temporary folder), drives it
 with Playwright and Debian's ``/usr/bin/chromium``: moves sliders in Generate, reconstructs a dataset
-example, opens the latent map and clicks a point, interpolates two random faces, and trains a tiny model
+example, opens the latent map and clicks a point, interpolates two random faces, shows the shipped
+analysis (scorecard and heatmap), and trains a tiny model
 in the Train tab so its live curves are drawn. Writes one PNG per tab.
 """
 
@@ -69,7 +70,7 @@ def main() -> None:
                 page.wait_for_selector("#gen_image img", timeout=60_000)
 
                 for k, v in ((0, "1.6"), (1, "-1.2"), (2, "0.8")):
-                    page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [f"gen_pca_{k}", v])
+                    page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [f"gen_raw_{k}", v])
                 shoot(page, out, "generate")
 
                 page.get_by_role("tab", name="Reconstruct").click()
@@ -94,6 +95,12 @@ def main() -> None:
                 page.locator("#int_go").click()
                 page.wait_for_selector("#int_strip img", timeout=30_000)
                 shoot(page, out, "interpolate")
+
+                page.get_by_role("tab", name="Analysis").click()
+                page.wait_for_function("document.querySelector('#analysis_status').innerText.includes('✅')",
+                                       timeout=60_000)
+                page.wait_for_selector("#analysis_heatmap .cvae-heat[data-key] .heatmaplayer", timeout=30_000)
+                shoot(page, out, "analysis")
 
                 page.get_by_role("tab", name="Train").click()
                 page.locator("#train_size input").fill("1200")

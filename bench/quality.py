@@ -11,6 +11,7 @@ SSIM, −ELBO (nats/image, bits/dim) and active units of both, and saves prior-s
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -40,25 +41,28 @@ def run_ours(ds, cfg: ModelConfig, train: TrainConfig, seconds: float, out: Path
     trainer = Trainer(ds, cfg, train, out, device="cpu", command="bench/quality.py", log_every=50)
     timer = threading.Timer(seconds, trainer.cancel)
     timer.start()
+    steps = 0
     try:
         for ev in trainer.run():
             if isinstance(ev, DoneEvent):
-                pass
+                steps = ev.step
     finally:
         timer.cancel()
     from vae_core.checkpoint import load_checkpoint
 
-    return load_checkpoint(out).model
+    return load_checkpoint(out).model, steps
 
 
-def run_textbook(ds, cfg: ModelConfig, train_idx: np.ndarray, seconds: float) -> ConvVAE:
+def run_textbook(cfg: ModelConfig, ds, train_idx: np.ndarray, seconds: float) -> tuple[ConvVAE, int]:
     torch.manual_seed(0)
     model = ConvVAE(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loader = torch.utils.data.DataLoader(DecodedImages(ds.images[train_idx]), batch_size=64, shuffle=True)
     t0 = time.perf_counter()
+    steps = 0
     while time.perf_counter() - t0 < seconds:
         for x in loader:
+            steps += 1
             out = model(x)
             loss = elbo_terms(x, out.reconstruction, out.posterior, cfg, 1.0).loss
             opt.zero_grad()
@@ -67,27 +71,30 @@ def run_textbook(ds, cfg: ModelConfig, train_idx: np.ndarray, seconds: float) ->
             loss.item()
             if time.perf_counter() - t0 >= seconds:
                 break
-    return model.eval()
+    return model.eval(), steps
 
 
-def report(name: str, model, ds, test_idx, png: Path) -> None:
+def report(name: str, model, ds, test_idx, png: Path, steps: int) -> None:
     r = evaluate_model(model, ds, test_idx)
     grid = make_grid(decode_latents(model, sample_prior(model.config.latent_dim, 16, seed=0)), cols=8)
     Image.fromarray(grid).save(png)
     print(f"  {name:<22} PSNR {r.psnr:6.2f} dB  SSIM {r.ssim:.3f}  -ELBO {r.nelbo:9.1f} nats/image "
-          f"({r.bits_per_dim:.3f} bits/dim)  active units {r.active_units}/{model.config.latent_dim}  samples: {png}")
+          f"({r.bits_per_dim:.3f} bits/dim)  active units {r.active_units}/{model.config.latent_dim}  "
+          f"({steps} steps; load average {os.getloadavg()[0]:.2f})  samples: {png}")
 
 
-def bench(label: str, spec: DataSpec, minutes: float, train: TrainConfig, out_dir: Path) -> None:
+def bench(label: str, spec: DataSpec, minutes: float, train: TrainConfig, cfg: ModelConfig, out_dir: Path,
+          baseline: bool = True) -> None:
     ds = load_dataset(spec, progress=False)
     train_idx, test_idx = ds.split()
     print(f"{label}: {len(train_idx)} train / {len(test_idx)} held-out faces, {minutes:g} min each")
-    cfg = ModelConfig()
     with tempfile.TemporaryDirectory() as tmp:
-        ours = run_ours(ds, cfg, train, minutes * 60, Path(tmp) / "ours")
-        report("vae_core default recipe", ours, ds, test_idx, out_dir / f"samples-{label}-ours.png")
-    base = run_textbook(ds, cfg, train_idx, minutes * 60)
-    report("textbook baseline", base, ds, test_idx, out_dir / f"samples-{label}-textbook.png")
+        ours, steps = run_ours(ds, cfg, train, minutes * 60, Path(tmp) / "ours")
+        report("vae_core default recipe", ours, ds, test_idx, out_dir / f"samples-{label}-ours.png", steps)
+    if not baseline:
+        return
+    base, steps = run_textbook(ModelConfig(), ds, train_idx, minutes * 60)
+    report("textbook baseline", base, ds, test_idx, out_dir / f"samples-{label}-textbook.png", steps)
 
 
 def main() -> None:
@@ -95,6 +102,9 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10)
     p.add_argument("--data", choices=["real", "synthetic", "both"], default="both")
     p.add_argument("--out", default="bench/out")
+    p.add_argument("--obs-std", type=float, default=ModelConfig().obs_std, help="our recipe's decoder σ")
+    p.add_argument("--res-blocks", type=int, default=0, help="our recipe's residual blocks per stage")
+    p.add_argument("--no-baseline", action="store_true", help="train only our recipe (recipe search)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -102,12 +112,17 @@ def main() -> None:
     # The default recipe, with a cosine schedule sized for the budget (epochs large; the timer stops it).
     train = TrainConfig(epochs=10_000, batch_size=64, lr=2e-3, kl_warmup_steps=1000, hflip=True,
                         lr_schedule="constant", checkpoint_every_epoch=False)
+    cfg = ModelConfig(obs_std=a.obs_std, res_blocks=a.res_blocks)
+    print(f"our recipe: obs_std {cfg.obs_std}, res_blocks {cfg.res_blocks}, β {train.beta}, KL warm-up "
+          f"{train.kl_warmup_steps} steps, hflip, lr {train.lr} ({train.lr_schedule}), batch {train.batch_size}")
     if a.data in ("real", "both"):
         if not SAMPLE.is_dir():
             sys.exit(f"{SAMPLE} not found: the real-face benchmark needs ../shared/data/cartoonset-sample-256")
-        bench("real", DataSpec(kind="folder", path=str(SAMPLE), limit=1500, val_fraction=0.2), a.minutes, train, out)
+        bench("real", DataSpec(kind="folder", path=str(SAMPLE), limit=1500, val_fraction=0.2), a.minutes, train, cfg, out,
+              not a.no_baseline)
     if a.data in ("synthetic", "both"):
-        bench("synthetic", DataSpec(kind="synthetic", size=1500, val_fraction=0.2), a.minutes, train, out)
+        bench("synthetic", DataSpec(kind="synthetic", size=1500, val_fraction=0.2), a.minutes, train, cfg, out,
+              not a.no_baseline)
 
 
 if __name__ == "__main__":

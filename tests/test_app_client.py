@@ -197,3 +197,49 @@ def test_readme_api_example_runs(app, tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     assert "SSIM" in scope["report"] and Path(scope["gif_path"]).is_file()
     assert Image.open(scope["strip_png"]).size[0] > 7 * Image.open(scope["strip_png"]).size[1]
+
+
+def test_analysis_compute_scorecard_focus_fidelity_and_traversal(client, app):
+    """The Analysis tab's endpoints: compute (in the background) and poll, the scorecard and heatmap, a
+    heatmap click's twin (/focus_dim), the attribute sliders' edit fidelity and the traversal export."""
+    status, scorecard, fig, timer = client.predict(api_name="/analysis_status")
+    if "✅" not in status:  # not computed yet in this process: the button starts it, a poll finishes it
+        assert "no analysis yet" in status and scorecard == "" and fig is None
+        status, *_, timer = client.predict(api_name="/analysis_compute")
+        assert "Computing" in status or "✅" in status
+
+        def done():
+            out = client.predict(api_name="/analysis_status")
+            return out if "✅" in out[0] else None
+
+        status, scorecard, fig, timer = ui_harness.wait_until(done, 300, every=0.5)
+    assert timer["active"] is False
+    for name in ("| MIG |", "| hair_color |", "| glasses |", "edit fidelity"):
+        assert name in scorecard
+    fig = json.loads(fig) if isinstance(fig, str) else fig
+    explorer = app[1].cvae_context.registry.get(None)
+    layout = app[1].cvae_context.layout(explorer)
+    assert fig["dims"] == [s.dim for s in layout.raw] and fig["data"][0]["type"] == "heatmap"
+
+    dim = fig["dims"][2]
+    out = client.predict(False, dim, api_name="/focus_dim")
+    raw, note = out[:N_RAW], out[-1]
+    assert len(out) == N_RAW + 1 and f"Focused on z[{dim}]" in note
+    with pytest.raises(AppError, match="between 0 and 7"):
+        client.predict(False, 42, api_name="/focus_dim")
+
+    attr_values = [s.values[0] for s in layout.attrs]
+    strengths = [0.0] * N_ATTR
+    strengths[0] = 2.0
+    args = [*([0.0] * N_RAW), *([0.0] * N_PCA), *attr_values, *strengths]
+    md = client.predict(*args, api_name="/edit_fidelity")
+    assert "Edit fidelity" in md and layout.attrs[0].title in md and ("✓" in md or "✗" in md)
+    assert "leakage" in md.lower()
+    assert "move an attribute" in client.predict(*sliders(), api_name="/edit_fidelity")
+
+    preview, png, gif = client.predict(*sliders(), f"raw:{dim}", -3, 3, 6, api_name="/traversal")
+    assert Image.open(png).size == (6 * 128, 128) and Image.open(gif).is_animated
+    with pytest.raises(AppError, match="pick a direction"):
+        client.predict(*sliders(), "raw:999", -3, 3, 6, api_name="/traversal")
+    with pytest.raises(AppError, match="lower to a higher"):
+        client.predict(*sliders(), f"raw:{dim}", 3, -3, 6, api_name="/traversal")

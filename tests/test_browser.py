@@ -229,3 +229,52 @@ def test_training_curve_grows_then_cancel_another(page, app_url):
                            timeout=120_000)
     ui_harness.wait_until(lambda: runner.snapshot().exited, 120)
     assert runner.snapshot().cancelled
+
+
+#: Client coordinates of the centre of heatmap cell (row, column).
+HEAT_CELL_JS = """([row, col]) => {
+  const gd = document.querySelector('#analysis_heatmap .cvae-heat'), fl = gd._fullLayout;
+  const bb = gd.getBoundingClientRect();
+  return [bb.left + fl._size.l + fl.xaxis.l2p(col), bb.top + fl._size.t + fl.yaxis.l2p(row)];
+}"""
+
+
+def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fidelity(page):
+    open_tab(page, "Analysis")
+    # (not just any text: a status tracker's "0.1s" shows there while the show event runs)
+    page.wait_for_function("/analysis/i.test(document.querySelector('#analysis_status').innerText)", timeout=20_000)
+    if "no analysis yet" in page.locator("#analysis_status").inner_text():  # else computed by an earlier test
+        page.locator("#analysis_compute").click()  # waits until the show event has enabled it
+    page.wait_for_function("document.querySelector('#analysis_status').innerText.includes('✅')", timeout=300_000)
+    page.wait_for_selector("#analysis_heatmap .cvae-heat[data-key] .heatmaplayer", timeout=20_000)
+    card = page.locator("#analysis_scorecard").inner_text()
+    assert "MIG" in card and "hair_color" in card and "edit fidelity" in card
+    assert page.locator("#analysis_compute button, button#analysis_compute").first.is_disabled()
+    row = 2
+    dims = page.evaluate("document.querySelector('#analysis_heatmap .cvae-heat').data[0].customdata.map(r => r[0])")
+    col = page.evaluate("document.querySelector('#analysis_heatmap .cvae-heat').data[0].x.indexOf('hair_color')")
+    assert col >= 0
+    page.locator("#analysis_heatmap .cvae-heat").scroll_into_view_if_needed()
+    x, y = page.evaluate(HEAT_CELL_JS, [row, col])
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.wait_for_function("document.querySelector('#gen_raw_%d') && "
+                           "document.querySelector('#gen_raw_%d').classList.contains('cvae-focus')" % (row, row),
+                           timeout=20_000)
+    assert page.get_by_role("tab", name="Generate").get_attribute("aria-selected") == "true"
+    assert page.locator(".cvae-focus").count() == 1
+    assert f"Focused on z[{dims[row]}]" in page.locator("#gen_note").inner_text()
+    assert page.locator("#gen_raw_%d" % row).is_visible()
+
+    page.get_by_text("Attributes (mean-difference directions from the labels)").click()
+    page.wait_for_selector("#gen_attr_strength_0 input[type=range]", state="visible", timeout=10_000)
+    page.evaluate("""() => {
+      const r = document.querySelector('#gen_attr_strength_0 input[type=range]');
+      r.value = '1.8';
+      r.dispatchEvent(new Event('input', {bubbles: true}));
+      r.dispatchEvent(new Event('change', {bubbles: true}));
+    }""")
+    assert "move an attribute" in page.locator("#gen_fidelity").inner_text()  # the hint, before any edit
+    page.wait_for_function("/[✓✗]/.test(document.querySelector('#gen_fidelity').innerText)", timeout=20_000)
+    text = page.locator("#gen_fidelity").inner_text()
+    assert "Edit fidelity" in text and "→" in text and "eakage" in text

@@ -94,6 +94,13 @@ def test_evaluate_disentanglement_table_and_json(sweep):
     assert (card["n_train"], card["n_test"]) == (150, 60) and "ssim" in report
     for key in SCORES:
         assert 0 <= card[key] <= 1
+    # the scorecard reports each attribute slider's mean edit fidelity, and is cached for the app
+    assert re.search(r"\| edit fidelity \(mean of 18 attributes, strength 1\) \| [0-9.]+ \|", table)
+    fid = report["edit_fidelity"]["attributes"]
+    assert len(fid) == 18 and all(0 <= a["fidelity"] <= 1 for a in fid)
+    assert len(list((Path(ck) / "analysis").glob("analysis-*.json"))) == 2  # one per parameter set
+    again = cli("evaluate", "--checkpoint", ck, "--disentanglement", cache=tmp / "cache")
+    assert "scoring" not in again.stderr and again.stdout == table  # loaded, not recomputed
 
 
 def test_bad_flags_exit_2_with_one_line(tmp_path):

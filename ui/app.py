@@ -1,4 +1,4 @@
-"""Assemble the explorer: header, checkpoint picker, model info, the five tabs and the cross-tab events.
+"""Assemble the explorer: header, checkpoint picker, model info, the six tabs and the cross-tab events.
 
 ``build_app()`` only builds Blocks (no side effects beyond opening the default checkpoint, which is
 cheap when its caches ship with it); ``launch()`` adds the server settings (upload limit, queue limits,
@@ -19,6 +19,7 @@ from .modelinfo import banner_html, info_markdown
 from .registry import ExplorerRegistry
 from .settings import AppSettings
 from .state import SessionState, as_array
+from .tabs import analysis as ana_tab
 from .tabs import generate as gen_tab
 from .tabs import interpolate as int_tab
 from .tabs import latent_map as map_tab
@@ -39,6 +40,7 @@ CSS = """
 .cvae-face img { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #ddd; border-radius: 4px; }
 .cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
 .cvae-collapsed { opacity: 0.6; }
+.cvae-focus { outline: 3px solid #ff1493; outline-offset: 2px; border-radius: 6px; background: #fff0f6; opacity: 1; }
 """
 
 
@@ -87,12 +89,15 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                 mp, map_shows = map_tab.build(ctx, state, explorer, gen)
             with gr.Tab("Interpolate", id="interpolate", elem_id="tab_interpolate"):
                 itp = int_tab.build(ctx, state, gen.temperature)
+            with gr.Tab("Analysis", id="analysis", elem_id="tab_analysis") as ana_tab_item:
+                ana, ana_show = ana_tab.build(ctx, state, layout, gen, tabs)
             with gr.Tab("Train", id="train", elem_id="tab_train") as train_tab_item:
                 trn = train_tab.build(ctx, picker)
 
         # -- cross-tab events --------------------------------------------------------------------------
         for show in map_shows:
             map_tab_item.select(api_visibility="private", **show)
+        ana_tab_item.select(api_visibility="private", **ana_show)
         train_tab_item.select(user_errors(lambda seen: train_tab.view(ctx, seen, force=True)), [trn.seen],
                               trn.view_outputs, api_visibility="private", show_progress="hidden")
 
@@ -127,13 +132,20 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             schema = explorer.embedding().schema
             return [st, banner_html(inf), info_markdown(inf),
                     *gen_tab.layout_values(explorer, layout, st, show_collapsed),
-                    gr.update(value=rec_tab.example_gallery(explorer)), None, None, "",
+                    gr.update(value=rec_tab.example_gallery(ctx, explorer)), None, None, "",
                     gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(explorer)),
-                    None, None, "", *[None] * len(itp.reset_outputs)]
+                    None, None, "", *[None] * len(itp.reset_outputs), *ana_tab.reset_values(ctx, explorer)]
+
+        def restore_picker(st: SessionState):
+            # A failed switch (corrupt, mis-shaped or vanished checkpoint) changed nothing: the session
+            # keeps its model, and the picker goes back to showing it.
+            return gr.update(value=st.checkpoint or None)
 
         picker.input(set_checkpoint, [picker, gen.show_collapsed],
                      [state, banner, info_md, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,
-                      mp.plot, mp.face, mp.info, *itp.reset_outputs], api_name="set_checkpoint")
+                      mp.plot, mp.face, mp.info, *itp.reset_outputs, *ana.reset_outputs], api_name="set_checkpoint"
+                     ).failure(restore_picker, [state], picker, api_visibility="private", queue=False,
+                               show_progress="hidden")
 
         @user_errors
         def list_checkpoints():

@@ -1,9 +1,11 @@
-"""What every tab needs: settings, the shared explorers and the training runner (built once per app)."""
+"""What every tab needs: settings, the shared explorers, the training runner and the checkpoints'
+analyses (built once per app)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .analysis_jobs import AnalysisJobs
 from .registry import ExplorerRegistry
 from .settings import AppSettings
 from .sliders import SliderLayout, build_layout
@@ -16,6 +18,13 @@ class AppContext:
     settings: AppSettings
     registry: ExplorerRegistry
     runner: TrainingRunner
+    #: scorecards and attribute classifiers per checkpoint, computed in the background (ui.analysis_jobs)
+    analyses: AnalysisJobs = field(default_factory=AnalysisJobs)
+
+    @property
+    def image_dir(self):
+        """Where image outputs are written (see ui.images.image_file)."""
+        return self.settings.cache_dir / "images"
 
     def explorer(self, state: SessionState | None):
         return self.registry.get(state.checkpoint if state is not None else None)

@@ -111,6 +111,8 @@ class CheckpointMeta:
             raise CheckpointError(f"checkpoint config lacks the {e.args[0]!r} section") from None
         except ConfigError as e:
             raise CheckpointError(f"checkpoint config is invalid: {e}") from None
+        except (TypeError, ValueError, AttributeError) as e:  # e.g. "metrics": [1, 2] or "model": "big"
+            raise CheckpointError(f"checkpoint config is invalid: {type(e).__name__}: {e}") from None
 
 
 @dataclass
@@ -216,7 +218,9 @@ def save_checkpoint(
 
     ``train_state`` (JSON-able: step, epoch, history…), the optimizer and ``extra_tensors`` (e.g. RNG
     state) are saved only for resumable checkpoints. Existing files of an older checkpoint at ``path`` survive until the new one is
-    complete; an existing ``projections/`` folder is carried over only if the weights did not change.
+    complete; an existing ``projections/`` folder is carried over only if the weights did not change, an
+    ``analysis/`` folder always (its attribute classifier depends on the data only), minus the cached
+    analyses of other weights.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,8 +239,15 @@ def save_checkpoint(
             save_file(tensors or {"_empty": torch.zeros(1)}, str(tmp / TRAIN_STATE))
             _write_json(tmp / TRAIN_STATE_JSON, {"optimizer": info, "state": train_state or {}})
         old_proj = path / "projections"
-        if old_proj.is_dir() and _same_weights(path, meta.weights_sha256):
+        same_weights = _same_weights(path, meta.weights_sha256)
+        if old_proj.is_dir() and same_weights:
             shutil.copytree(old_proj, tmp / "projections")
+        old_analysis = path / "analysis"
+        if old_analysis.is_dir():
+            # The attribute classifier depends only on the dataset, so it survives new weights; the cached
+            # analyses (keyed by the weights anyway) describe the old weights and are dropped with them.
+            shutil.copytree(old_analysis, tmp / "analysis",
+                            ignore=None if same_weights else shutil.ignore_patterns("analysis-*.json"))
         _write_json(tmp / CONFIG, meta.to_dict())
         _fsync_dir(tmp)
         old = None

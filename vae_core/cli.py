@@ -135,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--disentanglement", action="store_true",
                    help="also score MIG, DCI and SAP of the posterior means against the attribute labels, on the "
                         "whole dataset (it describes the representation, as disentanglement_lib does, so --split "
-                        "does not apply)")
+                        "does not apply), and the mean edit fidelity of each attribute slider (judged by an "
+                        "attribute classifier); cached in <checkpoint>/analysis/, where the app's Analysis tab "
+                        "finds it")
     _add_scorecard_args(e)
 
     w = sub.add_parser("beta-sweep", help="train short runs at several β; compare reconstruction, rate, distortion "
@@ -289,14 +291,21 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
                 v = report[k]
                 print(f"  {k:<13} {v:.5g}" if isinstance(v, float) else f"  {k:<13} {v}")
     if a.disentanglement:
-        from .disentanglement import score_model
+        # The scorecard plus the attribute sliders' edit fidelity, cached in <checkpoint>/analysis/ (the app's
+        # Analysis tab reads the same file): a second run, or the app, loads it instead of recomputing.
+        from .analysis import AnalysisConfig, load_or_compute_analysis
+        from .explorer import Explorer
 
-        card = score_model(ck.model, dataset, n_train=a.num_train, n_test=a.num_test, seed=a.score_seed)
+        analysis = load_or_compute_analysis(
+            Explorer(ck), dataset, AnalysisConfig(n_train=a.num_train, n_test=a.num_test, seed=a.score_seed),
+            progress=lambda msg: print(f"analysis: {msg}", file=sys.stderr))
         if a.json:
-            report["disentanglement"] = card.to_dict()
+            report["disentanglement"] = analysis.scorecard.to_dict()
+            report["edit_fidelity"] = analysis.fidelity.to_dict()
+            report["attribute_classifier"] = analysis.classifier.to_dict()
         else:
             print(f"\ndisentanglement of the posterior means ({a.checkpoint}, all of {len(dataset)} images)\n")
-            print(card.format_table())
+            print(analysis.format_table())
     if a.json:
         print(json.dumps(report, indent=2))
     return 0

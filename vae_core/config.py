@@ -28,10 +28,13 @@ def _from_dict(cls, d: dict[str, Any]):
     for f in dataclasses.fields(cls):
         if f.name in d:
             v = d[f.name]
+            # JSON from a file or a browser: an int field must hold a whole number, not 3.5, "64" or true
+            if f.type in ("int", int) and (isinstance(v, bool) or not isinstance(v, int)):
+                raise ConfigError(f"{cls.__name__}.{f.name} must be a whole number, got {v!r}")
             kwargs[f.name] = tuple(v) if isinstance(v, list) else v
     try:
         return cls(**kwargs)
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise ConfigError(f"bad {cls.__name__}: {e}") from None
 
 
@@ -59,8 +62,12 @@ class ModelConfig:
             )
         if not 1 <= self.latent_dim <= 1024:
             raise ConfigError(f"latent_dim must be in 1..1024, got {self.latent_dim}")
-        if not self.channels or any(int(c) < 1 for c in self.channels):
-            raise ConfigError(f"channels must be positive integers, got {self.channels}")
+        try:
+            channels = () if isinstance(self.channels, (str, bytes)) else tuple(int(c) for c in self.channels)
+        except (TypeError, ValueError):
+            channels = ()
+        if not channels or min(channels) < 1:
+            raise ConfigError(f"channels must be a list of positive integers, got {self.channels!r}")
         if self.resolution % (2 ** len(self.channels)) != 0 or self.resolution // 2 ** len(self.channels) < 2:
             raise ConfigError(
                 f"{len(self.channels)} downsampling stages do not fit resolution {self.resolution}: "
@@ -72,7 +79,7 @@ class ModelConfig:
             raise ConfigError(f"norm must be 'batch' or 'none', got {self.norm!r}")
         if not 1e-3 <= self.obs_std <= 10:
             raise ConfigError(f"obs_std must be in [0.001, 10], got {self.obs_std}")
-        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+        object.__setattr__(self, "channels", channels)
 
     @property
     def bottom_resolution(self) -> int:

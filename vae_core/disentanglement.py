@@ -183,6 +183,40 @@ class Scorecard:
             "estimator": self.estimator, "notes": list(self.notes),
         }
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Scorecard":
+        """Inverse of :meth:`to_dict`, for a cached scorecard (``vae_core.analysis``). Raises ValueError
+        when the dict is malformed (missing or unknown keys, matrices that do not fit the factors)."""
+        try:
+            fields = set(FactorScore.__dataclass_fields__)
+            factors = []
+            for f in d["factors"]:
+                if not isinstance(f, dict) or set(f) != fields:
+                    raise ValueError(f"a factor entry must have exactly the keys {sorted(fields)}")
+                factors.append(FactorScore(**f))
+            try:
+                importance = np.asarray(d["importance"], np.float64)
+                sap_matrix = np.asarray(d["sap_matrix"], np.float64)
+                per_code = np.asarray(d["code_disentanglement"], np.float64)
+            except ValueError as e:  # ragged or non-numeric lists
+                raise ValueError(f"the scorecard's matrices are malformed: {e}") from None
+            shape = (importance.shape[0] if importance.ndim == 2 else -1, len(factors))
+            if importance.shape != shape or sap_matrix.shape != shape or per_code.shape != shape[:1]:
+                raise ValueError(f"matrices {list(importance.shape)}, {list(sap_matrix.shape)} and "
+                                 f"{list(per_code.shape)} do not fit {len(factors)} factors")
+            return cls(
+                mig=float(d["mig"]), dci_disentanglement=float(d["dci_disentanglement"]),
+                dci_completeness=float(d["dci_completeness"]), dci_informativeness=float(d["dci_informativeness"]),
+                sap=float(d["sap"]), factors=tuple(factors), importance=importance, code_disentanglement=per_code,
+                sap_matrix=sap_matrix, n_observations=int(d["n_observations"]), n_train=int(d["n_train"]),
+                n_test=int(d["n_test"]), num_bins=int(d["num_bins"]), seed=int(d["seed"]),
+                estimator=str(d["estimator"]), notes=tuple(str(n) for n in d.get("notes", ())),
+            )
+        except KeyError as e:
+            raise ValueError(f"the scorecard lacks {e.args[0]!r}") from None
+        except TypeError as e:
+            raise ValueError(f"the scorecard is malformed: {e}") from None
+
     def format_table(self) -> str:
         """A markdown table (readable as plain text): the overall scores, then one row per factor."""
         def f(v: float | None) -> str:

@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 from .. import callbacks as cb
+from ..analysis_view import EDIT_HINT
 from ..context import AppContext
 from ..errors import user_errors
 from ..images import face_html
@@ -34,6 +35,10 @@ class GenerateTab:
     temperature: gr.Slider
     latent_text: gr.Textbox
     note: gr.Markdown
+    #: the "Latent dimensions" accordion (opened when the Analysis heatmap focuses a dim)
+    raw_box: gr.Accordion
+    #: edit fidelity of the attribute sliders (wired by ui.tabs.analysis: it needs the classifier)
+    fidelity: gr.Markdown
 
     @property
     def slider_inputs(self) -> list:
@@ -103,7 +108,7 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
         if i < len(layout.raw):
             slot = layout.raw[i]
             out.append(gr.update(label=slot.label, value=raw_vals[i], visible=slot.active or bool(show_collapsed),
-                                 elem_classes=["cvae-raw"] if slot.active else ["cvae-raw", "cvae-collapsed"]))
+                                 elem_classes=raw_classes(slot)))
         else:
             out.append(gr.update(visible=False, value=0.0))
     for j in range(N_PCA):
@@ -124,11 +129,21 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
             out.append(gr.update(label=f"{layout.attrs[k].title}: strength", value=0.0, visible=True))
         else:
             out.append(gr.update(visible=False, value=0.0))
+    return [*out, layout_note(layout), face_html(cb.decode_one(explorer, z), caption(explorer, state))]
+
+
+def raw_classes(slot, focused: bool = False) -> list[str]:
+    """CSS classes of a raw slider: collapsed dims are dimmed; the dim the Analysis heatmap focused is
+    highlighted (``cvae-focus``)."""
+    return ["cvae-raw"] + ([] if slot.active else ["cvae-collapsed"]) + (["cvae-focus"] if focused else [])
+
+
+def layout_note(layout: SliderLayout) -> str:
+    """The note above the sliders: how many dims are shown and how many of them collapsed."""
     n_collapsed = sum(not s.active for s in layout.raw)
-    note = (f"Latent size {layout.latent_dim}: showing the {len(layout.raw)} most informative dims (by KL)"
+    return (f"Latent size {layout.latent_dim}: showing the {len(layout.raw)} most informative dims (by KL)"
             + (f", {n_collapsed} of them collapsed (KL ≈ 0, hidden unless shown)" if n_collapsed else "")
             + ("; the other dims keep their current values." if layout.latent_dim > len(layout.raw) else "."))
-    return [*out, note, face_html(cb.decode_one(explorer, z), caption(explorer, state))]
 
 
 # -- build ------------------------------------------------------------------------------------------------
@@ -163,7 +178,7 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                 paste_btn = gr.Button("Paste latent", elem_id="gen_paste")
         with gr.Column(scale=2):
             note = gr.Markdown(value=note0, elem_id="gen_note")
-            with gr.Accordion("Latent dimensions (ordered by KL)", open=True):
+            with gr.Accordion("Latent dimensions (ordered by KL)", open=True) as raw_box:
                 show_collapsed = gr.Checkbox(label="Show collapsed dims", value=False, elem_id="gen_show_collapsed")
                 with gr.Row(elem_classes=["cvae-grid"]):
                     raw = [gr.Slider(-RAW_RANGE, RAW_RANGE, step=STEP, elem_id=f"gen_raw_{i}", min_width=200,
@@ -179,9 +194,10 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                         attr_value.append(gr.Dropdown(elem_id=f"gen_attr_value_{k}", interactive=True, **_kw(av0[k])))
                         attr_strength.append(gr.Slider(-ATTR_RANGE, ATTR_RANGE, step=STEP,
                                                        elem_id=f"gen_attr_strength_{k}", **_kw(as0[k])))
+                fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
     tab = GenerateTab(image=image, raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength,
                       show_collapsed=show_collapsed, seed=seed, temperature=temperature, latent_text=latent_text,
-                      note=note)
+                      note=note, raw_box=raw_box, fidelity=fidelity)
     _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
     return tab
 

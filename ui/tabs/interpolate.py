@@ -13,7 +13,7 @@ import gradio as gr
 from .. import callbacks as cb
 from ..context import AppContext
 from ..errors import user_errors
-from ..images import prune_old_files, strip, upscale, write_gif
+from ..images import image_file, prune_old_files, strip, upscale, write_gif
 from ..state import SessionState, as_array
 
 
@@ -72,7 +72,8 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider) -> Interpola
             end = cb.endpoint(explorer, source, seed, example, upload, text, temp)
             st = st.replace(**{f"endpoint_{side}": end})
             face = cb.decode_one(explorer, as_array(end.latent))
-            return gr.update(value=upscale(face, 160), label=f"{side.upper()}: {end.source}"), st
+            preview = image_file(upscale(face, 160), ctx.image_dir)
+            return gr.update(value=preview, label=f"{side.upper()}: {end.source}"), st
         set_end.__name__ = f"set_{side}"
         return set_end
 
@@ -95,7 +96,7 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider) -> Interpola
             path = write_gif(result.frames, Path(f.name), fps=float(frames_per_second or 8))
         gif_html = (f'<img src="data:image/gif;base64,{base64.b64encode(path.read_bytes()).decode()}" '
                     f'alt="interpolation" style="image-rendering:pixelated;width:192px">')
-        return upscale(strip(result.frames), 96), gif_html, str(path)
+        return image_file(upscale(strip(result.frames), 96), ctx.image_dir), gif_html, str(path)
 
     go_btn.click(interpolate, [state, method, steps, fps], [strip_img, gif, gif_file], api_name="interpolate",
                  concurrency_id="encode")

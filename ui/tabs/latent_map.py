@@ -15,7 +15,7 @@ from .. import callbacks as cb
 from .. import plotmap
 from ..context import AppContext
 from ..errors import UserInputError, user_errors
-from ..images import upscale
+from ..images import image_file, upscale
 from ..state import SessionState, as_array, as_latent
 from . import generate as gen_tab
 
@@ -89,7 +89,7 @@ def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
             raise UserInputError("the clicked position is not a finite number")
         z = invert_point(data.projection, xy)
         text = f"Empty spot ({xy[0]:.2f}, {xy[1]:.2f}): latent blended from the nearest faces, decoded."
-    return upscale(cb.decode_one(explorer, z)), text, st.replace(picked=as_latent(z))
+    return image_file(upscale(cb.decode_one(explorer, z)), ctx.image_dir), text, st.replace(picked=as_latent(z))
 
 
 def build(ctx: AppContext, state: gr.State, explorer, gen: gen_tab.GenerateTab) -> tuple[MapTab, list]:

@@ -13,7 +13,7 @@ import gradio as gr
 from .. import callbacks as cb
 from ..context import AppContext
 from ..errors import user_errors
-from ..images import upscale
+from ..images import image_file, upscale
 from ..state import SessionState, as_latent
 
 
@@ -32,18 +32,21 @@ class ReconstructTab:
         return [self.model_input, self.reconstruction, self.report]
 
 
-def example_gallery(explorer) -> list:
+def example_gallery(ctx: AppContext, explorer) -> list:
     if explorer is None:
         return []
     b = explorer.embedding()
-    return [(upscale(img, 96), f"#{i} · {name}") for i, (img, name) in enumerate(zip(b.examples, b.example_ids))]
+    return [(image_file(upscale(img, 96), ctx.image_dir), f"#{i} · {name}")
+            for i, (img, name) in enumerate(zip(b.examples, b.example_ids))]
 
 
-def results(enc, name: str, notes: list[str] | None = None) -> list:
+def results(ctx: AppContext, enc, name: str, notes: list[str] | None = None) -> list:
+    """Model input, reconstruction (PNG paths: see ui.images.image_file) and the report."""
     report = cb.recon_report(enc, name)
     if notes:
         report += "\n\n" + " · ".join(f"ℹ {n}" for n in notes)
-    return [upscale(enc.input_u8), upscale(enc.reconstruction_u8), report]
+    return [image_file(upscale(enc.input_u8), ctx.image_dir), image_file(upscale(enc.reconstruction_u8), ctx.image_dir),
+            report]
 
 
 def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
@@ -52,7 +55,7 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
             upload = gr.Image(label="Upload any image (PNG, JPEG, WebP, GIF, BMP)", type="filepath",
                               sources=["upload", "clipboard"], elem_id="rec_upload", height=280)
             gr.Markdown("…or pick a held-out face of the checkpoint's dataset:")
-            examples = gr.Gallery(value=example_gallery(explorer), columns=6, height=220, allow_preview=False,
+            examples = gr.Gallery(value=example_gallery(ctx, explorer), columns=6, height=220, allow_preview=False,
                                   show_label=False, elem_id="rec_examples")
             with gr.Row():
                 example_index = gr.Number(label="Example #", value=0, precision=0, minimum=0, elem_id="rec_example_index")
@@ -72,7 +75,7 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
     def reconstruct(st: SessionState, payload):
         enc, name, notes = cb.encode_upload(ctx.explorer(st), payload)
         st = st.replace(upload_mu=as_latent(enc.mu), upload_name=name)
-        return [*results(enc, name, notes), st]
+        return [*results(ctx, enc, name, notes), st]
 
     # preprocess=False: the file reaches vae_core's loader untouched (Gradio still checks that the path
     # is an upload of this server).
@@ -85,7 +88,7 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
         img, name = cb.example(explorer, index)
         enc = cb.reconstruct(explorer, img)
         st = st.replace(upload_mu=as_latent(enc.mu), upload_name=f"example {name}")
-        return [*results(enc, f"dataset example {name}"), st]
+        return [*results(ctx, enc, f"dataset example {name}"), st]
 
     example_btn.click(reconstruct_example, [state, example_index], [*tab.result_outputs, state],
                       api_name="reconstruct_example", concurrency_id="encode")

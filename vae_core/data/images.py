@@ -13,7 +13,13 @@ crop fraction travels with the checkpoint in its ``DataSpec``).
   ``DecompressionBombError``/``DecompressionBombWarning`` raised as an exception are reported the
   same way);
 - every decoding failure (truncated file, corrupt stream, random bytes, SVG text) becomes an
-  :class:`~vae_core.errors.ImageInputError` whose message says what to do.
+  :class:`~vae_core.errors.ImageInputError` whose message says what to do;
+- memory stays near the decoded image itself: the EXIF orientation is applied in place and alpha is
+  composited over white in horizontal strips, so a 40-megapixel RGBA upload peaks at about twice its
+  decoded size instead of five times.
+
+Numpy arrays are accepted too (uint8/uint16/bool/float, ``[H, W]``, ``[H, W, 1|3|4]``); an array of
+another shape or dtype, or with NaN, is an :class:`~vae_core.errors.ImageInputError` as well.
 
 Colour handling: transparency is composited over **white** (the Cartoon Set's 500×500 RGBA faces have
 a transparent background and the model learns white there), 16-bit greyscale is scaled to 8 bits, CMYK
@@ -36,7 +42,7 @@ from ..errors import ImageInputError
 
 log = logging.getLogger(__name__)
 
-ImageSource = Union[str, Path, bytes, bytearray, memoryview, Image.Image]
+ImageSource = Union[str, Path, bytes, bytearray, memoryview, Image.Image, np.ndarray]
 
 #: Pillow decoders we try (the JPEG one also opens cameras' multi-picture "MPO" JPEGs).
 SUPPORTED_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
@@ -51,6 +57,8 @@ PREPROCESS_VERSION = 1
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8", b"GIF8", b"BM", b"RIFF")
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+#: Rows composited over white at a time (bounds the temporary RGBA copies of large images).
+_STRIP_ROWS = 512
 
 
 def load_image(
@@ -58,7 +66,8 @@ def load_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_bytes: int | None = None,
 ) -> Image.Image:
-    """Decode ``source`` (a path, the raw file bytes or a PIL image) into a fully loaded RGB image.
+    """Decode ``source`` (a path, the raw file bytes, a PIL image or a numpy image array) into a fully
+    loaded RGB image.
 
     ``max_pixels`` bounds width×height, checked from the file header before decoding (Pillow's own
     global bomb limit, ~89 Mpx, still applies on top, so values above it do not raise the bar).
@@ -67,10 +76,12 @@ def load_image(
     """
     if max_pixels < MIN_SIDE * MIN_SIDE:
         raise ValueError(f"max_pixels must be >= {MIN_SIDE * MIN_SIDE}, got {max_pixels}")
+    if isinstance(source, np.ndarray):
+        return to_rgb(_array_image(source, max_pixels))
     if isinstance(source, Image.Image):
         name = "the given image"
         _check_size(source.size, max_pixels, name)
-        return _finish(source, name)
+        return _finish(source, name, owned=False)
     data, name = _read_source(source, max_bytes)
     _reject_text(data, name)
     try:
@@ -87,7 +98,7 @@ def load_image(
         ) from None
     with im:
         _check_size(im.size, max_pixels, name)
-        return _finish(im, name)
+        return _finish(im, name, owned=True)
 
 
 def _read_source(source: ImageSource, max_bytes: int | None) -> tuple[bytes, str]:
@@ -148,8 +159,43 @@ def _check_size(size: tuple[int, int], max_pixels: int, name: str) -> None:
         raise ImageInputError(f"{name} is only {w}×{h} pixels; at least {MIN_SIDE}×{MIN_SIDE} is needed")
 
 
-def _finish(im: Image.Image, name: str) -> Image.Image:
-    """Decode pixels (first frame), apply EXIF orientation and convert to RGB over white."""
+def _array_image(a: np.ndarray, max_pixels: int) -> Image.Image:
+    """A numpy image → PIL ("L", "RGB" or "RGBA"), scaled to 8 bits like :func:`_to_uint8_gray`.
+
+    uint8 as is; uint16 ÷ 257; other integers as 8-bit when ≤ 255, else as 16-bit; bool as 0/255;
+    floats as [0, 1] when their maximum is ≤ 1, else as 0..255.
+    """
+    name = "the image array"
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+        raise ImageInputError(f"{name} has shape {list(a.shape)}; expected [H, W], [H, W, 1], [H, W, 3] or [H, W, 4]")
+    _check_size((a.shape[1], a.shape[0]), max_pixels, name)
+    kind = a.dtype.kind
+    if kind == "b":
+        a = a.astype(np.uint8) * 255
+    elif kind == "f":
+        if not np.isfinite(a).all():
+            raise ImageInputError(f"{name} contains NaN or infinite values")
+        a = np.clip(np.rint(a * 255.0 if a.max() <= 1.0 else a), 0, 255).astype(np.uint8)
+    elif kind in "ui":
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 65535:
+            raise ImageInputError(f"{name} has values in {lo}..{hi}; expected 0..255 (or 0..65535 for 16-bit)")
+        if a.dtype == np.uint16 or hi > 255:
+            a = np.rint(a.astype(np.float32) / 257.0)
+        a = a.astype(np.uint8)
+    else:
+        raise ImageInputError(f"{name} has dtype {a.dtype}; expected uint8, uint16, bool or float")
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+def _finish(im: Image.Image, name: str, owned: bool) -> Image.Image:
+    """Decode pixels (first frame), apply EXIF orientation and convert to RGB over white.
+
+    ``owned``: ``im`` was opened here, so the orientation may be applied in place (no full copy); a
+    caller's PIL image is never modified.
+    """
     try:
         im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -161,7 +207,7 @@ def _finish(im: Image.Image, name: str) -> Image.Image:
             f"{name} is truncated or corrupt ({type(e).__name__}: {e}); re-save or re-download it"
         ) from None
     try:
-        im = ImageOps.exif_transpose(im) or im
+        im = ImageOps.exif_transpose(im, in_place=owned) or im
     except Exception as e:  # noqa: BLE001 - a broken EXIF block must not reject good pixels
         log.warning("ignoring unreadable EXIF orientation of %s: %s", name, e)
     try:
@@ -182,10 +228,24 @@ def to_rgb(im: Image.Image) -> Image.Image:
         im, mode = im.convert("LA"), "LA"
     has_alpha = mode in _ALPHA_MODES or (mode in ("P", "L", "RGB", "1") and "transparency" in im.info)
     if has_alpha:
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
+        return _over_white(im)
     return im if mode == "RGB" else im.convert("RGB")
+
+
+def _over_white(im: Image.Image) -> Image.Image:
+    """Alpha-composite ``im`` over opaque white → RGB, ``_STRIP_ROWS`` rows at a time.
+
+    Per pixel exactly ``Image.alpha_composite(white, im.convert("RGBA")).convert("RGB")``, but the
+    RGBA temporaries exist for one strip only, not for the whole (possibly 40-megapixel) image.
+    """
+    w, h = im.size
+    out = Image.new("RGB", (w, h))
+    for top in range(0, h, _STRIP_ROWS):
+        box = (0, top, w, min(h, top + _STRIP_ROWS))
+        strip = im.crop(box).convert("RGBA")
+        white = Image.new("RGBA", strip.size, (255, 255, 255, 255))
+        out.paste(Image.alpha_composite(white, strip).convert("RGB"), box[:2])
+    return out
 
 
 def _to_uint8_gray(arr: np.ndarray, mode: str) -> np.ndarray:
