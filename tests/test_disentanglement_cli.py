@@ -110,3 +110,45 @@ def test_bad_flags_exit_2_with_one_line(tmp_path):
     assert neg.returncode == 2 and "finite number >= 0" in neg.stderr
     zero = cli("evaluate", "--disentanglement", "--num-train", "0", cache=tmp_path, check=False)
     assert zero.returncode == 2 and "must be >= 1" in zero.stderr
+
+
+SAMPLE = ROOT.parent / "shared" / "data" / "cartoonset-sample-256"
+
+
+def _train_and_score(tmp: Path, *data: str) -> dict:
+    ck = tmp / "ck"
+    cli("train", *data, "--resolution", "32", "--latent-dim", "4", "--channels", "8,16,16", "--epochs", "1",
+        "--batch-size", "32", "--out", str(ck), cache=tmp / "cache")
+    return json.loads(cli("evaluate", "--checkpoint", str(ck), "--disentanglement", "--json", cache=tmp / "cache").stdout)
+
+
+def test_scorecard_on_a_cartoonset_folder_with_the_official_csvs(tmp_path):
+    """The real set's layout: cs*.png (500×500 RGBA) + one CSV of 18 '"name", value, cardinality' lines each."""
+    from cartoonset_fixtures import csv_text, draw_face, face_labels
+
+    root = tmp_path / "cartoonset10k"
+    root.mkdir()
+    for i in range(150):
+        labels = face_labels(i)
+        draw_face(labels, size=120).resize((500, 500)).save(root / f"cs{i}.png")
+        (root / f"cs{i}.csv").write_text(csv_text(labels))
+    report = _train_and_score(tmp_path, "--data", "cartoonset", "--path", str(root))
+    card = report["disentanglement"]
+    assert [f["name"] for f in card["factors"]][:3] == ["eye_angle", "eye_lashes", "eye_lid"]
+    assert len(card["factors"]) == 18 and (card["n_train"], card["n_test"]) == (100, 50)
+    for key in SCORES:
+        assert 0 <= card[key] <= 1
+
+
+@pytest.mark.skipif(not (SAMPLE / "labels.csv").is_file(), reason="needs ../shared/data/cartoonset-sample-256")
+def test_scorecard_on_an_image_folder_with_a_labels_csv(tmp_path):
+    """The course's labels CSV of the real sample: hair_color (6 values), eyeglasses and young (±1) are
+    scored; `smiling` and `human` hold one value for every face and are dropped by the folder reader."""
+    report = _train_and_score(tmp_path, "--data", "folder", "--path", str(SAMPLE), "--limit", "300")
+    card = report["disentanglement"]
+    names = {f["name"]: f for f in card["factors"]}
+    assert set(names) == {"hair_color", "eyeglasses", "young"}
+    assert not any(f["skipped"] for f in names.values()) and 0 <= names["hair_color"]["mig"] <= 1
+    assert np.array(card["importance"]).shape == (4, 3)
+    for key in SCORES:
+        assert 0 <= card[key] <= 1
