@@ -197,7 +197,7 @@ def test_training_curve_grows_then_cancel_another(page, app_url):
     runner = ui_harness.running_app()[1].cvae_context.runner
     ui_harness.wait_until(lambda: runner.snapshot() is None or runner.snapshot().exited, 120)
     open_tab(page, "Train")
-    fill_train_form(page, "browser-one-epoch", epochs=1, size=900)
+    fill_train_form(page, "browser-one-epoch", epochs=1, size=3000)  # long enough for several 1 s polls
     page.locator("#train_start").click()
     # the view switches to the new run (an earlier run's curve may still be drawn until then)
     page.wait_for_function("document.querySelector('#train_status').innerText.includes('browser-one-epoch')",
