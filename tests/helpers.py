@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
@@ -33,3 +38,17 @@ def tiny_train(**kw) -> TrainConfig:
     base = dict(epochs=2, batch_size=8, lr=3e-3, seed=0)
     base.update(kw)
     return TrainConfig(**base)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """``python -m vae_core *args`` in a fresh interpreter with its own data cache; asserts success unless
+    ``check=False`` (then the caller inspects the exit code and stderr)."""
+    env = {**os.environ, "VAE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "vae_core", *args], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=300)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc

@@ -275,6 +275,9 @@ def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fide
       r.dispatchEvent(new Event('change', {bubbles: true}));
     }""")
     assert "move an attribute" in page.locator("#gen_fidelity").inner_text()  # the hint, before any edit
-    page.wait_for_function("/[✓✗]/.test(document.querySelector('#gen_fidelity').innerText)", timeout=20_000)
+    try:
+        page.wait_for_function("/[✓✗]/.test(document.querySelector('#gen_fidelity').innerText)", timeout=60_000)
+    except sync_api.TimeoutError:
+        pytest.fail(f"no edit-fidelity verdict; the line says: {page.locator('#gen_fidelity').inner_text()!r}")
     text = page.locator("#gen_fidelity").inner_text()
     assert "Edit fidelity" in text and "→" in text and "eakage" in text

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from helpers import run_cli
 
 from vae_core.checkpoint import load_checkpoint
 
@@ -18,13 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "data" / "cartoonset-sample-256"
 
 
-def cli(*args: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "VAE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "vae_core", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
-    if check:
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+cli = run_cli
 
 
 @pytest.fixture(scope="module")

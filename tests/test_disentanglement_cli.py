@@ -8,15 +8,14 @@ on known answers in test_disentanglement.py.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--size", "300", "--resolution", "32", "--latent-dim", "4", "--channels", "8,16,16", "--epochs", "1",
@@ -26,13 +25,7 @@ pytestmark = pytest.mark.slow  # each test starts interpreters that import torch
 SCORES = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap")
 
 
-def cli(*args: str, cache: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "VAE_CACHE_DIR": str(cache), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "vae_core", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
-    if check:
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
+cli = run_cli
 
 
 @pytest.fixture(scope="module")

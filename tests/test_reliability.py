@@ -558,20 +558,22 @@ def test_app_training_process_killed_then_resumed(tmp_path):
     runner = TrainingRunner(settings)
     out = tmp_path / "runs" / "killed"
 
-    def request(resume: bool) -> TrainRequest:
+    def request(resume: bool, epochs: int) -> TrainRequest:
         return TrainRequest(data={"kind": "synthetic", "size": 200, "seed": 1, "resolution": 32},
                             model={"resolution": 32, "latent_dim": 4, "channels": [8, 16]},
-                            train={"epochs": 3 if resume else 200, "batch_size": 8, "lr": 1e-3, "beta": 1.0},
+                            train={"epochs": epochs, "batch_size": 8, "lr": 1e-3, "beta": 1.0},
                             out_dir=str(out), resume=resume, map_method="pca", log_every=2)
 
     try:
-        runner.start(request(False))
+        runner.start(request(False, 200))
         ui_harness.wait_until(lambda: runner.snapshot().checkpoint, 90)
         os.kill(runner._process.pid, signal.SIGKILL)
         killed = ui_harness.wait_until(lambda: (s := runner.snapshot()).exited and s, 30)
         assert "stopped unexpectedly" in killed.error and "-9" in killed.error
-        saved = load_training_state(out, None)["step"]
-        runner.start(request(True))
+        state = load_training_state(out, None)
+        saved = state["step"]
+        # two more epochs than were saved, however far the run got before the kill
+        runner.start(request(True, int(state["epoch"]) + 2))
         run = ui_harness.wait_until(lambda: (s := runner.snapshot()).exited and s, 120)
         assert run.error is None and run.done, run.status
         steps = [h["step"] for h in run.history if h["kind"] == "train"]
