@@ -204,41 +204,20 @@ def scorecard_table(card: Scorecard, fidelity: FidelityReport | None = None,
     held-out faces that the classifier sees with the target value after the slider move (``edit fidelity``)
     and before it (``before``), and the classifier's held-out accuracy next to its majority baseline —
     fidelity means only as much as the classifier learned."""
-    mean = fidelity.mean_fidelity if fidelity is not None else None
-    lines = [
-        "| metric | value |", "|---|---|",
-        f"| MIG | {card.mig:.3f} |",
-        f"| DCI disentanglement | {card.dci_disentanglement:.3f} |",
-        f"| DCI completeness | {card.dci_completeness:.3f} |",
-        f"| DCI informativeness | {card.dci_informativeness:.3f} |",
-        f"| SAP | {card.sap:.3f} |",
-    ]
-    if fidelity is not None:
-        lines.append(f"| edit fidelity (mean of {len(fidelity.attributes)} attributes, strength "
-                     f"{fidelity.strength:g}) | {_f(mean)} |")
-    lines += ["",
-              "| factor | values | H (nats) | MIG | SAP | DCI accuracy | completeness | top dim | edit fidelity | "
-              "before edit | classifier acc (baseline) |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for s in card.factors:
+    def cells(s) -> list[str]:
         fid = fidelity.of(s.name) if fidelity is not None else None
         acc = next((a for a in classifier.per_attribute if a.attribute == s.name), None) if classifier else None
-        edit = f"{_f(fid.fidelity)} | {_f(fid.before)}" if fid is not None else "— | —"
-        judge = f"{_f(acc.accuracy)} ({_f(acc.majority_baseline)})" if acc is not None else "—"
-        if s.skipped:
-            lines.append(f"| {s.name} | {s.values} | {s.entropy:.3f} | skipped: {s.skipped} | | | | | {edit} | {judge} |")
-        else:
-            lines.append(f"| {s.name} | {s.values} | {s.entropy:.3f} | {_f(s.mig)} | {_f(s.sap)} | {_f(s.accuracy)} | "
-                         f"{_f(s.completeness)} | z{s.top_dim} | {edit} | {judge} |")
-    lines.append("")
-    lines.append(f"{card.n_train} train / {card.n_test} test of {card.n_observations} observations, "
-                 f"{card.importance.shape[0]} code dims, seed {card.seed}; DCI trees: {card.estimator}")
+        return [*((_f(fid.fidelity), _f(fid.before)) if fid is not None else ("—", "—")),
+                f"{_f(acc.accuracy)} ({_f(acc.majority_baseline)})" if acc is not None else "—"]
+
+    metrics, notes = [], []
     if fidelity is not None:
-        lines.append("edit fidelity: fraction of edited held-out faces (attribute slider at strength "
+        metrics.append((f"edit fidelity (mean of {len(fidelity.attributes)} attributes, strength "
+                        f"{fidelity.strength:g})", _f(fidelity.mean_fidelity)))
+        notes.append("edit fidelity: fraction of edited held-out faces (attribute slider at strength "
                      f"{fidelity.strength:g}, toward values they do not have) that the attribute classifier sees "
                      "with the target value; 'before edit': the same fraction before the move")
-    lines.extend(f"note: {n}" for n in card.notes)
-    return "\n".join(lines)
+    return card.format_table(metrics, ("edit fidelity", "before edit", "classifier acc (baseline)"), cells, notes)
 
 
 # -- keys and files --------------------------------------------------------------------------------------

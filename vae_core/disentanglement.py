@@ -217,11 +217,19 @@ class Scorecard:
         except TypeError as e:
             raise ValueError(f"the scorecard is malformed: {e}") from None
 
-    def format_table(self) -> str:
-        """A markdown table (readable as plain text): the overall scores, then one row per factor."""
+    def format_table(self, extra_metrics: Sequence[tuple[str, str]] = (), extra_columns: Sequence[str] = (),
+                     extra_cells: Callable[["FactorScore"], Sequence[str]] | None = None,
+                     footnotes: Sequence[str] = ()) -> str:
+        """A markdown table (readable as plain text): the overall scores, then one row per factor.
+
+        The extra arguments let a richer report (vae_core.analysis: edit fidelity, classifier accuracy) add
+        overall rows, per-factor columns (``extra_cells(factor)`` gives one string per column) and lines
+        under the table, without a second copy of the layout."""
         def f(v: float | None) -> str:
             return "—" if v is None else f"{v:.3f}"
 
+        columns = ["factor", "values", "H (nats)", "MIG", "SAP", "DCI accuracy", "completeness", "top dim",
+                   *extra_columns]
         lines = [
             "| metric | value |", "|---|---|",
             f"| MIG | {self.mig:.3f} |",
@@ -229,19 +237,23 @@ class Scorecard:
             f"| DCI completeness | {self.dci_completeness:.3f} |",
             f"| DCI informativeness | {self.dci_informativeness:.3f} |",
             f"| SAP | {self.sap:.3f} |",
+            *(f"| {name} | {value} |" for name, value in extra_metrics),
             "",
-            "| factor | values | H (nats) | MIG | SAP | accuracy | completeness | top dim |",
-            "|---|---|---|---|---|---|---|---|",
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
         ]
         for s in self.factors:
             if s.skipped:
-                lines.append(f"| {s.name} | {s.values} | {s.entropy:.3f} | skipped: {s.skipped} | | | | |")
+                cells = [s.name, str(s.values), f"{s.entropy:.3f}", f"skipped: {s.skipped}", "", "", "", ""]
             else:
-                lines.append(f"| {s.name} | {s.values} | {s.entropy:.3f} | {f(s.mig)} | {f(s.sap)} | "
-                             f"{f(s.accuracy)} | {f(s.completeness)} | z{s.top_dim} |")
+                cells = [s.name, str(s.values), f"{s.entropy:.3f}", f(s.mig), f(s.sap), f(s.accuracy),
+                         f(s.completeness), f"z{s.top_dim}"]
+            cells += list(extra_cells(s)) if extra_cells is not None else []
+            lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
         lines.append(f"{self.n_train} train / {self.n_test} test of {self.n_observations} observations, "
                      f"{self.importance.shape[0]} code dims, seed {self.seed}; DCI trees: {self.estimator}")
+        lines.extend(footnotes)
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
