@@ -49,7 +49,7 @@ from .attribute_classifier import (
     load_classifier_file,
     load_or_train_classifier,
 )
-from .checkpoint import _fsync_dir, _write_json, current_command
+from .checkpoint import _fsync_dir, _write_json, current_command, read_json_file
 from .config import DataSpec
 from .disentanglement import DEFAULT_NUM_TEST, DEFAULT_NUM_TRAIN, FactorScore, Scorecard, score_model
 from .errors import CheckpointError, ConfigError
@@ -252,12 +252,7 @@ def read_analysis(file: str | Path) -> Analysis:
     path = Path(file)
     if not path.is_file():
         raise CheckpointError(f"no analysis at {path}")
-    if path.stat().st_size > _MAX_JSON_BYTES:
-        raise CheckpointError(f"{path} is too large to be an analysis")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path.name} is not valid JSON ({e}); compute the analysis again") from None
+    doc = read_json_file(path, _MAX_JSON_BYTES, "an analysis", "compute the analysis again")
     return Analysis.from_dict(doc, source=path.name)
 
 

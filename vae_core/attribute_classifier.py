@@ -51,7 +51,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from . import latent as latent_ops
-from .checkpoint import _fsync_dir, _load_tensors, _sha256, _write_json
+from .checkpoint import _fsync_dir, _load_tensors, _sha256, _write_json, read_json_file
 from .config import SUPPORTED_RESOLUTIONS, DataSpec
 from .data.dataset import FaceDataset
 from .data.schema import UNKNOWN, AttributeSchema
@@ -534,12 +534,8 @@ def load_classifier_file(json_path: str | Path) -> AttributeClassifier:
     path = Path(json_path)
     if not path.is_file():
         raise CheckpointError(f"no attribute classifier at {path}; train one first")
-    if path.stat().st_size > _MAX_JSON_BYTES:
-        raise CheckpointError(f"{path} is too large to be an attribute classifier config")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path} is not valid JSON ({e}); delete it and retrain the classifier") from None
+    doc = read_json_file(path, _MAX_JSON_BYTES, "an attribute classifier config",
+                         "delete it and retrain the classifier")
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an attribute classifier config (missing format {FORMAT!r})")
     if doc.get("format_version") != FORMAT_VERSION:

@@ -164,6 +164,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def read_json_file(path: Path, max_bytes: int, what: str, fix: str) -> Any:
+    """The parsed JSON of a small metadata file: refused unread when over ``max_bytes`` (it names ``what``
+    it should have been) and a :class:`CheckpointError` saying how to ``fix`` it when it does not parse."""
+    if path.stat().st_size > max_bytes:
+        raise CheckpointError(f"{path} is too large to be {what}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path} is not valid JSON ({e}); {fix}") from None
+
+
 def _write_json(path: Path, obj: Any) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=2, sort_keys=False)
@@ -294,12 +305,7 @@ def read_meta(path: str | Path) -> CheckpointMeta:
         raise CheckpointError(f"no checkpoint at {path}: expected a directory with {CONFIG} and {WEIGHTS}")
     if not cfg.is_file():
         raise CheckpointError(f"{path} has no {CONFIG}; is it a cartoon-vae checkpoint directory?")
-    if cfg.stat().st_size > MAX_CONFIG_BYTES:
-        raise CheckpointError(f"{cfg} is too large to be a checkpoint config")
-    try:
-        d = json.loads(cfg.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{cfg} is not valid JSON ({e}); the checkpoint is corrupt") from None
+    d = read_json_file(cfg, MAX_CONFIG_BYTES, "a checkpoint config", "the checkpoint is corrupt")
     return CheckpointMeta.from_dict(d)
 
 
