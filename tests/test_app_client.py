@@ -243,3 +243,19 @@ def test_analysis_compute_scorecard_focus_fidelity_and_traversal(client, app):
         client.predict(*sliders(), "raw:999", -3, 3, 6, api_name="/traversal")
     with pytest.raises(AppError, match="lower to a higher"):
         client.predict(*sliders(), f"raw:{dim}", 3, -3, 6, api_name="/traversal")
+
+
+def test_the_page_keeps_no_run_history(app):
+    """Gradio 6 would store every call (all slider values and the face) in the visitor's localStorage,
+    re-serialising the stored runs several times per slider move: it must be off."""
+    import urllib.request
+
+    with urllib.request.urlopen(app[0] + "config", timeout=10) as r:
+        config = json.load(r)
+    assert config["run_history"] is False
+
+
+def test_the_packed_slider_mirror_is_not_part_of_the_api(client):
+    """Endpoints that set sliders also update the page's hidden packed copy; API clients do not see it."""
+    out = client.predict(1.0, api_name="/random_face")
+    assert len(out) == 1 + N_RAW + N_PCA + N_ATTR + 1 and out[-1].startswith("<div")

@@ -6,12 +6,15 @@ click bridge of the latent map (hover, point click, empty-space click) and the l
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import statistics
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -82,6 +85,45 @@ def test_dragging_a_slider_changes_the_face_live(page):
     page.mouse.up()
     page.wait_for_function(f"document.querySelector('#gen_image img').src !== {json.dumps(before)}")
     assert len(seen) >= 3, "the face should change during the drag, not only at the end"
+
+
+def face_diff(src_a: str, src_b: str) -> float:
+    """Mean absolute difference (0–255 levels) between two faces given as PNG data URLs."""
+    a, b = (np.asarray(Image.open(io.BytesIO(base64.b64decode(s.split(",", 1)[1]))).convert("RGB"), np.float64)
+            for s in (src_a, src_b))
+    return float(np.abs(a - b).mean())
+
+
+def test_slider_moves_compose_with_every_other_slider_and_server_set_values(page):
+    """A move sends the page's mirror of all slider values (ui.slider_mirror): the face it paints must be
+    the face of *all* current slider positions — including ones set by the server since the page's last
+    move (a random face) and ones moved in other accordions — which copy → paste reproduces exactly."""
+    move = lambda slider, v: page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [slider, v])  # noqa: E731
+    assert move("gen_raw_2", "1.5") > 0  # the mirror now holds the first page's values
+    before = img_src(page, "#gen_image")
+    page.click("#gen_random")
+    page.wait_for_function("document.querySelector('#gen_image .cvae-caption')?.innerText.includes('seed')")
+    random_face = img_src(page, "#gen_image")
+    assert random_face != before
+    page.get_by_text("PCA directions of the dataset").click()
+    page.get_by_text("Attributes (mean-difference").click()
+    page.wait_for_selector("#gen_pca_0 input[type=range]")
+    page.wait_for_selector("#gen_attr_strength_0 input[type=range]")
+    for slider, v in [("gen_raw_0", "-1.2"), ("gen_pca_0", "1.1"), ("gen_attr_strength_0", "0.8")]:
+        assert move(slider, v) > 0, f"moving {slider} painted no new face"
+    moved = img_src(page, "#gen_image")
+    assert moved != random_face
+
+    page.click("#gen_copy")
+    page.wait_for_function("document.querySelector('#gen_latent textarea').value.startsWith('cvae1:')")
+    page.click("#gen_paste")
+    page.wait_for_function("document.querySelector('#gen_image .cvae-caption')?.innerText.includes('your latent')")
+    # The latent string stores float16, so the pasted face may differ by a level or so in a few pixels;
+    # a stale mirror (the random face's dims, or a move lost) changes it by far more than that.
+    drift, moves = face_diff(img_src(page, "#gen_image"), moved), face_diff(moved, random_face)
+    assert drift < 0.5 and drift < 0.1 * moves, (
+        f"the face painted by slider moves is not the face of the slider values (mean |Δ| {drift:.2f} "
+        f"levels; the moves changed the face by {moves:.2f}): a stale page mirror?")
 
 
 def test_slider_round_trip_latency(page):

@@ -11,6 +11,7 @@ import pytest
 import ui_harness
 from ui.errors import UserInputError, user_errors
 from ui.modelinfo import banner_html, info_markdown
+from ui.sliders import N_ATTR, N_PCA, N_RAW
 from vae_core.errors import ImageInputError
 
 EXPECTED_ENDPOINTS = {
@@ -36,10 +37,20 @@ def test_every_public_endpoint_has_a_name(demo):
     assert set(names) == EXPECTED_ENDPOINTS
 
 
-def test_slider_endpoint_is_live_and_quiet(demo):
-    gen = next(fn for fn in demo.fns.values() if fn.api_name == "generate")
-    assert gen.trigger_mode == "always_last" and gen.show_progress == "hidden"
-    assert len(gen.targets) == 54 and all(t[1] == "input" for t in gen.targets)
+def test_every_slider_is_live_quiet_and_sends_few_inputs(demo):
+    """Each Generate slider/dropdown moves the face through its own event: always_last, no overlay, and
+    few inputs (Gradio's frontend pays ~0.5 ms per input before a request leaves the page)."""
+    controls = {bid for bid, b in demo.blocks.items()
+                if str(getattr(b, "elem_id", "")).startswith(("gen_raw_", "gen_pca_", "gen_attr_"))}
+    assert len(controls) == N_RAW + N_PCA + 2 * N_ATTR
+    for bid in controls:
+        fns = [fn for fn in demo.fns.values() if (bid, "input") in [tuple(t) for t in fn.targets]]
+        assert len(fns) == 1, demo.blocks[bid].elem_id
+        fn = fns[0]
+        assert fn.trigger_mode == "always_last" and fn.show_progress == "hidden" and fn.js
+        assert len(fn.inputs) <= 3 + N_ATTR
+    api = next(fn for fn in demo.fns.values() if fn.api_name == "generate")  # every value explicit
+    assert len(api.inputs) == 1 + N_RAW + N_PCA + 2 * N_ATTR
 
 
 def test_queue_limits_are_set(demo):

@@ -159,8 +159,16 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
 
 
 def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
-    """Serve the app: upload size limit, no SSR (no Node needed, same on a Space), our CSS."""
+    """Serve the app: upload size limit, no SSR (no Node needed, same on a Space), our CSS.
+
+    No run history: Gradio 6 would record every call, inputs and output face included, in the browser's
+    localStorage, re-serialising up to 100 stored runs several times per call. For a slider that fires
+    ~20 calls a second that was most of the browser round trip (profiled: ~17 ms/move in
+    ``localStorage.setItem`` alone, growing as the history filled) and it fills the visitor's storage
+    with faces nobody asked to keep.
+    """
     settings = settings or demo.cvae_context.settings
-    opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css=CSS, show_error=False)
+    opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css=CSS, show_error=False,
+                run_history=False)
     opts.update(kwargs)
     return demo.launch(**opts)

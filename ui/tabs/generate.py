@@ -1,9 +1,11 @@
 """Generate: sliders that make faces live.
 
-Every slider's ``.input`` runs one endpoint (``/generate``) with ``trigger_mode="always_last"`` and no
-progress overlay: while a request runs, only the newest slider position is queued. The face comes back
-as an inline PNG in an ``<img>`` (one request, no file round trip), which is what keeps a slider move
-under 100 ms in the browser.
+Every slider's ``.input`` runs its own small event with ``trigger_mode="always_last"`` and no progress
+overlay: while a request runs, only the newest position of that slider is queued. The event's inputs
+are the slider, the attribute dropdowns and one packed string of all slider values kept by the page
+(see :mod:`ui.slider_mirror`: Gradio's frontend cost grows with the number of inputs), and the face
+comes back as an inline PNG in an ``<img>`` (one request, no file round trip). Both keep a slider move
+under 100 ms in the browser. ``/generate`` takes every value explicitly, for API clients.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ import gradio as gr
 import numpy as np
 
 from .. import callbacks as cb
+from .. import slider_mirror
 from ..analysis_view import EDIT_HINT
 from ..context import AppContext
 from ..errors import user_errors
 from ..images import face_html
 from ..sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
 from ..state import SessionState, as_array, as_latent
+
+
+class PageOnlyTextbox(gr.Textbox):
+    """A textbox for the page's own bookkeeping (the packed slider values): gradio_client leaves it out
+    of the values an endpoint returns, so the API stays "sliders and face"."""
+
+    is_template = True  # rendered by the frontend as a plain textbox
+
+    @property
+    def skip_api(self) -> bool:
+        return True
 
 
 @dataclass
@@ -39,6 +53,8 @@ class GenerateTab:
     raw_box: gr.Accordion
     #: edit fidelity of the attribute sliders (wired by ui.tabs.analysis: it needs the classifier)
     fidelity: gr.Markdown
+    #: hidden: the slider values the server last set, packed for the page's mirror (ui.slider_mirror)
+    packed: PageOnlyTextbox
 
     @property
     def slider_inputs(self) -> list:
@@ -46,13 +62,13 @@ class GenerateTab:
 
     @property
     def value_outputs(self) -> list:
-        """What setting a latent updates: raw positions, PCA/attribute offsets (zeroed), the face."""
-        return [*self.raw, *self.pca, *self.attr_strength, self.image]
+        """What setting a latent updates: raw positions, PCA/attribute offsets (zeroed), the face, packed."""
+        return [*self.raw, *self.pca, *self.attr_strength, self.image, self.packed]
 
     @property
     def layout_outputs(self) -> list:
-        """What a checkpoint change updates (labels, visibility, choices, values) plus note and face."""
-        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image]
+        """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, packed."""
+        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.packed]
 
 
 # -- pure adapters --------------------------------------------------------------------------------------
@@ -82,8 +98,19 @@ def caption(explorer, state: SessionState) -> str:
 
 def latent_values(explorer, layout: SliderLayout, z: np.ndarray, state: SessionState) -> list:
     """Values for :attr:`GenerateTab.value_outputs` showing latent z (offsets zeroed)."""
-    return [*layout.raw_values(z), *([0.0] * N_PCA), *([0.0] * N_ATTR),
-            face_html(cb.decode_one(explorer, z), caption(explorer, state))]
+    raw = layout.raw_values(z)
+    return [*raw, *([0.0] * N_PCA), *([0.0] * N_ATTR), face_html(cb.decode_one(explorer, z), caption(explorer, state)),
+            packed_values(raw)]
+
+
+def packed_values(raw: list[float]) -> str:
+    """The packed mirror string for raw slider positions with every offset slider at 0."""
+    return slider_mirror.pack([*raw, *([0.0] * (N_PCA + N_ATTR))])
+
+
+def mirrored_split(values: list[float], attr_values) -> list:
+    """Mirrored values (raw, PCA, strengths) + dropdown values → the order of :attr:`slider_inputs`."""
+    return [*values[:N_RAW], *values[N_RAW:N_RAW + N_PCA], *attr_values, *values[N_RAW + N_PCA:]]
 
 
 def default_target(slot) -> int | None:
@@ -101,7 +128,7 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
     out: list = []
     if layout is None:
         hidden = [gr.update(visible=False)] * (N_RAW + N_PCA + 2 * N_ATTR)
-        return [*hidden, "No checkpoint is loaded.", ""]
+        return [*hidden, "No checkpoint is loaded.", "", packed_values([0.0] * N_RAW)]
     z = base_latent(layout, state)
     raw_vals = layout.raw_values(z)
     for i in range(N_RAW):
@@ -129,7 +156,8 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
             out.append(gr.update(label=f"{layout.attrs[k].title}: strength", value=0.0, visible=True))
         else:
             out.append(gr.update(visible=False, value=0.0))
-    return [*out, layout_note(layout), face_html(cb.decode_one(explorer, z), caption(explorer, state))]
+    return [*out, layout_note(layout), face_html(cb.decode_one(explorer, z), caption(explorer, state)),
+            packed_values(raw_vals)]
 
 
 def raw_classes(slot, focused: bool = False) -> list[str]:
@@ -158,10 +186,11 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
     raw0, rest = first[:N_RAW], first[N_RAW:]
     pca0, rest = rest[:N_PCA], rest[N_PCA:]
     av0, rest = rest[:N_ATTR], rest[N_ATTR:]
-    as0, (note0, image0) = rest[:N_ATTR], rest[N_ATTR:]
+    as0, (note0, image0, packed0) = rest[:N_ATTR], rest[N_ATTR:]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
+            packed = PageOnlyTextbox(value=packed0, visible=False, elem_id="gen_packed")
             with gr.Row():
                 random_btn = gr.Button("Random face", elem_id="gen_random", variant="primary")
                 reset_btn = gr.Button("Reset (average face)", elem_id="gen_reset")
@@ -197,7 +226,7 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                 fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
     tab = GenerateTab(image=image, raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength,
                       show_collapsed=show_collapsed, seed=seed, temperature=temperature, latent_text=latent_text,
-                      note=note, raw_box=raw_box, fidelity=fidelity)
+                      note=note, raw_box=raw_box, fidelity=fidelity, packed=packed)
     _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
     return tab
 
@@ -212,8 +241,30 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         explorer, _, z = slider_latent(ctx, st, values)
         return face_html(cb.decode_one(explorer, z), caption(explorer, st))
 
-    gr.on([c.input for c in tab.slider_inputs], generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image],
-          trigger_mode="always_last", api_name="generate", **fast)
+    # For API clients: every value explicit (the page uses the per-slider events below).
+    api_only = gr.Button(visible=False)
+    api_only.click(generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image], api_name="generate", **fast)
+
+    def fast_generate(st: SessionState, values: list[float], attr_values) -> str:
+        explorer, _, z = slider_latent(ctx, st, mirrored_split(values, attr_values))
+        return face_html(cb.decode_one(explorer, z), caption(explorer, st))
+
+    def on_move(index: int):
+        @user_errors
+        def move(st: SessionState, value, packed, *attr_values):
+            return fast_generate(st, slider_mirror.with_move(packed, index, value), attr_values)
+        return move
+
+    @user_errors
+    def on_target(st: SessionState, packed, *attr_values):
+        return fast_generate(st, slider_mirror.unpack(packed), attr_values)
+
+    mirrored = [*tab.raw, *tab.pca, *tab.attr_strength]
+    for i, slider in enumerate(mirrored):
+        slider.input(on_move(i), [state, slider, tab.packed, *tab.attr_value], [tab.image],
+                     js=slider_mirror.mirror_js(i), trigger_mode="always_last", api_visibility="private", **fast)
+    gr.on([d.input for d in tab.attr_value], on_target, [state, tab.packed, *tab.attr_value], [tab.image],
+          js=slider_mirror.mirror_js(None), trigger_mode="always_last", api_visibility="private", **fast)
 
     def set_latent(st: SessionState, z: np.ndarray, seed=None):
         explorer = ctx.explorer(st)
