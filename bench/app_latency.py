@@ -7,6 +7,7 @@ Starts ``python app.py`` on the shipped default checkpoint in a fresh process an
 - cold start: process start → first page served (HTTP 200 on ``/``);
 - slider round trip in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright): the
   ``input`` event on a latent slider → the new face decoded and painted, p50/p95 over ``--moves`` moves;
+  then the same for an attribute strength slider (whose moves also update the edit-fidelity line);
 - ``--clients`` concurrent gradio_client sessions, each making ``--calls`` decode requests on
   ``/generate``: p50/p95 latency per request, throughput and the error count.
 """
@@ -57,25 +58,34 @@ def start_app(port: int) -> tuple[subprocess.Popen, float, str]:
             sys.exit("app.py did not serve its page within 120 s")
 
 
-def browser_round_trip(url: str, moves: int) -> list[float]:
+def browser_round_trip(url: str, moves: int) -> dict[str, list[float]]:
+    """Round trips (ms; -1: no new face within 5 s) of latent sliders and of an attribute strength slider
+    (which also updates the edit-fidelity line, a second event on each move)."""
     from playwright.sync_api import sync_playwright
 
     import ui_harness
 
+    out: dict[str, list[float]] = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
         page.wait_for_selector("#gen_image img", timeout=60_000)
-        for _ in range(3):  # warm-up: first requests set up the queue connection
-            page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_raw_0", "0.5"])
-        times = []
-        for i in range(moves):
-            value = f"{-2.5 + 5.0 * i / max(1, moves - 1) + 0.013:.3f}"
-            times.append(page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [f"gen_raw_{i % 3}", value]))
-            page.wait_for_timeout(40)  # a human drag sends ~20 events/s at most
+        for kind, sliders in (("latent", ["gen_raw_0", "gen_raw_1", "gen_raw_2"]), ("attribute", ["gen_attr_strength_0"])):
+            if kind == "attribute":
+                page.get_by_text("Attributes (mean-difference").click()
+                page.wait_for_selector("#gen_attr_strength_0 input[type=range]")
+            lo, hi = (-2.5, 2.5) if kind == "latent" else (-1.5, 1.5)
+            for _ in range(3):  # warm-up: first requests set up the queue connection
+                page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [sliders[0], "0.5"])
+            times = []
+            for i in range(moves):
+                value = f"{lo + (hi - lo) * i / max(1, moves - 1) + 0.013:.3f}"
+                times.append(page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [sliders[i % len(sliders)], value]))
+                page.wait_for_timeout(40)  # a human drag sends ~20 events/s at most
+            out[kind] = times
         browser.close()
-    return times
+    return out
 
 
 def concurrent_decodes(url: str, clients: int, calls: int) -> tuple[list[float], int, float]:
@@ -130,11 +140,11 @@ def main() -> None:
     proc, cold, url = start_app(free_port())
     try:
         print(f"app cold start (python app.py → first page served): {cold:.1f} s")
-        times = browser_round_trip(url, a.moves)
-        lost = sum(t < 0 for t in times)
-        good = [t for t in times if t >= 0]
-        print(f"slider round trip in Chromium (input event → new face painted, n={len(good)}): "
-              f"p50 {pct(good, 50):.0f} ms, p95 {pct(good, 95):.0f} ms, max {max(good):.0f} ms, lost {lost}")
+        for kind, times in browser_round_trip(url, a.moves).items():
+            lost = sum(t < 0 for t in times)
+            good = [t for t in times if t >= 0]
+            print(f"{kind} slider round trip in Chromium (input event → new face painted, n={len(good)}): "
+                  f"p50 {pct(good, 50):.0f} ms, p95 {pct(good, 95):.0f} ms, max {max(good):.0f} ms, lost {lost}")
         lat, errors, wall = concurrent_decodes(url, a.clients, a.calls)
         print(f"{a.clients} concurrent gradio_client sessions x {a.calls} decodes: p50 {pct(lat, 50):.0f} ms, "
               f"p95 {pct(lat, 95):.0f} ms, {len(lat) / wall:.0f} requests/s, errors {errors}")

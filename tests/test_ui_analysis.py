@@ -291,9 +291,14 @@ def test_edit_fidelity_is_its_own_quiet_event_beside_the_face():
 
     demo = build_app(ui_harness.settings())
     fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
-    fid, gen = fns["edit_fidelity"], fns["generate"]
-    assert fid is not gen and fid.concurrency_id != gen.concurrency_id
-    assert fid.show_progress == "hidden" and fid.trigger_mode == "always_last"
-    assert len(fid.targets) == 2 * N_ATTR and all(t[1] == "change" for t in fid.targets)
+    gen = fns["generate"]
+    attr_ids = {bid for bid, b in demo.blocks.items() if str(getattr(b, "elem_id", "")).startswith("gen_attr_")}
+    # the page's events: .change of every attribute control (a reset clears the line), few inputs
+    page = [fn for fn in demo.fns.values() if any(t[1] == "change" and t[0] in attr_ids for t in fn.targets)]
+    assert {t[0] for fn in page for t in fn.targets} == attr_ids and len(attr_ids) == 2 * N_ATTR
+    for fid in [*page, fns["edit_fidelity"]]:
+        assert fid.outputs == page[0].outputs and fid.concurrency_id != gen.concurrency_id
+        assert fid.show_progress == "hidden" and fid.trigger_mode == "always_last"
+    assert all(len(fid.inputs) <= 3 + N_ATTR and fid.js for fid in page)
     for name in ("analysis_compute", "analysis_status"):
         assert fns[name].concurrency_limit is None  # instant: they only look or start a thread

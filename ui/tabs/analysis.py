@@ -24,11 +24,11 @@ import numpy as np
 from vae_core import traversal as trav
 
 from .. import analysis_view as view
-from .. import heatmap, plotmap
+from .. import heatmap, plotmap, slider_mirror
 from ..context import AppContext
 from ..errors import UserInputError, user_errors
 from ..images import prune_old_files
-from ..sliders import N_ATTR, N_RAW, SliderLayout
+from ..sliders import N_ATTR, N_PCA, N_RAW, SliderLayout
 from ..state import SessionState
 from . import generate as gen_tab
 
@@ -214,10 +214,32 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     def fidelity(st: SessionState, *values):
         return edit_fidelity(ctx, st, values)
 
-    # .change, not .input: a new face or checkpoint that resets the strengths also clears the line.
-    gr.on([*(c.change for c in gen.attr_value), *(c.change for c in gen.attr_strength)], fidelity,
-          [state, *gen.slider_inputs], [gen.fidelity], api_name="edit_fidelity", trigger_mode="always_last",
-          show_progress="hidden", concurrency_id="fidelity", concurrency_limit=ctx.settings.concurrency)
+    checks = dict(outputs=[gen.fidelity], trigger_mode="always_last", show_progress="hidden",
+                  concurrency_id="fidelity", concurrency_limit=ctx.settings.concurrency)
+    # For API clients: every value explicit. The page uses the mirror events below.
+    gr.Button(visible=False).click(fidelity, [state, *gen.slider_inputs], api_name="edit_fidelity", **checks)
+
+    # .change, not .input: a new face or checkpoint that resets the strengths also clears the line. Like
+    # the face, the line gets few inputs and the page's mirror of the slider values (ui.slider_mirror);
+    # a strength slider also applies its own value to the mirror, so the order in which its input
+    # (face) and change (this) events run does not matter.
+    def on_strength(k: int):
+        @user_errors
+        def check(st: SessionState, value, packed, *attr_values):
+            values = slider_mirror.with_move(packed, N_RAW + N_PCA + k, value)
+            return edit_fidelity(ctx, st, gen_tab.mirrored_split(values, attr_values))
+        return check
+
+    for k, slider in enumerate(gen.attr_strength):
+        slider.change(on_strength(k), [state, slider, gen.packed, *gen.attr_value], js=slider_mirror.mirror_js(
+            N_RAW + N_PCA + k), api_visibility="private", **checks)
+
+    @user_errors
+    def on_target(st: SessionState, packed, *attr_values):
+        return edit_fidelity(ctx, st, gen_tab.mirrored_split(slider_mirror.unpack(packed), attr_values))
+
+    gr.on([c.change for c in gen.attr_value], on_target, [state, gen.packed, *gen.attr_value],
+          js=slider_mirror.mirror_js(None), api_visibility="private", **checks)
 
     @user_errors
     def traversal(st: SessionState, *args):
