@@ -22,9 +22,9 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def matmul_flops(n: int = 2048, seconds: float = 3.0) -> float:
-    """Sustained fp32 matmul FLOP/s of this machine (the MFU denominator), measured now."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_flops(n: int = 2048, seconds: float = 3.0, dtype: torch.dtype = torch.float32) -> float:
+    """Sustained matmul FLOP/s of this machine in ``dtype`` (the MFU denominator), measured now."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     for _ in range(2):
         a @ b
     reps, t0 = 0, time.perf_counter()

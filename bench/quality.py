@@ -104,16 +104,19 @@ def main() -> None:
     p.add_argument("--out", default="bench/out")
     p.add_argument("--obs-std", type=float, default=ModelConfig().obs_std, help="our recipe's decoder σ")
     p.add_argument("--res-blocks", type=int, default=0, help="our recipe's residual blocks per stage")
+    p.add_argument("--latent-dim", type=int, default=ModelConfig().latent_dim, help="our recipe's z size")
+    p.add_argument("--beta", type=float, default=TrainConfig().beta, help="our recipe's KL weight")
+    p.add_argument("--lr", type=float, default=2e-3, help="our recipe's learning rate")
     p.add_argument("--no-baseline", action="store_true", help="train only our recipe (recipe search)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}")
     # The default recipe, with a cosine schedule sized for the budget (epochs large; the timer stops it).
-    train = TrainConfig(epochs=10_000, batch_size=64, lr=2e-3, kl_warmup_steps=1000, hflip=True,
+    train = TrainConfig(epochs=10_000, batch_size=64, lr=a.lr, kl_warmup_steps=1000, hflip=True, beta=a.beta,
                         lr_schedule="constant", checkpoint_every_epoch=False)
-    cfg = ModelConfig(obs_std=a.obs_std, res_blocks=a.res_blocks)
-    print(f"our recipe: obs_std {cfg.obs_std}, res_blocks {cfg.res_blocks}, β {train.beta}, KL warm-up "
+    cfg = ModelConfig(obs_std=a.obs_std, res_blocks=a.res_blocks, latent_dim=a.latent_dim)
+    print(f"our recipe: z {cfg.latent_dim}, obs_std {cfg.obs_std}, res_blocks {cfg.res_blocks}, β {train.beta}, KL warm-up "
           f"{train.kl_warmup_steps} steps, hflip, lr {train.lr} ({train.lr_schedule}), batch {train.batch_size}")
     if a.data in ("real", "both"):
         if not SAMPLE.is_dir():

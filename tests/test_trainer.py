@@ -146,3 +146,45 @@ def test_config_mismatches_are_clear(tmp_path):
     other = trainer_mod.ModelConfig(resolution=32, latent_dim=6, channels=(8, 16, 16))
     with pytest.raises(ConfigError, match="different model config"):
         list(Trainer(ds, other, tiny_train(), tmp_path / "ck", device="cpu", resume=True).run())
+
+
+def test_precision_is_resolved_and_validated():
+    from vae_core.config import TrainConfig
+    from vae_core.training.device import native_bf16, resolve_precision
+
+    cpu = torch.device("cpu")
+    assert resolve_precision("fp32", cpu) is torch.float32
+    assert resolve_precision("bf16", cpu) is torch.bfloat16
+    assert resolve_precision("auto", cpu) is (torch.bfloat16 if native_bf16(cpu) else torch.float32)
+    with pytest.raises(ConfigError, match="mps"):
+        resolve_precision("bf16", torch.device("mps"))
+    with pytest.raises(ConfigError, match="precision"):
+        TrainConfig(precision="fp8")
+    assert TrainConfig.from_dict({"epochs": 2}).precision == "auto"  # checkpoints from before the option
+
+
+def test_under_bf16_autocast_the_model_hands_the_loss_fp32():
+    """The convolutions run in bf16, but the posterior (KL, reparameterisation) and the reconstruction
+    (the Gaussian likelihood) reach the loss in fp32."""
+    model = trainer_mod.ConvVAE(TINY_MODEL)
+    x = torch.rand(4, 3, TINY_MODEL.resolution, TINY_MODEL.resolution)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(x)
+        conv_out = model.encoder.features(x)
+    assert conv_out.dtype is torch.bfloat16  # autocast is really on
+    assert out.posterior.mean.dtype is torch.float32 and out.posterior.logvar.dtype is torch.float32
+    assert out.reconstruction.dtype is torch.float32
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_training_learns_in_either_precision_and_saves_fp32_weights(tmp_path, precision):
+    ds = blob_dataset()
+    events = list(Trainer(ds, TINY_MODEL, tiny_train(epochs=3, precision=precision), tmp_path / "ck",
+                          device="cpu", log_every=2).run())
+    start = next(e for e in events if isinstance(e, StartEvent))
+    assert start.precision == precision
+    evals = [e for e in events if isinstance(e, EvalEvent)]
+    assert evals[-1].val_mse < evals[0].val_mse
+    ck = load_checkpoint(tmp_path / "ck")
+    assert ck.meta.train.precision == precision
+    assert all(v.dtype is torch.float32 for v in ck.model.state_dict().values() if v.is_floating_point())

@@ -195,7 +195,7 @@ def _apply_event(run: RunLog, ev: Any) -> None:
         run.total_steps, run.step, run.epoch, run.dataset = ev.total_steps, ev.start_step, ev.start_epoch, ev.dataset
         run.history = [dict(h) for h in ev.history]
         run.status = (f"training on {ev.dataset}: {ev.num_train} train / {ev.num_val} validation images, "
-                      f"{ev.num_parameters:,} parameters")
+                      f"{ev.num_parameters:,} parameters, {getattr(ev, 'precision', 'fp32')} arithmetic")
     elif name == "StepEvent":
         run.step, run.epoch = ev.step, ev.epoch
         run.images_per_sec, run.eta_sec = ev.images_per_sec, ev.eta_sec

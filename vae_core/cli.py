@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(t)
     m = t.add_argument_group("model")
     m.add_argument("--resolution", type=int, default=64, choices=[32, 64, 128])
-    m.add_argument("--latent-dim", type=int, default=32)
+    m.add_argument("--latent-dim", type=int, default=ModelConfig().latent_dim)
     m.add_argument("--channels", type=_parse_channels, default=(32, 64, 128, 256), help="per stage, e.g. 32,64,128,256")
     m.add_argument("--res-blocks", type=int, default=0)
     m.add_argument("--norm", choices=["batch", "none"], default="batch")
@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
     o.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
     o.add_argument("--hflip", action="store_true", help="random horizontal flips")
+    o.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="training arithmetic: bf16 autocast where the hardware has it natively (auto), or fixed")
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--max-steps", type=int, default=None)
     o.add_argument("--grid-every", type=int, default=0, help="image grids every N steps (0: at epoch ends)")
@@ -203,7 +205,7 @@ def _render_events(events, out) -> dict[str, Any] | None:
     for ev in events:
         if isinstance(ev, StartEvent):
             out.write(f"training on {ev.dataset}\n  {ev.num_train} train / {ev.num_val} val images, "
-                      f"{ev.num_parameters:,} parameters, device {ev.device}, {ev.world_size} process(es)\n")
+                      f"{ev.num_parameters:,} parameters, device {ev.device} ({ev.precision}), {ev.world_size} process(es)\n")
             bar = tqdm(total=ev.total_steps, initial=ev.start_step, unit="step", dynamic_ncols=True, file=out)
         elif isinstance(ev, StepEvent) and bar is not None:
             bar.update(ev.step - bar.n)
@@ -240,7 +242,7 @@ def cmd_train(a: argparse.Namespace) -> int:
                             res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
     train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                             beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip,
-                            seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every)
+                            seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every, precision=a.precision)
     spec = _data_spec(a, a.resolution)
     out = Path(a.out) if a.out else Path("runs") / f"{spec.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     if a.resume and not out.is_dir():

@@ -47,7 +47,10 @@ class ModelConfig:
     """
 
     resolution: int = 64
-    latent_dim: int = 32
+    #: 128: on real Cartoon Set faces every one of 128 dims stays active at β = 1, and 3-minute probes gave
+    #: held-out SSIM 0.692 (z = 32), 0.748 (128), 0.748 (256), 0.728 (512, fewer steps in the budget)
+    #: with `python bench/quality.py --data real --minutes 3 --no-baseline --latent-dim Z`.
+    latent_dim: int = 128
     channels: tuple[int, ...] = (32, 64, 128, 256)
     res_blocks: int = 0
     norm: Literal["batch", "none"] = "batch"
@@ -179,6 +182,10 @@ class TrainConfig:
     checkpoint_every_epoch: bool = True
     channels_last: bool = True
     max_steps: int | None = None
+    #: Arithmetic of the training step's convolutions: "bf16" autocast (weights, optimizer, loss, KL and
+    #: every evaluation stay fp32), "fp32", or "auto" = bf16 where the hardware does it natively (CPUs
+    #: with AMX or AVX-512 BF16, CUDA GPUs with bf16), else fp32. See vae_core.training.device.
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
 
     def __post_init__(self) -> None:
         if not 1 <= self.epochs <= 100_000:
@@ -199,6 +206,8 @@ class TrainConfig:
             raise ConfigError(f"grid_every must be >= 0, got {self.grid_every}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -89,7 +89,10 @@ class Encoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Posterior:
         h = self.features(x).flatten(1)
-        mean, logvar = self.to_moments(h).chunk(2, dim=1)
+        # The posterior in fp32 even under bf16 autocast: the KL and the reparameterised sample need the
+        # precision (bf16 keeps ~3 significant digits; a logvar of -9 would lose σ's second digit).
+        with torch.autocast(h.device.type, enabled=False):
+            mean, logvar = self.to_moments(h.float()).chunk(2, dim=1)
         # Clamp keeps exp(logvar) finite for wild inputs without affecting normal training ranges.
         return Posterior(mean, logvar.clamp(-30.0, 20.0))
 
@@ -113,7 +116,7 @@ class Decoder(nn.Module):
         c0 = self.cfg.channels[-1]
         s = self.cfg.bottom_resolution
         h = self.from_latent(z).view(z.shape[0], c0, s, s)
-        return torch.sigmoid(self.features(h))
+        return torch.sigmoid(self.features(h)).float()  # fp32 for the loss, also under bf16 autocast
 
 
 class ConvVAE(nn.Module):

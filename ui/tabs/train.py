@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from vae_core.config import ModelConfig
+
 from .. import train_form, train_view
 from ..context import AppContext
 from ..errors import user_errors
@@ -61,7 +63,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
                 limit = gr.Number(label="Use at most (0 = all)", value=0, precision=0, minimum=0, elem_id="train_limit")
             with gr.Row():
                 resolution = gr.Dropdown([32, 64, 128], value=64, label="Resolution", elem_id="train_resolution")
-                latent_dim = gr.Number(label="Latent size", value=32, precision=0, minimum=1, maximum=512,
+                latent_dim = gr.Number(label="Latent size", value=ModelConfig().latent_dim, precision=0, minimum=1, maximum=512,
                                        elem_id="train_latent")
                 beta = gr.Number(label="β (KL weight)", value=1.0, minimum=0, maximum=100, step=0.1, elem_id="train_beta")
             with gr.Row():

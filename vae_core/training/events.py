@@ -45,6 +45,8 @@ class StartEvent(_Event):
     dataset: str
     #: metric points of the run so far (non-empty when resuming), so curves continue
     history: list[dict[str, float]] = field(default_factory=list)
+    #: the training step's compute dtype ("fp32" or "bf16"), after resolving TrainConfig.precision
+    precision: str = "fp32"
 
 
 @dataclass

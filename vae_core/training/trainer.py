@@ -36,7 +36,7 @@ from ..data.dataset import FaceDataset, to_uint8
 from ..errors import CheckpointError, ConfigError, TrainingError
 from ..losses import bits_per_dim, elbo_terms
 from ..model import ConvVAE
-from .device import resolve_device
+from .device import resolve_device, resolve_precision
 from .distributed import DistContext, all_reduce_mean, barrier, broadcast_flag, init_distributed, shutdown
 from .events import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent, TrainEvent
 
@@ -191,6 +191,8 @@ class Trainer:
         if gen_state is not None:
             generator.set_state(gen_state)
         net: torch.nn.Module = DistributedDataParallel(model) if ctx.enabled else model
+        compute_dtype = resolve_precision(cfg.precision, self.device)
+        autocast = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=compute_dtype == torch.bfloat16)
 
         if ctx.is_main:
             yield StartEvent(
@@ -198,6 +200,7 @@ class Trainer:
                 start_epoch=state.epoch, device=str(self.device), world_size=ctx.world_size,
                 num_train=len(train_idx), num_val=len(val_idx), num_parameters=model.num_parameters(),
                 dataset=self.dataset.spec.describe(), history=list(state.history or []),
+                precision="bf16" if autocast["enabled"] else "fp32",
             )
 
         flip_rng = np.random.default_rng([cfg.seed, 7, state.step])
@@ -229,7 +232,8 @@ class Trainer:
                 for g in optimizer.param_groups:
                     g["lr"] = lr
                 beta = beta_at(state.step, cfg)
-                out = net(x, generator)
+                with torch.autocast(**autocast):  # the model returns fp32 posterior and reconstruction
+                    out = net(x, generator)
                 terms = elbo_terms(x, out.reconstruction, out.posterior, self.model_config, beta)
                 optimizer.zero_grad(set_to_none=True)
                 terms.loss.backward()
