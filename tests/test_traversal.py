@@ -15,9 +15,9 @@ from vae_core.data.schema import AttributeSchema
 from vae_core.errors import DatasetError
 from vae_core.latent import attribute_directions, decode_latents, pca_directions
 from vae_core.model import ConvVAE
+from vae_core.atomic import atomic_write
 from vae_core.traversal import (
     Direction,
-    _atomic_write,
     attribute_direction,
     dim_direction,
     pca_direction,
@@ -114,7 +114,7 @@ def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        _atomic_write(target, broken)
+        atomic_write(target, broken)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]
 

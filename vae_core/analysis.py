@@ -29,9 +29,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +47,8 @@ from .attribute_classifier import (
     load_classifier_file,
     load_or_train_classifier,
 )
-from .checkpoint import _fsync_dir, _write_json, current_command, read_json_file
+from .atomic import atomic_write_bytes
+from .checkpoint import current_command, read_json_file
 from .config import DataSpec
 from .disentanglement import DEFAULT_NUM_TEST, DEFAULT_NUM_TRAIN, FactorScore, Scorecard, score_model
 from .errors import CheckpointError, ConfigError
@@ -279,17 +278,8 @@ def has_cached_analysis(explorer: "Explorer", config: AnalysisConfig | None = No
 
 def save_analysis(analysis: Analysis, checkpoint: str | Path) -> Path:
     """Write ``analysis`` atomically into ``<checkpoint>/analysis/`` (temp file, fsync, rename); its path."""
-    folder = analysis_dir(checkpoint)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = analysis_path(checkpoint, analysis.key)
-    tmp = folder / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-    try:
-        _write_json(tmp, analysis.to_dict())
-        os.replace(tmp, path)
-        _fsync_dir(folder)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    path = atomic_write_bytes(analysis_path(checkpoint, analysis.key),
+                              (json.dumps(analysis.to_dict(), indent=2) + "\n").encode("utf-8"))
     log.info("saved analysis %s", path)
     return path
 

@@ -35,9 +35,7 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -47,11 +45,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+from safetensors.torch import save as save_safetensors
 from torch import nn
 
 from . import latent as latent_ops
-from .checkpoint import _fsync_dir, _load_tensors, _sha256, _write_json, read_json_file
+from .atomic import atomic_write_bytes
+from .checkpoint import _load_tensors, _sha256, read_json_file
 from .config import SUPPORTED_RESOLUTIONS, DataSpec
 from .data.dataset import FaceDataset
 from .data.schema import UNKNOWN, AttributeSchema
@@ -490,36 +489,23 @@ def classifier_json_path(folder: str | Path, data: DataSpec) -> Path:
 def save_classifier(classifier: AttributeClassifier, folder: str | Path) -> Path:
     """Write ``<folder>/attribute-classifier-<data key>.json`` and the weights it names; returns the JSON path.
 
-    Atomic as a pair: the weights go to a new content-named file first (fsynced), then the JSON is
-    written to a temp file and renamed over the old one — the commit point — and only then are weights
+    Atomic as a pair: the weights go to a new content-named file first (vae_core.atomic), then the JSON
+    replaces the old one — the commit point — and only then are weights
     files no JSON names any more removed. A crash leaves the old pair (plus maybe an orphan file) intact.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     key = classifier.data_key
-    tag = uuid.uuid4().hex[:8]
-    tmp_w = folder / f".{_PREFIX}-{key}.{os.getpid()}.{tag}.tmp.safetensors"
-    tmp_j = folder / f".{_PREFIX}-{key}.{os.getpid()}.{tag}.tmp.json"
-    try:
-        state = {k: v.detach().cpu().contiguous() for k, v in classifier.net.state_dict().items()}
-        save_file(state, str(tmp_w), metadata={"format": FORMAT})
-        with open(tmp_w, "rb+") as f:
-            os.fsync(f.fileno())
-        sha = _sha256(tmp_w)
-        weights = folder / f"{_PREFIX}-{key}-{sha[:16]}.safetensors"
-        os.replace(tmp_w, weights)
-        doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "class": CLASS_NAME,
-               "package_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-               "data_key": key, "data": classifier.data.to_dict(), "config": classifier.config.to_dict(),
-               "report": classifier.report.to_dict(), "weights": weights.name, "weights_sha256": sha}
-        _write_json(tmp_j, doc)
-        target = classifier_json_path(folder, classifier.data)
-        os.replace(tmp_j, target)
-        _fsync_dir(folder)
-    except BaseException:
-        tmp_w.unlink(missing_ok=True)
-        tmp_j.unlink(missing_ok=True)
-        raise
+    state = {k: v.detach().cpu().contiguous() for k, v in classifier.net.state_dict().items()}
+    blob = save_safetensors(state, metadata={"format": FORMAT})
+    sha = hashlib.sha256(blob).hexdigest()
+    weights = atomic_write_bytes(folder / f"{_PREFIX}-{key}-{sha[:16]}.safetensors", blob)
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "class": CLASS_NAME,
+           "package_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+           "data_key": key, "data": classifier.data.to_dict(), "config": classifier.config.to_dict(),
+           "report": classifier.report.to_dict(), "weights": weights.name, "weights_sha256": sha}
+    target = atomic_write_bytes(classifier_json_path(folder, classifier.data),
+                                (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
     for old in folder.glob(f"{_PREFIX}-{key}-*.safetensors"):
         if old.name != weights.name:
             old.unlink(missing_ok=True)

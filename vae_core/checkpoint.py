@@ -27,6 +27,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .atomic import fsync_dir as _fsync_dir
 from .config import DataSpec, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
 from .model import ConvVAE
@@ -149,19 +150,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_json_file(path: Path, max_bytes: int, what: str, fix: str) -> Any:

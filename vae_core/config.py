@@ -7,7 +7,7 @@ field, JSON file) with a message that says how to fix it, never deep inside a tr
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from .errors import ConfigError

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from PIL import Image
 
 from . import latent as latent_ops
 from . import projection as proj_ops
+from .atomic import atomic_write
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .data.schema import AttributeSchema
 from .errors import DatasetError
@@ -81,18 +80,6 @@ class EncodedImage:
     mse: float
     psnr: float
     ssim: float
-
-
-def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp.npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Explorer:
@@ -217,11 +204,12 @@ class Explorer:
             examples=np.ascontiguousarray(ds.images[ex_idx]), example_ids=np.array([ds.ids[i] for i in ex_idx]),
             dataset_label=ds.spec.describe(),
         )
-        _atomic_savez(file, mu=bundle.mu, std=bundle.std, ids=bundle.ids,
+        arrays = dict(mu=bundle.mu, std=bundle.std, ids=bundle.ids,
                       labels=bundle.labels if bundle.labels is not None else np.zeros((len(take), 0), np.int64),
                       schema=np.array(json.dumps(ds.schema.to_dict()) if ds.schema else ""),
                       thumbnails=thumbs, examples=bundle.examples, example_ids=bundle.example_ids,
                       dataset_label=np.array(bundle.dataset_label))
+        atomic_write(file, lambda f: np.savez_compressed(f, **arrays))
         return bundle
 
     # -- statistics derived from the embedding (cheap, memoised) -------------------------------------

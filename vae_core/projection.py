@@ -16,8 +16,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -260,16 +259,7 @@ def save_projection(path: str | Path, projection: Projection) -> None:
         "params": np.array(json.dumps(projection.params, sort_keys=True, default=_jsonable)),
         "key": np.array(projection.key),
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load_projection(path: str | Path) -> Projection:

@@ -16,8 +16,6 @@ fsync, rename), so a reader never sees half an image.
 from __future__ import annotations
 
 import math
-import os
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from . import latent as latent_ops
+from .atomic import atomic_write
 from .errors import DatasetError
 from .training.trainer import make_grid
 
@@ -177,27 +176,10 @@ def traverse(decode: DecodeFn, base: np.ndarray, directions: Direction | Sequenc
                      labels=tuple(labels))
 
 
-def _atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
-    """Write through ``write(file)`` to a temp file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def save_grid_png(traversal: Traversal, path: str | Path, scale: int = 1) -> Path:
     """The traversal as one PNG (rows = traversals, columns = offsets), written atomically."""
     image = Image.fromarray(traversal.grid(scale))
-    return _atomic_write(path, lambda f: image.save(f, format="PNG", optimize=True))
+    return atomic_write(path, lambda f: image.save(f, format="PNG", optimize=True))
 
 
 def save_gif(traversal: Traversal, path: str | Path, duration_ms: int = 120, cols: int | None = None,
@@ -217,7 +199,7 @@ def save_gif(traversal: Traversal, path: str | Path, duration_ms: int = 120, col
         frames[0].save(f, format="GIF", save_all=True, append_images=frames[1:], duration=int(duration_ms),
                        loop=0, disposal=1, optimize=False)
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 __all__ = [

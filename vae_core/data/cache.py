@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..atomic import fsync_dir as _fsync_dir
 from ..errors import DatasetError, ImageInputError
 from .images import PREPROCESS_VERSION, preprocess_file
 
@@ -325,16 +326,3 @@ def _remove_stale_partials(slot: Path, keep: set[str]) -> None:
 def _fsync(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

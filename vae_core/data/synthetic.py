@@ -32,7 +32,6 @@ import glob
 import logging
 import multiprocessing
 import os
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ..atomic import atomic_write
 from ..config import SUPPORTED_RESOLUTIONS, DataSpec
 from .cache import default_cache_dir
 from .dataset import FaceDataset
@@ -1030,16 +1030,7 @@ def _load_cached(folder: Path, n: int, seed: int, resolution: int) -> tuple[np.n
 def _save_atomic(path: Path, array: np.ndarray) -> None:
     """np.save to a temporary name in the same folder, fsync, then os.replace: readers see the whole
     file or none, and a killed writer leaves only a ``.tmp`` file that no lookup matches."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: np.save(fh, np.ascontiguousarray(array), allow_pickle=False))
 
 
 def cached_synthetic(spec: DataSpec, cache_dir: Path | None = None, progress: bool = False) -> FaceDataset:

@@ -33,7 +33,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..checkpoint import CheckpointMeta, current_command, load_checkpoint, load_training_state, read_meta, save_checkpoint
 from ..config import ModelConfig, TrainConfig
 from ..data.dataset import FaceDataset, to_uint8
-from ..errors import CheckpointError, ConfigError, TrainingError
+from ..errors import ConfigError, TrainingError
 from ..losses import bits_per_dim, elbo_terms
 from ..model import ConvVAE
 from .device import resolve_device, resolve_precision
