@@ -310,16 +310,19 @@ def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fide
 
     page.get_by_text("Attributes (mean-difference directions from the labels)").click()
     page.wait_for_selector("#gen_attr_strength_0 input[type=range]", state="visible", timeout=10_000)
-    page.evaluate("""() => {
+    assert "move an attribute" in page.locator("#gen_fidelity").inner_text()  # the hint, before any edit
+    page.evaluate("""async () => {  // a drag to 1.8, released a moment later
       const r = document.querySelector('#gen_attr_strength_0 input[type=range]');
       r.value = '1.8';
       r.dispatchEvent(new Event('input', {bubbles: true}));
+      await new Promise(done => setTimeout(done, 300));
       r.dispatchEvent(new Event('change', {bubbles: true}));
     }""")
-    assert "move an attribute" in page.locator("#gen_fidelity").inner_text()  # the hint, before any edit
     try:
         page.wait_for_function("/[✓✗]/.test(document.querySelector('#gen_fidelity').innerText)", timeout=60_000)
     except sync_api.TimeoutError:
-        pytest.fail(f"no edit-fidelity verdict; the line says: {page.locator('#gen_fidelity').inner_text()!r}")
+        toasts = page.locator(".toast-body").all_inner_texts()
+        pytest.fail(f"no edit-fidelity verdict; the line says: {page.locator('#gen_fidelity').inner_text()!r}; "
+                    f"messages: {toasts}")
     text = page.locator("#gen_fidelity").inner_text()
     assert "Edit fidelity" in text and "→" in text and "eakage" in text

@@ -79,7 +79,7 @@ def _clip(v: object, limit: float) -> float:
 
 def mirror_js(index: int | None) -> str:
     """The frontend half, run before the request: adopt a new server version, apply this slider's move
-    (``index``; None for a dropdown, which only needs the current values), send the packed mirror.
+    (``index``; None for an event that only needs the current values), send the packed mirror.
     Inputs and outputs of the function: ``(state, [value,] packed, *dropdowns)``."""
     move = "" if index is None else f"m.values[{int(index)}] = Number(value);"
     head = "(st, packed, ...rest)" if index is None else "(st, value, packed, ...rest)"

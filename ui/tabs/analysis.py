@@ -219,27 +219,21 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     # For API clients: every value explicit. The page uses the mirror events below.
     gr.Button(visible=False).click(fidelity, [state, *gen.slider_inputs], api_name="edit_fidelity", **checks)
 
-    # .change, not .input: a new face or checkpoint that resets the strengths also clears the line. Like
-    # the face, the line gets few inputs and the page's mirror of the slider values (ui.slider_mirror);
-    # a strength slider also applies its own value to the mirror, so the order in which its input
-    # (face) and change (this) events run does not matter.
-    def on_strength(k: int):
-        @user_errors
-        def check(st: SessionState, value, packed, *attr_values):
-            values = slider_mirror.with_move(packed, N_RAW + N_PCA + k, value)
-            return edit_fidelity(ctx, st, gen_tab.mirrored_split(values, attr_values))
-        return check
-
-    for k, slider in enumerate(gen.attr_strength):
-        slider.change(on_strength(k), [state, slider, gen.packed, *gen.attr_value], js=slider_mirror.mirror_js(
-            N_RAW + N_PCA + k), api_visibility="private", **checks)
-
+    # .change, not .input: a new face or checkpoint that resets the strengths also clears the line. One
+    # event for all twelve controls, so always_last orders its runs and the last one sees the latest
+    # values (separate events could finish out of order, an older "hint" overwriting a newer verdict).
+    # Inputs: the page's mirror of the raw/PCA sliders (ui.slider_mirror) and the attribute controls
+    # themselves — 14 rather than 55, which Gradio's frontend pays for on every move.
     @user_errors
-    def on_target(st: SessionState, packed, *attr_values):
-        return edit_fidelity(ctx, st, gen_tab.mirrored_split(slider_mirror.unpack(packed), attr_values))
+    def on_attribute_change(st: SessionState, packed, *attr_controls):
+        attr_values, strengths = attr_controls[:N_ATTR], attr_controls[N_ATTR:]
+        values = slider_mirror.unpack(packed)
+        values[N_RAW + N_PCA:] = strengths
+        return edit_fidelity(ctx, st, gen_tab.mirrored_split(values, attr_values))
 
-    gr.on([c.change for c in gen.attr_value], on_target, [state, gen.packed, *gen.attr_value],
-          js=slider_mirror.mirror_js(None), api_visibility="private", **checks)
+    gr.on([*(c.change for c in gen.attr_value), *(c.change for c in gen.attr_strength)], on_attribute_change,
+          [state, gen.packed, *gen.attr_value, *gen.attr_strength], js=slider_mirror.mirror_js(None),
+          api_visibility="private", **checks)
 
     @user_errors
     def traversal(st: SessionState, *args):
