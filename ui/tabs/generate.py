@@ -18,23 +18,13 @@ import numpy as np
 
 from .. import callbacks as cb
 from .. import slider_mirror
+from ..page_only import PageOnlyTextbox
 from ..analysis_view import EDIT_HINT
 from ..context import AppContext
 from ..errors import user_errors
 from ..images import face_html
 from ..sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
 from ..state import SessionState, as_array, as_latent
-
-
-class PageOnlyTextbox(gr.Textbox):
-    """A textbox for the page's own bookkeeping (the packed slider values): gradio_client leaves it out
-    of the values an endpoint returns, so the API stays "sliders and face"."""
-
-    is_template = True  # rendered by the frontend as a plain textbox
-
-    @property
-    def skip_api(self) -> bool:
-        return True
 
 
 @dataclass
@@ -236,28 +226,27 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
           paste_btn) -> None:
     fast = dict(show_progress="hidden", concurrency_id="decode", concurrency_limit=ctx.settings.concurrency)
 
-    @user_errors
-    def generate(st: SessionState, *values):
+    def face_for(st: SessionState, values) -> str:
         explorer, _, z = slider_latent(ctx, st, values)
         return face_html(cb.decode_one(explorer, z), caption(explorer, st))
+
+    @user_errors
+    def generate(st: SessionState, *values):
+        return face_for(st, values)
 
     # For API clients: every value explicit (the page uses the per-slider events below).
     api_only = gr.Button(visible=False)
     api_only.click(generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image], api_name="generate", **fast)
 
-    def fast_generate(st: SessionState, values: list[float], attr_values) -> str:
-        explorer, _, z = slider_latent(ctx, st, mirrored_split(values, attr_values))
-        return face_html(cb.decode_one(explorer, z), caption(explorer, st))
-
     def on_move(index: int):
         @user_errors
         def move(st: SessionState, value, packed, *attr_values):
-            return fast_generate(st, slider_mirror.with_move(packed, index, value), attr_values)
+            return face_for(st, mirrored_split(slider_mirror.with_move(packed, index, value), attr_values))
         return move
 
     @user_errors
     def on_target(st: SessionState, packed, *attr_values):
-        return fast_generate(st, slider_mirror.unpack(packed), attr_values)
+        return face_for(st, mirrored_split(slider_mirror.unpack(packed), attr_values))
 
     mirrored = [*tab.raw, *tab.pca, *tab.attr_strength]
     for i, slider in enumerate(mirrored):
