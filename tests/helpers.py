@@ -35,7 +35,7 @@ def blob_dataset(n: int = 48, resolution: int = 32, seed: int = 0) -> FaceDatase
 
 
 def tiny_train(**kw) -> TrainConfig:
-    base = dict(epochs=2, batch_size=8, lr=3e-3, seed=0)
+    base = dict(epochs=2, batch_size=8, lr=3e-3, seed=0, eval_every=1)  # every epoch: tests count EvalEvents
     base.update(kw)
     return TrainConfig(**base)
 

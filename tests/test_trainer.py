@@ -61,7 +61,7 @@ def test_same_seed_same_weights(tmp_path):
 
 def test_cancel_then_resume_continues_the_exact_run(tmp_path):
     ds = blob_dataset()
-    cfg = tiny_train(epochs=3)
+    cfg = tiny_train(epochs=3, hflip=True, shift=1)  # augmentations too: their draws must replay exactly
     list(Trainer(ds, TINY_MODEL, cfg, tmp_path / "straight", device="cpu").run())
 
     trainer = Trainer(ds, TINY_MODEL, cfg, tmp_path / "split", device="cpu", log_every=1)
@@ -188,3 +188,60 @@ def test_training_learns_in_either_precision_and_saves_fp32_weights(tmp_path, pr
     ck = load_checkpoint(tmp_path / "ck")
     assert ck.meta.train.precision == precision
     assert all(v.dtype is torch.float32 for v in ck.model.state_dict().values() if v.is_floating_point())
+
+
+def test_lr_schedule_anneals_to_the_time_budget():
+    cfg = tiny_train(lr=1e-2, lr_schedule="cosine", max_minutes=1.0)
+    total = 1_000_000  # far more steps than the budget allows: time decides
+    assert trainer_mod.lr_at(500, total, cfg, elapsed_s=0.0) == pytest.approx(1e-2, rel=1e-3)
+    assert trainer_mod.lr_at(500, total, cfg, elapsed_s=30.0) == pytest.approx(1e-2 * (0.05 + 0.95 * 0.5), rel=1e-3)
+    assert trainer_mod.lr_at(500, total, cfg, elapsed_s=60.0) == pytest.approx(5e-4)
+    assert trainer_mod.lr_at(500, total, cfg, elapsed_s=600.0) == pytest.approx(5e-4)
+    no_budget = tiny_train(lr=1e-2, lr_schedule="cosine")
+    assert trainer_mod.lr_at(500, total, no_budget, elapsed_s=600.0) == pytest.approx(1e-2, rel=1e-3)
+
+
+def test_time_budget_ends_the_run_normally_at_the_annealed_rate(tmp_path):
+    ds = blob_dataset()
+    cfg = tiny_train(epochs=100_000, lr_schedule="cosine", max_minutes=3 / 60, eval_every=0,
+                     checkpoint_every_epoch=False)
+    events = list(Trainer(ds, TINY_MODEL, cfg, tmp_path / "ck", device="cpu", log_every=1).run())
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and not done.cancelled
+    assert done.metrics["time_budget_reached"] is True and 3 <= done.seconds < 60
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    assert steps[-1].step < 100_000 and steps[-1].eta_sec <= 3
+    # the cosine is (nearly) at its floor of 5% by the deadline; 0.3 = 63% of the budget, slack for slow CI
+    assert steps[-1].lr < 0.3 * cfg.lr
+    assert isinstance(events[-4], EvalEvent)  # the last (partial) epoch is still validated (then images, checkpoint)
+    assert load_checkpoint(done.path).meta.metrics["time_budget_reached"] is True
+
+
+def test_a_resumed_run_keeps_the_time_already_spent(tmp_path):
+    ds = blob_dataset()
+    cfg = tiny_train(epochs=100_000, max_minutes=0.3 / 60)
+    trainer = Trainer(ds, TINY_MODEL, cfg, tmp_path / "ck", device="cpu", log_every=1)
+    for ev in trainer.run():
+        if isinstance(ev, StepEvent) and ev.step == 1:
+            threading.Event().wait(0.4)  # the budget runs out while the consumer holds the run
+            trainer.cancel()
+    assert ev.cancelled and ev.step == 1 and not ev.metrics["time_budget_reached"]
+    resumed = list(Trainer(ds, TINY_MODEL, cfg, tmp_path / "ck", device="cpu", resume=True).run())
+    assert resumed[-1].metrics["time_budget_reached"] is True and resumed[-1].step == 1
+
+
+def test_eval_cadence(tmp_path, monkeypatch):
+    ds = blob_dataset()
+    every2 = list(Trainer(ds, TINY_MODEL, tiny_train(epochs=5, eval_every=2), tmp_path / "a", device="cpu").run())
+    assert [e.epoch for e in every2 if isinstance(e, EvalEvent)] == [2, 4, 5]  # and always the last
+
+    slow_eval = Trainer._evaluate
+
+    def slow(self, *a, **kw):  # an evaluation that costs far more than an epoch, as on a tiny set
+        threading.Event().wait(0.3)
+        return slow_eval(self, *a, **kw)
+
+    monkeypatch.setattr(Trainer, "_evaluate", slow)
+    auto = list(Trainer(ds, TINY_MODEL, tiny_train(epochs=5, eval_every=0), tmp_path / "b", device="cpu").run())
+    assert [e.epoch for e in auto if isinstance(e, EvalEvent)] == [1, 5]
+    assert isinstance(auto[-1], DoneEvent) and auto[-1].step == 20

@@ -114,10 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
     o.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
     o.add_argument("--hflip", action="store_true", help="random horizontal flips")
+    o.add_argument("--shift", type=int, default=0, help="random translations by up to N pixels (edge-filled)")
     o.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="training arithmetic: bf16 autocast where the hardware has it natively (auto), or fixed")
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--max-steps", type=int, default=None)
+    o.add_argument("--minutes", type=float, default=None,
+                   help="time budget: stop after this many minutes; the cosine schedule anneals to it")
+    o.add_argument("--eval-every", type=int, default=0,
+                   help="validate every N epochs (0: every epoch, less often when epochs are very short)")
     o.add_argument("--grid-every", type=int, default=0, help="image grids every N steps (0: at epoch ends)")
     r = t.add_argument_group("run")
     r.add_argument("--out", default=None, help="checkpoint directory (default runs/<dataset>-<time>)")
@@ -241,8 +246,9 @@ def cmd_train(a: argparse.Namespace) -> int:
     model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
                             res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
     train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
-                            beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip,
-                            seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every, precision=a.precision)
+                            beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip, shift=a.shift,
+                            seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every, precision=a.precision,
+                            max_minutes=a.minutes, eval_every=a.eval_every)
     spec = _data_spec(a, a.resolution)
     out = Path(a.out) if a.out else Path("runs") / f"{spec.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     if a.resume and not out.is_dir():

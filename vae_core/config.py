@@ -175,6 +175,8 @@ class TrainConfig:
     kl_warmup_steps: int = 0
     lr_schedule: Literal["constant", "cosine"] = "cosine"
     hflip: bool = False
+    #: random translation of each training image by up to this many pixels per axis (edge-filled); 0 = off
+    shift: int = 0
     seed: int = 0
     #: emit an image grid event every N optimizer steps (0 = only at epoch ends)
     grid_every: int = 0
@@ -182,6 +184,13 @@ class TrainConfig:
     checkpoint_every_epoch: bool = True
     channels_last: bool = True
     max_steps: int | None = None
+    #: Wall-clock budget: the run ends (normally, with its final metrics) once this many minutes of training
+    #: have passed, and the cosine schedule anneals to that deadline rather than to the last epoch, so a
+    #: "train for 10 minutes" run ends at a low learning rate instead of being cut off mid-schedule.
+    max_minutes: float | None = None
+    #: Evaluate on the validation split every N epochs; 0 = at most ~5% of the time: every epoch unless
+    #: epochs are so short that the evaluation would cost more (small sets), and always after the last.
+    eval_every: int = 0
     #: Arithmetic of the training step's convolutions: "bf16" autocast (weights, optimizer, loss, KL and
     #: every evaluation stay fp32), "fp32", or "auto" = bf16 where the hardware does it natively (CPUs
     #: with AMX or AVX-512 BF16, CUDA GPUs with bf16), else fp32. See vae_core.training.device.
@@ -202,10 +211,17 @@ class TrainConfig:
             raise ConfigError(f"kl_warmup_steps must be >= 0, got {self.kl_warmup_steps}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ConfigError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
+        if not 0 <= self.shift <= 16:
+            raise ConfigError(f"shift must be in 0..16 pixels, got {self.shift}")
         if self.grid_every < 0:
             raise ConfigError(f"grid_every must be >= 0, got {self.grid_every}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
+        if self.max_minutes is not None and (isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float))
+                                             or not 0 < self.max_minutes <= 10_000_000):
+            raise ConfigError(f"max_minutes must be a positive number of minutes, got {self.max_minutes}")
+        if not 0 <= self.eval_every <= 100_000:
+            raise ConfigError(f"eval_every must be in 0..100000 (0 = automatic), got {self.eval_every}")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ConfigError(f"precision must be auto, fp32 or bf16, got {self.precision!r}")
 

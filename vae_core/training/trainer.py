@@ -36,6 +36,7 @@ from ..data.dataset import FaceDataset, to_uint8
 from ..errors import ConfigError, TrainingError
 from ..losses import bits_per_dim, elbo_terms
 from ..model import ConvVAE
+from .augment import augment
 from .device import resolve_device, resolve_precision
 from .distributed import DistContext, all_reduce_mean, barrier, broadcast_flag, init_distributed, shutdown
 from .events import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent, TrainEvent
@@ -52,6 +53,9 @@ class _RunState:
     batch_in_epoch: int = 0
     history: list[dict[str, Any]] | None = None
     last_good: str | None = None
+    #: seconds spent in the training loop by earlier processes of this run (resume keeps the time budget)
+    elapsed_before: float = 0.0
+    loop_started: float = 0.0
 
 
 def epoch_permutation(train_idx: np.ndarray, seed: int, epoch: int) -> np.ndarray:
@@ -59,14 +63,20 @@ def epoch_permutation(train_idx: np.ndarray, seed: int, epoch: int) -> np.ndarra
     return train_idx[np.random.default_rng([seed, epoch]).permutation(len(train_idx))]
 
 
-def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
-    """Learning rate at ``step``: short linear warm-up, then constant or cosine decay to 5% of lr."""
+def lr_at(step: int, total_steps: int, cfg: TrainConfig, elapsed_s: float = 0.0) -> float:
+    """Learning rate at ``step``: short linear warm-up, then constant or cosine decay to 5% of lr.
+
+    With a time budget (``cfg.max_minutes``) the cosine follows whichever runs out first, steps or time,
+    so the schedule anneals to the real end of the run.
+    """
+    budget_s = 60.0 * cfg.max_minutes if cfg.max_minutes else math.inf
     warm = min(100, max(1, total_steps // 20))
-    if step < warm:
-        return cfg.lr * (step + 1) / warm
+    warmed = max((step + 1) / warm, elapsed_s / (0.05 * budget_s))  # a short budget must not end in warm-up
+    if warmed < 1:
+        return cfg.lr * warmed
     if cfg.lr_schedule == "constant":
         return cfg.lr
-    t = (step - warm) / max(1, total_steps - warm)
+    t = max((step - warm) / max(1, total_steps - warm), elapsed_s / budget_s)
     return cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
 
@@ -203,32 +213,40 @@ class Trainer:
                 precision="bf16" if autocast["enabled"] else "fp32",
             )
 
-        flip_rng = np.random.default_rng([cfg.seed, 7, state.step])
         acc = torch.zeros(5, device=self.device)  # loss, mse, recon, kl, count
         acc_steps = 0
         t_window = time.perf_counter()
         window_images = 0
         cancelled = False
+        timed_out = False  # the time budget (cfg.max_minutes) ran out: a normal end, not a cancel
+        budget_s = 60.0 * cfg.max_minutes if cfg.max_minutes else math.inf
+        t_loop = state.loop_started = time.perf_counter()
+
+        def elapsed() -> float:
+            return state.elapsed_before + time.perf_counter() - t_loop
+
+        eval_cost = 0.0  # seconds the last evaluation took; with eval_every = 0 it sets the cadence
+        t_last_eval = time.perf_counter()
         epoch_acc = torch.zeros(5, device=self.device)
 
-        while state.step < total_steps:
+        while state.step < total_steps and not timed_out:
             perm = epoch_permutation(train_idx, cfg.seed, state.epoch)
             shard = perm[: per_rank * ctx.world_size][ctx.rank::ctx.world_size]
             net.train()
             while state.batch_in_epoch < steps_per_epoch and state.step < total_steps:
-                if broadcast_flag(self._stop.is_set(), ctx):
-                    cancelled = True
+                out_of_time = elapsed() >= budget_s
+                if broadcast_flag(self._stop.is_set() or out_of_time, ctx):
+                    timed_out = broadcast_flag(out_of_time and not self._stop.is_set(), ctx)
+                    cancelled = not timed_out
                     break
                 idx = shard[state.batch_in_epoch * bs:(state.batch_in_epoch + 1) * bs]
                 batch = self.dataset.images[np.sort(idx)]
-                if cfg.hflip:
-                    flip = flip_rng.random(len(batch)) < 0.5
-                    batch = np.where(flip[:, None, None, None], batch[:, :, ::-1], batch)
+                batch = augment(batch, hflip=cfg.hflip, shift=cfg.shift, seed=cfg.seed, step=state.step, rank=ctx.rank)
                 # NHWC uint8 → NCHW float view with channels_last strides: no copy of the layout.
                 x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
                 if not cfg.channels_last:
                     x = x.contiguous()
-                lr = lr_at(state.step, total_steps, cfg)
+                lr = lr_at(state.step, total_steps, cfg, elapsed())
                 for g in optimizer.param_groups:
                     g["lr"] = lr
                 beta = beta_at(state.step, cfg)
@@ -256,6 +274,7 @@ class Trainer:
                     now = time.perf_counter()
                     ips = window_images / max(1e-9, now - t_window)
                     eta = (total_steps - state.step) * bs * ctx.world_size / max(ips, 1e-9)
+                    eta = min(eta, max(0.0, budget_s - elapsed()))
                     if ctx.is_main:
                         point = StepEvent(
                             step=state.step, epoch=state.epoch,
@@ -282,16 +301,25 @@ class Trainer:
             if epoch_done:
                 state.epoch += 1
                 state.batch_in_epoch = 0
-            if ctx.is_main:
+            finishing = state.step >= total_steps or timed_out
+            if cfg.eval_every:
+                due = state.epoch % cfg.eval_every == 0
+            else:  # keep evaluation under ~5% of the time: short epochs (small sets) evaluate less often
+                due = time.perf_counter() - t_last_eval >= 20 * eval_cost
+            if ctx.is_main and (due or finishing):
+                t_eval = time.perf_counter()
                 ev = self._evaluate(model, val_idx, state, train_means, beta_at(state.step, cfg))
                 if not math.isfinite(ev.val_loss):
-                    yield from self._fault(ctx, state, lr_at(state.step, total_steps, cfg), synced=True)
+                    yield from self._fault(ctx, state, lr_at(state.step, total_steps, cfg, elapsed()), synced=True)
                     return
                 state.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
                                       "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo})
                 yield ev
                 yield self._images(model, val_idx, state, generator)
-                if cfg.checkpoint_every_epoch and state.step < total_steps:
+                t_last_eval = time.perf_counter()
+                eval_cost = t_last_eval - t_eval
+            if ctx.is_main:
+                if cfg.checkpoint_every_epoch and not finishing:
                     path = self._save(model, optimizer, generator, state, metrics=None, resumable=True)
                     yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
             barrier(ctx)
@@ -300,7 +328,7 @@ class Trainer:
         if ctx.is_main:
             metrics = self._final_metrics(model, val_idx)
             metrics.update({"steps": state.step, "epochs": state.epoch, "seconds": time.perf_counter() - t_start,
-                            "cancelled": cancelled})
+                            "cancelled": cancelled, "time_budget_reached": timed_out})
             path = self._save(model, optimizer, generator, state, metrics=metrics,
                               resumable=self.keep_training_state or cancelled)
             yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
@@ -339,6 +367,7 @@ class Trainer:
         state.epoch = int(info.get("epoch", 0))
         state.batch_in_epoch = int(info.get("batch_in_epoch", 0))
         state.history = list(info.get("history", []))
+        state.elapsed_before = float(info.get("elapsed_s", 0.0))
         state.last_good = str(self.out_dir)
         from safetensors.torch import load_file  # local: only resuming needs the RNG tensor
 
@@ -360,7 +389,7 @@ class Trainer:
         train_state = None
         if resumable:
             train_state = {"step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
-                           "history": state.history}
+                           "history": state.history, "elapsed_s": state.elapsed_before + time.perf_counter() - state.loop_started}
         path = save_checkpoint(self.out_dir, model, meta, optimizer=optimizer if resumable else None,
                                train_state=train_state,
                                extra_tensors={"rng.generator": generator.get_state()} if resumable else None)
