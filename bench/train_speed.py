@@ -1,6 +1,6 @@
 """Training speed: MFU of the project's trainer (data loading included) and speed vs a textbook loop.
 
-    python bench/train_speed.py [--steps 120] [--batch-size 64]
+    python bench/train_speed.py [--steps 120] [--batch-size 64] [--compile]
 
 Prints, from one run: the machine's fp32 matmul FLOP/s, the model's training FLOPs per image
 (torch.utils.flop_counter, forward + backward), our images/s and MFU, seconds per 10k-image epoch, and the
@@ -91,10 +91,44 @@ def textbook(dataset, cfg: ModelConfig, steps: int, batch: int, warmup: int = 10
     return (steps - warmup) * batch / (time.perf_counter() - t0)
 
 
+def compiled_vs_eager(cfg: ModelConfig, batch: int, precision: str, steps: int = 60) -> tuple[float, float, float]:
+    """Compute-only step (fixed batch, no data) eager and under torch.compile: (eager img/s, compiled img/s,
+    seconds the first compiled steps took). Not in the trainer: this measures whether it would pay."""
+    rates, first = [], 0.0
+    for compiled in (False, True):
+        torch.manual_seed(0)
+        model = ConvVAE(cfg).to(memory_format=torch.channels_last)
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        x = torch.rand(batch, 3, cfg.resolution, cfg.resolution).contiguous(memory_format=torch.channels_last)
+
+        def step(x: torch.Tensor) -> torch.Tensor:
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                out = model(x)
+            loss = elbo_terms(x, out.reconstruction, out.posterior, cfg, 1.0).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            return loss.detach()
+
+        fn = torch.compile(step) if compiled else step
+        t0 = time.perf_counter()
+        for _ in range(3):
+            fn(x)
+            opt.step()
+        if compiled:
+            first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            fn(x)
+            opt.step()
+        rates.append(steps * batch / (time.perf_counter() - t0))
+    return rates[0], rates[1], first
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=120)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--compile", action="store_true", help="also: would torch.compile of the step pay? (~1 min more)")
     a = p.parse_args()
     cfg = ModelConfig()
     ds = load_dataset(DataSpec(kind="synthetic", size=10_000), progress=False)
@@ -118,6 +152,11 @@ def main() -> None:
     else:
         print("bf16: not native on this CPU; the trainer's precision=auto uses fp32 here")
     ips_default = ips_bf16 if ips_bf16 is not None else ips_fp32
+    if a.compile:
+        for precision in (["bf16"] if bf16 else []) + ["fp32"]:
+            eager, comp, first = compiled_vs_eager(cfg, a.batch_size, precision)
+            print(f"torch.compile, compute-only step, {precision}: eager {eager:.0f} images/s, compiled {comp:.0f} "
+                  f"images/s ({comp / eager:.2f}x) after {first:.1f} s of compiling")
     print(f"speed ratio vae_core (precision=auto: {'bf16' if bf16 else 'fp32'}) / textbook: {ips_default / ips_base:.2f}x"
           f"  (fp32 vs fp32: {ips_fp32 / ips_base:.2f}x)")
 
