@@ -16,9 +16,11 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _code_lines() -> list[str]:
+    """Shell commands of the README's fenced blocks, one per command: a line ending in a backslash
+    continues on the next, as in a shell."""
     blocks = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)  # whole fenced blocks
-    return [ln.split("#")[0].strip() for lang, b in blocks if lang in ("", "bash")
-            for ln in b.splitlines() if ln.strip()]
+    joined = [b.replace("\\\n", " ") for lang, b in blocks if lang in ("", "bash")]
+    return [ln.split("#")[0].strip() for b in joined for ln in b.splitlines() if ln.strip()]
 
 
 @pytest.mark.parametrize("line", [ln for ln in _code_lines() if "-m vae_core" in ln])
