@@ -110,8 +110,9 @@ def main() -> None:
     p.add_argument("--shift", type=int, default=2, help="our recipe's random translation, pixels")
     p.add_argument("--channels", default="32,64,128,256", help="our recipe's channels per stage")
     p.add_argument("--norm", choices=["batch", "none"], default="batch", help="our recipe's normalisation")
-    p.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+    p.add_argument("--schedule", choices=["constant", "cosine", "wsd"], default="constant",
                    help="our recipe's lr schedule (cosine anneals to the end of the budget)")
+    p.add_argument("--batch-size", type=int, default=64, help="our recipe's batch size")
     p.add_argument("--no-baseline", action="store_true", help="train only our recipe (recipe search)")
     a = p.parse_args()
     out = Path(a.out)
@@ -119,7 +120,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     # The recipe: constant lr (3-minute probes: a cosine annealed to the end scored lower), β warm-up, flips and
     # ±2 px shifts (they close most of the train/held-out gap); the run ends at the budget (max_minutes).
-    train = TrainConfig(epochs=10_000, batch_size=64, lr=a.lr, kl_warmup_steps=1000, hflip=True, shift=a.shift,
+    train = TrainConfig(epochs=10_000, batch_size=a.batch_size, lr=a.lr, kl_warmup_steps=1000, hflip=True, shift=a.shift,
                         beta=a.beta, lr_schedule=a.schedule, checkpoint_every_epoch=False)
     cfg = ModelConfig(obs_std=a.obs_std, res_blocks=a.res_blocks, latent_dim=a.latent_dim, norm=a.norm,
                       channels=tuple(int(c) for c in a.channels.split(",")))

@@ -201,6 +201,21 @@ def test_lr_schedule_anneals_to_the_time_budget():
     assert trainer_mod.lr_at(500, total, no_budget, elapsed_s=600.0) == pytest.approx(1e-2, rel=1e-3)
 
 
+def test_wsd_schedule_holds_the_rate_then_decays_over_the_last_fifth():
+    cfg = tiny_train(lr=1e-2, lr_schedule="wsd")
+    total = 1000  # warm-up is 50 steps
+    assert trainer_mod.lr_at(10, total, cfg) < 1e-2
+    for step in (60, 500, 790):
+        assert trainer_mod.lr_at(step, total, cfg) == pytest.approx(1e-2)
+    mid_decay = trainer_mod.lr_at(50 + int(0.9 * 950), total, cfg)
+    assert mid_decay == pytest.approx(1e-2 * (1 - 0.95 * 0.5), rel=1e-2)
+    assert trainer_mod.lr_at(total, total, cfg) == pytest.approx(5e-4)
+    timed = tiny_train(lr=1e-2, lr_schedule="wsd", max_minutes=1.0)  # time decides: the decay starts at 48 s
+    assert trainer_mod.lr_at(500, 1_000_000, timed, elapsed_s=47.0) == pytest.approx(1e-2)
+    assert trainer_mod.lr_at(500, 1_000_000, timed, elapsed_s=54.0) == pytest.approx(1e-2 * (1 - 0.95 * 0.5))
+    assert trainer_mod.lr_at(500, 1_000_000, timed, elapsed_s=90.0) == pytest.approx(5e-4)
+
+
 def test_time_budget_ends_the_run_normally_at_the_annealed_rate(tmp_path):
     ds = blob_dataset()
     cfg = tiny_train(epochs=100_000, lr_schedule="cosine", max_minutes=3 / 60, eval_every=0,

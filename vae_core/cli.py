@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--weight-decay", type=float, default=0.0)
     o.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
     o.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
-    o.add_argument("--schedule", choices=["constant", "cosine"], default="cosine")
+    o.add_argument("--schedule", choices=["constant", "cosine", "wsd"], default="cosine",
+                   help="lr schedule: constant, cosine decay, or wsd (constant, then linear decay over the last 20%%)")
     o.add_argument("--hflip", action="store_true", help="random horizontal flips")
     o.add_argument("--shift", type=int, default=0, help="random translations by up to N pixels (edge-filled)")
     o.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
@@ -120,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=int, default=0)
     o.add_argument("--max-steps", type=int, default=None)
     o.add_argument("--minutes", type=float, default=None,
-                   help="time budget: stop after this many minutes; the cosine schedule anneals to it")
+                   help="time budget: stop after this many minutes; the cosine/wsd schedule anneals to it")
     o.add_argument("--eval-every", type=int, default=0,
                    help="validate every N epochs (0: every epoch, less often when epochs are very short)")
     o.add_argument("--grid-every", type=int, default=0, help="image grids every N steps (0: at epoch ends)")

@@ -173,7 +173,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     beta: float = 1.0
     kl_warmup_steps: int = 0
-    lr_schedule: Literal["constant", "cosine"] = "cosine"
+    lr_schedule: Literal["constant", "cosine", "wsd"] = "cosine"
     hflip: bool = False
     #: random translation of each training image by up to this many pixels per axis (edge-filled); 0 = off
     shift: int = 0
@@ -209,8 +209,8 @@ class TrainConfig:
             raise ConfigError(f"beta must be in [0, 1000], got {self.beta}")
         if self.kl_warmup_steps < 0:
             raise ConfigError(f"kl_warmup_steps must be >= 0, got {self.kl_warmup_steps}")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise ConfigError(f"lr_schedule must be constant or cosine, got {self.lr_schedule!r}")
+        if self.lr_schedule not in ("constant", "cosine", "wsd"):
+            raise ConfigError(f"lr_schedule must be constant, cosine or wsd, got {self.lr_schedule!r}")
         if not 0 <= self.shift <= 16:
             raise ConfigError(f"shift must be in 0..16 pixels, got {self.shift}")
         if self.grid_every < 0:
