@@ -183,3 +183,33 @@ def test_list_checkpoints_puts_default_first(tmp_path):
     (tmp_path / "junk").mkdir()
     assert [p.name for p in list_checkpoints(tmp_path)] == ["default", "zeta"]
     assert read_meta(tmp_path / "zeta").metrics == {"ssim": 0.5}
+
+
+def test_restored_optimizer_moments_take_the_parameters_memory_layout():
+    """Saved moments are contiguous; a fused AdamW over channels_last weights pairs elements by memory
+    position, so restored moments must be laid out like their parameters (else resume silently diverges)."""
+    from vae_core.checkpoint import _optimizer_state, _restore_optimizer
+
+    def make():
+        torch.manual_seed(0)
+        conv = torch.nn.Conv2d(3, 4, 3).to(memory_format=torch.channels_last)
+        return conv, torch.optim.AdamW(conv.parameters(), lr=1e-2, fused=True)
+
+    x = torch.randn(2, 3, 5, 5).contiguous(memory_format=torch.channels_last)
+
+    def step(conv, opt):
+        opt.zero_grad()
+        conv(x).pow(2).sum().backward()
+        opt.step()
+
+    a, opt_a = make()
+    step(a, opt_a)
+    tensors, info = _optimizer_state(opt_a)
+    b, opt_b = make()
+    b.load_state_dict(a.state_dict())
+    _restore_optimizer(opt_b, {k: v.clone() for k, v in tensors.items()}, info)  # as if read from disk
+    assert opt_b.state[b.weight]["exp_avg"].stride() == b.weight.stride()
+    for _ in range(3):
+        step(a, opt_a)
+        step(b, opt_b)
+    assert torch.equal(a.weight, b.weight)

@@ -203,6 +203,13 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
     for pid, sc in info.get("scalars", {}).items():
         state.setdefault(int(pid), {}).update(sc)
     optimizer.load_state_dict({"state": state, "param_groups": info["param_groups"]})
+    # Saved moments are contiguous; a channels_last parameter needs them in its own layout (a fused
+    # optimizer pairs parameter and moment elements by memory position, not by index).
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            for k, v in optimizer.state.get(p, {}).items():
+                if isinstance(v, torch.Tensor) and v.shape == p.shape and v.stride() != p.stride():
+                    optimizer.state[p][k] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 
 def save_checkpoint(

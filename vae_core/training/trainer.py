@@ -112,6 +112,15 @@ def make_grid(images_u8: np.ndarray, cols: int) -> np.ndarray:
     return grid
 
 
+def _adamw(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW, fused where this torch has the fused kernel for the model's device: one pass over all
+    parameters instead of a dozen small ops per tensor (~2 ms of a ~100 ms CPU step)."""
+    try:
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+    except (RuntimeError, TypeError):  # an older torch or a device without the fused kernel
+        return torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
 def _generator_version() -> int:
     """Recorded so a synthetic checkpoint can tell when the generator that made its data has changed."""
     from ..data.synthetic import GENERATOR_VERSION
@@ -183,8 +192,13 @@ class Trainer:
         t_start = time.perf_counter()
         torch.manual_seed(cfg.seed)
         model = ConvVAE(self.model_config)
+        # Device and memory layout before the optimizer: its state must share the parameters' layout (the
+        # fused AdamW kernel walks parameters and moments as flat memory).
+        model.to(self.device)
+        if cfg.channels_last:
+            model.to(memory_format=torch.channels_last)
         state = _RunState(history=[])
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        optimizer = _adamw(model, cfg)
         gen_state: torch.Tensor | None = None
         if self.resume:
             gen_state = self._restore(model, optimizer, state)
@@ -195,9 +209,6 @@ class Trainer:
             model.load_state_dict(src.model.state_dict())
             for p in model.parameters():
                 p.requires_grad_(True)
-        model.to(self.device)
-        if cfg.channels_last:
-            model.to(memory_format=torch.channels_last)
         self._sanity_check(model)
 
         train_idx, val_idx = self.dataset.split()
