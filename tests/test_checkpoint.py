@@ -17,7 +17,7 @@ import torch
 
 from vae_core.checkpoint import CheckpointMeta, list_checkpoints, load_checkpoint, load_training_state, read_meta, save_checkpoint
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
-from vae_core.errors import CheckpointError
+from vae_core.errors import CheckpointError, ConfigError
 from vae_core.model import ConvVAE
 
 TINY = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8))
@@ -213,3 +213,30 @@ def test_restored_optimizer_moments_take_the_parameters_memory_layout():
         step(a, opt_a)
         step(b, opt_b)
     assert torch.equal(a.weight, b.weight)
+
+
+def test_encoder_width_sets_the_encoder_and_survives_a_roundtrip(tmp_path):
+    cfg = ModelConfig(resolution=32, latent_dim=4, channels=(8, 16, 16), encoder_width=0.5)
+    assert cfg.encoder_channels == (4, 8, 8)
+    model = ConvVAE(cfg)
+    assert model.encoder.features[0].out_channels == 4 and model.encoder.to_moments.in_features == 8 * 4 * 4
+    assert model.decoder.from_latent.out_features == 16 * 4 * 4  # the decoder keeps the full channels
+    path = save_checkpoint(tmp_path / "ck", model, _meta(cfg))
+    assert load_checkpoint(path).meta.model == cfg
+
+
+def test_a_config_written_before_encoder_width_existed_loads_as_mirrored(tmp_path):
+    cfg = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8), encoder_width=1.0)
+    path = save_checkpoint(tmp_path / "ck", ConvVAE(cfg), _meta(cfg))
+    doc = json.loads((path / "config.json").read_text())
+    del doc["model"]["encoder_width"]
+    (path / "config.json").write_text(json.dumps(doc))
+    loaded = load_checkpoint(path)  # the weights hash is over the weights, not the config
+    assert loaded.meta.model.encoder_width == 1.0 and loaded.meta.model.encoder_channels == (4, 8, 8)
+    assert ModelConfig().encoder_width == 0.5  # while new models default to the half-width encoder
+
+
+@pytest.mark.parametrize("bad", [0, -1, 5, "0.5", True, None])
+def test_encoder_width_is_validated(bad):
+    with pytest.raises(ConfigError, match="encoder_width"):
+        ModelConfig(encoder_width=bad)

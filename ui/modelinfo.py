@@ -37,7 +37,8 @@ def info_markdown(info: dict[str, Any]) -> str:
         f"**Checkpoint** `{info.get('checkpoint')}` · model id `{info.get('model_id')}`",
         f"**Dataset** {data}{html.escape(str(info.get('dataset', '')))}",
         f"**Resolution** {info.get('resolution')}×{info.get('resolution')} · **latent size** {info.get('latent_dim')} · "
-        f"**channels** {info.get('channels')} · **parameters** {info.get('parameters', 0):,} · "
+        f"**channels** encoder {info.get('encoder_channels', info.get('channels'))}, decoder "
+        f"{list(reversed(info.get('channels') or []))} · **parameters** {info.get('parameters', 0):,} · "
         f"**β** {_fmt(info.get('beta'))}",
     ]
     metrics = info.get("metrics") or {}

@@ -55,6 +55,7 @@ class TrainRequest:
             args += ["--crop", str(d.get("crop_fraction", 1.0))]
         args += ["--resolution", str(m["resolution"]), "--latent-dim", str(m["latent_dim"]),
                  "--channels", ",".join(str(c) for c in m["channels"]),
+                 "--encoder-width", f"{m.get('encoder_width', 1.0):g}",
                  "--epochs", str(t["epochs"]), "--batch-size", str(t["batch_size"]), "--lr", f"{t['lr']:g}",
                  "--beta", f"{t['beta']:g}", "--out", self.out_dir]
         if self.resume:

@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--resolution", type=int, default=64, choices=[32, 64, 128])
     m.add_argument("--latent-dim", type=int, default=ModelConfig().latent_dim)
     m.add_argument("--channels", type=_parse_channels, default=(32, 64, 128, 256), help="per stage, e.g. 32,64,128,256")
+    m.add_argument("--encoder-width", type=float, default=ModelConfig().encoder_width,
+                   help="encoder channels = this × --channels (1 mirrors the decoder)")
     m.add_argument("--res-blocks", type=int, default=0)
     m.add_argument("--norm", choices=["batch", "none"], default="batch")
     m.add_argument("--obs-std", type=float, default=0.1, help="std σ of the Gaussian decoder on [0,1] pixels")
@@ -245,7 +247,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     if a.threads:
         torch.set_num_threads(a.threads)
     model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
-                            res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
+                            encoder_width=a.encoder_width, res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
     train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                             beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip, shift=a.shift,
                             seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every, precision=a.precision,

@@ -137,6 +137,7 @@ class Explorer:
             "resolution": m.model.resolution,
             "latent_dim": m.model.latent_dim,
             "channels": list(m.model.channels),
+            "encoder_channels": list(m.model.encoder_channels),
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "beta": m.train.beta if m.train else None,
             "metrics": {k: v for k, v in m.metrics.items() if k != "kl_per_dim"},

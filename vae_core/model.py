@@ -77,14 +77,14 @@ class Encoder(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
-        for c in cfg.channels:
+        for c in cfg.encoder_channels:
             # 4×4 stride-2 convs halve the resolution; bias is redundant before batch norm.
             layers += [nn.Conv2d(c_in, c, 4, stride=2, padding=1, bias=cfg.norm != "batch"),
                        _norm(c, cfg.norm), nn.LeakyReLU(0.2)]
             layers += [ResBlock(c, cfg.norm) for _ in range(cfg.res_blocks)]
             c_in = c
         self.features = nn.Sequential(*layers)
-        flat = cfg.channels[-1] * cfg.bottom_resolution**2
+        flat = cfg.encoder_channels[-1] * cfg.bottom_resolution**2
         self.to_moments = nn.Linear(flat, 2 * cfg.latent_dim)
 
     def forward(self, x: torch.Tensor) -> Posterior:
