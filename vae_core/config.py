@@ -42,8 +42,9 @@ def _from_dict(cls, d: dict[str, Any]):
 class ModelConfig:
     """Architecture of the convolutional VAE.
 
-    The encoder halves the resolution once per entry of ``channels``; the decoder mirrors it. With the
-    defaults a 64×64 image becomes a 256×4×4 feature map before the latent heads.
+    The encoder halves the resolution once per entry of ``channels`` (at ``encoder_width`` × their width);
+    the decoder doubles it back through the same channels reversed. With the defaults a 64×64 image
+    becomes a 128×4×4 feature map before the latent heads, and z a 256×4×4 map at the decoder's start.
     """
 
     resolution: int = 64
