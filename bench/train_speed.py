@@ -9,7 +9,8 @@ same for a plain textbook PyTorch loop of the same architecture (eager, fp32, NC
 decoded images, `loss.item()` every step), with the speed ratio. Our trainer runs twice: in fp32 (MFU
 against the fp32 matmul rate, the issue's definition) and, where the CPU has native bf16 (AMX / AVX-512
 BF16), with bf16 autocast — its default there — whose MFU is taken against the bf16 matmul rate; and
-once more in fp32 with a mirrored (full-width) encoder, for the MFU of wider layers.
+once more in fp32 with a mirrored (full-width) encoder, for the MFU of wider layers. MFU and the speed
+ratio are then measured again in paired rounds close in time (median, min, max), for drifting machines.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=120)
     p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--rounds", type=int, default=3, help="paired (peak, trainer) MFU measurements (~20 s each)")
+    p.add_argument("--rounds", type=int, default=3, help="paired (peak, trainer) MFU and (trainer, textbook) speed-ratio rounds (~20 + ~25 s each)")
     p.add_argument("--compile", action="store_true", help="also: would torch.compile of the step pay? (~1 min more)")
     a = p.parse_args()
     cfg = ModelConfig()
@@ -188,6 +189,19 @@ def main() -> None:
                   f"images/s ({comp / eager:.2f}x) after {first:.1f} s of compiling")
     print(f"speed ratio vae_core (precision=auto: {'bf16' if bf16 else 'fp32'}) / textbook: {ips_default / ips_base:.2f}x"
           f"  (fp32 vs fp32: {ips_fp32 / ips_base:.2f}x)")
+    # The single ratio above divides two runs minutes apart; on a machine whose speed drifts that can move it by
+    # ±20%. The paired rounds run the two loops back to back, alternating which goes first, and report the median.
+    ratios = []
+    for i in range(a.rounds):
+        first_ours = i % 2 == 0
+        r_ours = ours(ds, cfg, a.steps, a.batch_size) if first_ours else None
+        r_base = textbook(ds, cfg, a.steps, a.batch_size)
+        if not first_ours:
+            r_ours = ours(ds, cfg, a.steps, a.batch_size)
+        ratios.append(r_ours / r_base)
+    if ratios:
+        print(f"speed ratio, paired rounds: median {float(np.median(ratios)):.2f}x over {len(ratios)} rounds "
+              f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x)")
 
 
 if __name__ == "__main__":
