@@ -28,7 +28,7 @@ def trained(tmp_path_factory):
     out = tmp / "ck"
     proc = cli("train", "--data", "folder", "--path", str(SAMPLE), "--limit", "40", "--resolution", "32",
                "--channels", "8,16,16", "--latent-dim", "4", "--epochs", "2", "--batch-size", "8", "--out", str(out),
-               "--minutes", "30", "--eval-every", "1", cache=tmp / "cache")
+               "--minutes", "30", "--eval-every", "1", "--adam-beta2", "0.98", cache=tmp / "cache")
     return tmp, out, proc
 
 
@@ -40,7 +40,7 @@ def test_train_writes_a_checkpoint_with_its_command(trained):
     assert ck.meta.command.startswith("python -m vae_core train --data folder")
     assert ck.meta.data.kind == "folder" and ck.meta.data.limit == 40
     assert "epoch 1" in proc.stderr and "epoch 2" in proc.stderr  # the per-epoch lines rendered from EvalEvents
-    assert ck.meta.train.max_minutes == 30 and ck.meta.train.eval_every == 1
+    assert ck.meta.train.max_minutes == 30 and ck.meta.train.eval_every == 1 and ck.meta.train.adam_beta2 == 0.98
     assert summary["time_budget_reached"] is False and summary["epochs"] == 2  # the epochs ran out first
 
 

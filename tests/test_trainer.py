@@ -163,6 +163,22 @@ def test_precision_is_resolved_and_validated():
     assert TrainConfig.from_dict({"epochs": 2}).precision == "auto"  # checkpoints from before the option
 
 
+def test_adam_beta2_reaches_the_optimizer_and_old_configs_keep_theirs(tmp_path, monkeypatch):
+    from vae_core.config import TrainConfig
+
+    made = []
+    real = trainer_mod._adamw
+    monkeypatch.setattr(trainer_mod, "_adamw", lambda model, cfg: made.append(real(model, cfg)) or made[-1])
+    list(Trainer(blob_dataset(), TINY_MODEL, tiny_train(epochs=1, adam_beta2=0.95), tmp_path / "ck", device="cpu").run())
+    assert made and all(g["betas"] == (0.9, 0.95) for g in made[0].param_groups)
+    assert TrainConfig().adam_beta2 == 0.99
+    assert TrainConfig.from_dict(TrainConfig(adam_beta2=0.9).to_dict()).adam_beta2 == 0.9
+    assert TrainConfig.from_dict({"epochs": 2}).adam_beta2 == 0.999  # written before the option: PyTorch's default
+    for bad in (0, 1, 1.5, -0.1, True, "0.99", None):
+        with pytest.raises(ConfigError, match="adam_beta2"):
+            TrainConfig(adam_beta2=bad)
+
+
 def test_under_bf16_autocast_the_model_hands_the_loss_fp32():
     """The convolutions run in bf16, but the posterior (KL, reparameterisation) and the reconstruction
     (the Gaussian likelihood) reach the loss in fp32."""

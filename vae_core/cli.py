@@ -112,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--batch-size", type=int, default=64)
     o.add_argument("--lr", type=float, default=2e-3)
     o.add_argument("--weight-decay", type=float, default=0.0)
+    o.add_argument("--adam-beta2", type=float, default=TrainConfig().adam_beta2,
+                   help="Adam's second-moment decay (default %(default)s)")
     o.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
     o.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
     o.add_argument("--schedule", choices=["constant", "cosine", "wsd"], default="cosine",
@@ -249,7 +251,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
                             encoder_width=a.encoder_width, res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
     train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
-                            beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip, shift=a.shift,
+                            adam_beta2=a.adam_beta2, beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip, shift=a.shift,
                             seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every, precision=a.precision,
                             max_minutes=a.minutes, eval_every=a.eval_every)
     spec = _data_spec(a, a.resolution)
