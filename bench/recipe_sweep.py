@@ -38,7 +38,8 @@ from bench.quality import BACKGROUNDS, REAL_SPEC, background_kinds, recipe  # no
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.data.dataset import FaceDataset  # noqa: E402
 
-#: Optimizer steps of the recipe in `python bench/quality.py --data real` (10 minutes, 2026-11-27 AMD EPYC).
+#: Optimizer steps of `python bench/quality.py --data real` in its 10 minutes on the README's AMD EPYC with the
+#: recipe before the sweep (2026-11-27; today's recipe took 6,514 in another run: the machine drifts by more).
 CPU_10MIN_STEPS = 6714
 
 
@@ -51,14 +52,15 @@ class Variant:
     step_factor: float = 1.0  # a longer budget: 2.0 = 20 CPU minutes
 
 
+#: cpu_cost: the mean of two `python bench/recipe_sweep.py --cpu-cost` runs on the README's AMD EPYC (2026-11-27).
 VARIANTS: dict[str, Variant] = {
     "recipe": Variant(),
     "recipe-seed1": Variant(dict(seed=1)),
     "flips": Variant(dict(hflip=True)),
     "no-shift": Variant(dict(shift=0)),
     "shift4": Variant(dict(shift=4)),
-    "z128": Variant(dict(latent_dim=128)),
-    "z512": Variant(dict(latent_dim=512), cpu_cost=1.13),
+    "z128": Variant(dict(latent_dim=128), cpu_cost=0.90),
+    "z512": Variant(dict(latent_dim=512), cpu_cost=1.08),
     "beta2-0.999": Variant(dict(adam_beta2=0.999)),
     "lr3e-3": Variant(dict(lr=3e-3)),
     "lr1e-3": Variant(dict(lr=1e-3)),
@@ -66,11 +68,11 @@ VARIANTS: dict[str, Variant] = {
     "no-warmup": Variant(dict(kl_warmup=0)),
     "beta0.5": Variant(dict(beta=0.5)),
     "sigma0.05": Variant(dict(obs_std=0.05)),
-    "batch32": Variant(dict(batch_size=32, lr=1.4e-3), cpu_cost=0.5),
-    "batch128": Variant(dict(batch_size=128, lr=3e-3), cpu_cost=2.0),
+    "batch32": Variant(dict(batch_size=32, lr=1.4e-3), cpu_cost=0.56),
+    "batch128": Variant(dict(batch_size=128, lr=3e-3), cpu_cost=1.87),
     "encoder-width1": Variant(dict(encoder_width=1.0), cpu_cost=1.4),
-    "no-batchnorm": Variant(dict(norm="none"), cpu_cost=1.08),
-    "res-blocks1": Variant(dict(res_blocks=1), cpu_cost=3.0),
+    "no-batchnorm": Variant(dict(norm="none"), cpu_cost=0.92),
+    "res-blocks1": Variant(dict(res_blocks=1), cpu_cost=2.37),
     "2x-budget": Variant(step_factor=2.0),
     "4x-budget": Variant(step_factor=4.0),
 }

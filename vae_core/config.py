@@ -48,11 +48,11 @@ class ModelConfig:
     """
 
     resolution: int = 64
-    #: 256: on real Cartoon Set faces every one of 256 dims stays active at β = 1, and it costs the same CPU
-    #: step time as 128 (512 costs ~13% more). 3-minute probes could not tell 128 from 256 (held-out SSIM
-    #: 0.748 both; 32 gave 0.692), but runs of the 10-minute budget's 6,714 steps did: 0.819 (256) against
-    #: 0.810 (128) with flips, 0.822 against 0.816 without (two seeds of 128 differ by 0.004; README
-    #: "Performance", recipe sweep).
+    #: 256: on real Cartoon Set faces every one of 256 dims stays active at β = 1. After the 10-minute budget's
+    #: 6,714 steps held-out SSIM was 0.819 (256) vs 0.810 (128) with flips and 0.822 vs 0.816 without; a z-256
+    #: step costs ~10% more CPU time, which at equal CPU time leaves a small win of about the spread between
+    #: two seeds (0.004). 3-minute probes could not tell them apart (0.748 both; 32: 0.692). README
+    #: "Performance", recipe sweep.
     latent_dim: int = 256
     #: Decoder channels per stage (from the image side); the encoder has the same stages.
     channels: tuple[int, ...] = (32, 64, 128, 256)
