@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.common import machine  # noqa: E402
-from bench.quality import BACKGROUNDS, REAL_SPEC, background_kinds, recipe  # noqa: E402
+from bench.quality import REAL_SPEC, recipe, ssim_by_background  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.data.dataset import FaceDataset  # noqa: E402
 
@@ -107,8 +107,7 @@ def run_variant(name: str, ds: FaceDataset, steps: int, device: str = "auto") ->
     seconds = time.perf_counter() - t0
     r = evaluate_model(model, ds, test_idx)
     seen = evaluate_model(model, ds, train_idx[: len(test_idx)])
-    kinds = background_kinds(ds.images[test_idx])
-    by_bg = {k: round(evaluate_model(model, ds, test_idx[kinds == k]).ssim, 4) for k in BACKGROUNDS if (kinds == k).any()}
+    by_bg = {k: round(ssim, 4) for k, (_, ssim) in ssim_by_background(model, ds, test_idx).items()}
     return dict(variant=name, overrides=v.overrides, steps=done, ssim=round(r.ssim, 4), psnr=round(r.psnr, 2),
                 nelbo=round(r.nelbo, 1), active_units=r.active_units, latent_dim=cfg.latent_dim,
                 train_ssim=round(seen.ssim, 4), by_background=by_bg, seconds=round(seconds, 1),
@@ -123,12 +122,13 @@ def cpu_step_costs(names: list[str], rounds: int = 3, steps: int = 20) -> dict[s
     from vae_core.losses import elbo_terms
     from vae_core.model import ConvVAE
     from vae_core.training.device import resolve_precision
+    from vae_core.training.trainer import _adamw
 
     def step_time(name: str) -> float:
         train, cfg = recipe(**VARIANTS[name].overrides)
         torch.manual_seed(0)
         model = ConvVAE(cfg).to(memory_format=torch.channels_last)
-        opt = torch.optim.AdamW(model.parameters(), lr=train.lr, betas=(0.9, train.adam_beta2), fused=True)
+        opt = _adamw(model, train)
         x = torch.rand(train.batch_size, 3, cfg.resolution, cfg.resolution).contiguous(memory_format=torch.channels_last)
         bf16 = resolve_precision(train.precision, torch.device("cpu")) == torch.bfloat16
 
