@@ -38,14 +38,14 @@ def test_every_variant_builds_the_recipe_with_its_change(name):
     names = {"hflip": "hflip", "shift": "shift", "latent_dim": "latent_dim", "adam_beta2": "adam_beta2", "lr": "lr",
              "schedule": "lr_schedule", "kl_warmup": "kl_warmup_steps", "beta": "beta", "obs_std": "obs_std",
              "batch_size": "batch_size", "encoder_width": "encoder_width", "norm": "norm", "res_blocks": "res_blocks",
-             "seed": "seed"}
+             "weight_decay": "weight_decay", "seed": "seed"}
     assert changed == {names[k] for k in VARIANTS[name].overrides}
 
 
 def test_recipe_defaults_are_the_documented_ones():
     train, cfg = recipe()
-    assert (cfg.latent_dim, cfg.encoder_width, train.hflip, train.shift, train.adam_beta2, train.lr_schedule) == \
-        (256, 0.5, False, 2, 0.99, "wsd")
+    assert (cfg.latent_dim, cfg.encoder_width, train.hflip, train.shift, train.adam_beta2, train.lr_schedule,
+            train.weight_decay) == (256, 0.5, False, 2, 0.99, "wsd", 0.3)
 
 
 def test_run_variant_trains_the_matched_steps_and_evaluates(faces):

@@ -26,6 +26,25 @@ def test_loads_and_is_labelled_synthetic():
     assert not (DEFAULT / "training_state.safetensors").exists()  # shipped without optimizer state
 
 
+def test_recorded_command_with_the_readmes_flags_asks_for_the_recorded_configs():
+    """Defaults move (z, encoder width, Adam β2, weight decay…); the README says which flags bring the shipped
+    checkpoint's recorded command back to the configs it was trained with. ``precision`` is left out: the
+    checkpoint recorded "auto", which meant fp32 on the machine that trained it."""
+    import dataclasses
+    import shlex
+
+    from vae_core.cli import build_parser, train_configs
+
+    ck = load_checkpoint(DEFAULT)
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    m = re.search(r"reproduces it with `([^`]+)` added", readme)
+    assert m, "README must say which flags reproduce the shipped checkpoint"
+    argv = shlex.split(ck.meta.command)[3:] + shlex.split(m.group(1))  # after "python -m vae_core"
+    model, train = train_configs(build_parser().parse_args(argv))
+    assert model == ck.meta.model
+    assert dataclasses.replace(train, precision="auto") == ck.meta.train
+
+
 def test_small_enough_for_git():
     total = sum(p.stat().st_size for p in DEFAULT.rglob("*") if p.is_file())
     assert total < 20 * 1024 * 1024

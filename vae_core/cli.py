@@ -111,7 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--epochs", type=int, default=10)
     o.add_argument("--batch-size", type=int, default=64)
     o.add_argument("--lr", type=float, default=2e-3)
-    o.add_argument("--weight-decay", type=float, default=0.0)
+    o.add_argument("--weight-decay", type=float, default=TrainConfig().weight_decay,
+                   help="AdamW's decoupled weight decay (default %(default)s)")
     o.add_argument("--adam-beta2", type=float, default=TrainConfig().adam_beta2,
                    help="Adam's second-moment decay (default %(default)s)")
     o.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
@@ -237,6 +238,18 @@ def _render_events(events, out) -> dict[str, Any] | None:
     return done
 
 
+def train_configs(a: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    """The configs a ``train`` command line asks for: separate from the run so that a checkpoint's recorded
+    command can be checked against the configs it recorded (tests/test_default_checkpoint.py)."""
+    model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
+                            encoder_width=a.encoder_width, res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
+    train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
+                            adam_beta2=a.adam_beta2, beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule,
+                            hflip=a.hflip, shift=a.shift, seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every,
+                            precision=a.precision, max_minutes=a.minutes, eval_every=a.eval_every)
+    return model_cfg, train_cfg
+
+
 def cmd_train(a: argparse.Namespace) -> int:
     import time
 
@@ -248,12 +261,7 @@ def cmd_train(a: argparse.Namespace) -> int:
     resolve_device(a.device)  # fail on a missing GPU before spending time on data
     if a.threads:
         torch.set_num_threads(a.threads)
-    model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
-                            encoder_width=a.encoder_width, res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
-    train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
-                            adam_beta2=a.adam_beta2, beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule, hflip=a.hflip, shift=a.shift,
-                            seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every, precision=a.precision,
-                            max_minutes=a.minutes, eval_every=a.eval_every)
+    model_cfg, train_cfg = train_configs(a)
     spec = _data_spec(a, a.resolution)
     out = Path(a.out) if a.out else Path("runs") / f"{spec.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     if a.resume and not out.is_dir():
