@@ -478,6 +478,8 @@ def test_sigkill_mid_epoch_then_resume_continues_the_loss_curve(tmp_path):
     straight = list(Trainer(blob_dataset(), TINY_MODEL, cfg, tmp_path / "straight", device="cpu", log_every=1).run())
     script = textwrap.dedent("""
         import sys, time
+        import torch
+        torch.set_num_threads(int(sys.argv[2]))  # the parent's: another count sums in another order (~1e-5)
         from helpers import TINY_MODEL, blob_dataset, tiny_train
         from vae_core.training import CheckpointEvent, StepEvent, Trainer
         ck = None
@@ -490,7 +492,8 @@ def test_sigkill_mid_epoch_then_resume_continues_the_loss_curve(tmp_path):
                 time.sleep(600)
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "split")], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "split"), str(torch.get_num_threads())],
+                            stdout=subprocess.PIPE,
                             cwd=REPO, env=env, text=True)
     try:
         ck_step = int(proc.stdout.readline())
