@@ -166,7 +166,7 @@ def main() -> None:
     p.add_argument("--res-blocks", type=int, default=0, help="our recipe's residual blocks per stage")
     p.add_argument("--latent-dim", type=int, default=ModelConfig().latent_dim, help="our recipe's z size")
     p.add_argument("--beta", type=float, default=TrainConfig().beta, help="our recipe's KL weight")
-    p.add_argument("--lr", type=float, default=2e-3, help="our recipe's learning rate")
+    p.add_argument("--lr", type=float, default=TrainConfig().lr, help="our recipe's learning rate")
     p.add_argument("--shift", type=int, default=2, help="our recipe's random translation, pixels")
     p.add_argument("--channels", default="32,64,128,256", help="our recipe's channels per stage")
     p.add_argument("--encoder-width", type=float, default=ModelConfig().encoder_width,
@@ -174,7 +174,7 @@ def main() -> None:
     p.add_argument("--norm", choices=["batch", "none"], default="batch", help="our recipe's normalisation")
     p.add_argument("--schedule", choices=["constant", "cosine", "wsd"], default="wsd",
                    help="our recipe's lr schedule (cosine and wsd anneal to the end of the budget)")
-    p.add_argument("--batch-size", type=int, default=64, help="our recipe's batch size")
+    p.add_argument("--batch-size", type=int, default=TrainConfig().batch_size, help="our recipe's batch size")
     p.add_argument("--hflip", action="store_true", help="our recipe with random horizontal flips (off by default)")
     p.add_argument("--adam-beta2", type=float, default=TrainConfig().adam_beta2, help="our recipe's Adam β2")
     p.add_argument("--weight-decay", type=float, default=TrainConfig().weight_decay,

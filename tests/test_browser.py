@@ -315,8 +315,8 @@ def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fide
     assert "move an attribute" in page.locator("#gen_fidelity").inner_text()  # the hint, before any edit
     # Gradio 6 mounts an accordion's sliders when it opens, and a move in the first moments after that
     # can be overwritten by the mount's own value (0): measured 2 of 12 and 2 of 20 moves made right
-    # away lost, none of 44 made 0.1–0.5 s later. A person cannot move that fast; so the move is repeated until the slider keeps it,
-    # and the check below is on the fidelity line, which only a kept move can change.
+    # away lost, none of 44 made 0.1–0.5 s later. A person cannot move that fast; so the move is repeated
+    # until the slider keeps it, and the check below is on the fidelity line, which only a kept move changes.
     for _ in range(5):
         kept = page.evaluate("""async () => {  // a drag to 1.8, released a moment later
           const r = document.querySelector('#gen_attr_strength_0 input[type=range]');
