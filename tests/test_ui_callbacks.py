@@ -38,11 +38,22 @@ def bomb_png(side: int = 30000) -> bytes:
 
 
 def test_seeded_faces_are_reproducible(explorer):
+    assert explorer.sampler is not None  # the trainer fitted one at the end of the run
     a = cb.face_from_seed(explorer, 7, 1.0)
     np.testing.assert_array_equal(a, cb.face_from_seed(explorer, 7.0, 1.0))
     assert not np.allclose(a, cb.face_from_seed(explorer, 8, 1.0))
-    np.testing.assert_allclose(cb.face_from_seed(explorer, 7, 0.5), 0.5 * a, rtol=1e-6)
-    assert not np.any(cb.face_from_seed(explorer, 7, 0.0))
+    # Temperature scales the spread around the chosen component: 0 is that component's mean.
+    centre = cb.face_from_seed(explorer, 7, 0.0)
+    assert any(np.allclose(centre, m, atol=1e-5) for m in explorer.sampler.means)
+    np.testing.assert_allclose(cb.face_from_seed(explorer, 7, 0.5), centre + 0.5 * (a - centre), rtol=1e-4, atol=1e-5)
+    # The prior stays available: N(0, T²I), 0 = the all-zero code.
+    p = cb.face_from_seed(explorer, 7, 1.0, "N(0, I) prior")
+    assert not np.allclose(p, a)
+    np.testing.assert_allclose(cb.face_from_seed(explorer, 7, 0.5, "N(0, I) prior"), 0.5 * p, rtol=1e-6)
+    assert not np.any(cb.face_from_seed(explorer, 7, 0.0, "N(0, I) prior"))
+    for bad in ("gaussian", 3, ["fitted density"]):
+        with pytest.raises(UserInputError, match="sampler"):
+            cb.face_from_seed(explorer, 1, 1.0, bad)
     for bad in (-1, 2**31, "seven", None):
         with pytest.raises(UserInputError, match="seed"):
             cb.face_from_seed(explorer, bad)

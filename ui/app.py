@@ -12,6 +12,7 @@ import logging
 import gradio as gr
 import torch
 
+from . import callbacks as cb
 from . import plotmap
 from .context import AppContext
 from .errors import user_errors
@@ -37,7 +38,8 @@ CSS = """
 .cvae-synthetic { background: #fff3cd; border: 2px solid #e0a800; color: #5c4400; }
 .cvae-real { background: #e8f4ea; border: 1px solid #7bb785; color: #1f4d27; }
 .cvae-face-box { display: flex; flex-direction: column; align-items: center; }
-.cvae-face img { width: 256px; height: 256px; image-rendering: pixelated; border: 1px solid #ddd; border-radius: 4px; }
+.cvae-face img { width: 256px; height: 256px; image-rendering: auto; border: 1px solid #ddd; border-radius: 4px; }
+.cvae-show-pixels .cvae-face img, .cvae-show-pixels img.cvae-smooth { image-rendering: pixelated; }
 .cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
 .cvae-collapsed { opacity: 0.6; }
 .cvae-focus { outline: 3px solid #ff1493; outline-offset: 2px; border-radius: 6px; background: #fff0f6; opacity: 1; }
@@ -88,7 +90,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             with gr.Tab("Latent map", id="map", elem_id="tab_map") as map_tab_item:
                 mp, map_shows = map_tab.build(ctx, state, explorer, gen)
             with gr.Tab("Interpolate", id="interpolate", elem_id="tab_interpolate"):
-                itp = int_tab.build(ctx, state, gen.temperature)
+                itp = int_tab.build(ctx, state, gen.temperature, gen.sampler)
             with gr.Tab("Analysis", id="analysis", elem_id="tab_analysis") as ana_tab_item:
                 ana, ana_show = ana_tab.build(ctx, state, layout, gen, tabs)
             with gr.Tab("Train", id="train", elem_id="tab_train") as train_tab_item:
@@ -124,13 +126,13 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         mp.send_btn.click(map_to_generate, [state], [state, *gen.value_outputs, tabs], api_name="map_to_generate")
 
         @user_errors
-        def set_checkpoint(choice, show_collapsed):
+        def set_checkpoint(choice, show_collapsed, sampler=None):
             explorer = registry.get(choice)
             st = SessionState(checkpoint=str(explorer.path))
             layout = ctx.layout(explorer)
             inf = explorer.info()
             schema = explorer.embedding().schema
-            return [st, banner_html(inf), info_markdown(inf),
+            return [st, banner_html(inf), info_markdown(inf), cb.sampler_note(explorer, sampler),
                     *gen_tab.layout_values(explorer, layout, st, show_collapsed),
                     gr.update(value=rec_tab.example_gallery(ctx, explorer)), None, None, "",
                     gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(explorer)),
@@ -141,8 +143,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             # keeps its model, and the picker goes back to showing it.
             return gr.update(value=st.checkpoint or None)
 
-        picker.input(set_checkpoint, [picker, gen.show_collapsed],
-                     [state, banner, info_md, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,
+        picker.input(set_checkpoint, [picker, gen.show_collapsed, gen.sampler],
+                     [state, banner, info_md, gen.sampler_info, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,
                       mp.plot, mp.face, mp.info, *itp.reset_outputs, *ana.reset_outputs], api_name="set_checkpoint"
                      ).failure(restore_picker, [state], picker, api_visibility="private", queue=False,
                                show_progress="hidden")

@@ -52,10 +52,36 @@ def check_temperature(t: Any) -> float:
     return v
 
 
-def face_from_seed(explorer, seed: Any, temperature: Any = 1.0) -> np.ndarray:
-    """A prior sample N(0, T²I) [Z], reproducible from the seed (the same seed gives the same face)."""
-    return latent_ops.sample_prior(explorer.latent_dim, 1, seed=check_seed(seed),
-                                   temperature=check_temperature(temperature))[0]
+#: Where random faces come from: the density fitted to the training codes (the default: faces where the
+#: decoder has seen codes) or the N(0, I) prior the VAE was trained towards (for comparison).
+SAMPLERS = ("fitted density", "N(0, I) prior")
+
+
+def check_sampler(sampler: Any) -> str:
+    if sampler is None or sampler == "":
+        return SAMPLERS[0]
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise UserInputError(f"the sampler must be one of: {', '.join(SAMPLERS)}; got {sampler!r}")
+    return sampler
+
+
+def face_from_seed(explorer, seed: Any, temperature: Any = 1.0, sampler: Any = SAMPLERS[0]) -> np.ndarray:
+    """A random code [Z], reproducible from the seed (the same seed gives the same face): from the fitted
+    density (temperature scales the spread around its component, 0 = the component's mean) or the prior."""
+    prior = check_sampler(sampler) == SAMPLERS[1]
+    return explorer.sample(1, seed=check_seed(seed), temperature=check_temperature(temperature), prior=prior)[0]
+
+
+def sampler_note(explorer, sampler: Any = SAMPLERS[0]) -> str:
+    """One line saying what the random faces are drawn from (shown under the temperature slider)."""
+    if check_sampler(sampler) == SAMPLERS[1]:
+        return "Random faces: N(0, I) prior, temperature = its standard deviation (0 = the all-zero code)."
+    fitted = explorer.sampler
+    if fitted is None:
+        return ("Random faces: N(0, I) prior: this checkpoint has no fitted density "
+                "(`python -m vae_core embed` fits one).")
+    return (f"Random faces: a {fitted.describe()} fitted to the training faces' codes; temperature scales the "
+            "spread around the chosen component (0 = its mean, a typical face).")
 
 
 def copy_latent(explorer, z: np.ndarray) -> str:
@@ -170,11 +196,11 @@ SOURCES = ("random", "dataset example", "upload", "latent string")
 
 
 def endpoint(explorer, source: str, seed: Any = 0, example_index: Any = 0, upload: Any = None,
-             text: Any = None, temperature: Any = 1.0) -> Endpoint:
+             text: Any = None, temperature: Any = 1.0, sampler: Any = SAMPLERS[0]) -> Endpoint:
     """One interpolation end from the chosen source."""
     if source == "random":
         s = check_seed(seed)
-        return Endpoint(as_latent(face_from_seed(explorer, s, temperature)), f"random face, seed {s}")
+        return Endpoint(as_latent(face_from_seed(explorer, s, temperature, sampler)), f"random face, seed {s}")
     if source == "dataset example":
         img, name = example(explorer, example_index)
         return Endpoint(as_latent(explorer.encode_image(img).mu), f"dataset example {name}")

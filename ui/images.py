@@ -14,20 +14,28 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-#: Faces are shown at this size (pixel-exact nearest-neighbour upscaling of the R×R model output).
+#: Faces are shown at this size: the R×R model output scaled smoothly, as a face, not as blocks of pixels.
 DISPLAY_SIZE = 256
 
 
-def upscale(img_u8: np.ndarray, size: int = DISPLAY_SIZE) -> np.ndarray:
-    """uint8 [R, R, 3] → uint8 [S, S, 3] by an integer nearest-neighbour factor (S ≥ size when R ≤ size)."""
-    r = img_u8.shape[0]
-    k = max(1, -(-size // r))
-    return np.repeat(np.repeat(img_u8, k, axis=0), k, axis=1) if k > 1 else img_u8
+def upscale(img_u8: np.ndarray, size: int = DISPLAY_SIZE, smooth: bool = True) -> np.ndarray:
+    """uint8 [H, W, 3] → the image scaled so its height is ``size`` (images already that tall pass through).
+
+    ``smooth`` (default): Lanczos resampling, the way a person expects a small face shown large to look;
+    otherwise an integer nearest-neighbour factor (pixel-exact, for looking at what the model emits).
+    """
+    h, w = img_u8.shape[:2]
+    if h >= size:
+        return img_u8
+    if not smooth:
+        k = -(-size // h)
+        return np.repeat(np.repeat(img_u8, k, axis=0), k, axis=1)
+    return np.asarray(Image.fromarray(img_u8).resize((max(1, round(w * size / h)), size), Image.LANCZOS))
 
 
 def png_bytes(img_u8: np.ndarray) -> bytes:
     buf = io.BytesIO()
-    # compress_level=1: a 64×64 face encodes in ~0.2 ms; the browser scales it (pixelated CSS).
+    # compress_level=1: a 64×64 face encodes in ~0.2 ms; the browser scales it (smoothly, see ui.app.CSS).
     Image.fromarray(img_u8).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
@@ -76,11 +84,12 @@ def image_file(img_u8: np.ndarray, folder: Path, max_age_s: float = 3600.0) -> s
 
 
 def face_html(img_u8: np.ndarray, caption: str = "", elem_class: str = "cvae-face") -> str:
-    """An <img> of a face at display size with crisp pixels: the Generate image, sent inline (no file
-    round trip), so a slider move costs one request."""
+    """An <img> of a face at display size, scaled smoothly by the browser (the page's "show model pixels"
+    switch makes it pixel-exact): the Generate image, sent inline (no file round trip), so a slider move
+    costs one request."""
     cap = f'<div class="cvae-caption">{caption}</div>' if caption else ""
     return (f'<div class="{elem_class}"><img src="{data_url(img_u8)}" width="{DISPLAY_SIZE}" height="{DISPLAY_SIZE}" '
-            f'style="image-rendering:pixelated" alt="generated face"></div>{cap}')
+            f'alt="generated face"></div>{cap}')
 
 
 def strip(images_u8: np.ndarray, gap: int = 2) -> np.ndarray:

@@ -146,7 +146,7 @@ TEMPLATE = """<div class="cvae-map-wrap">
 CSS = """
 .cvae-map-wrap { position: relative; }
 .cvae-tip { position: absolute; pointer-events: none; width: 72px; height: 72px; border: 2px solid #333;
-  background-color: #fff; background-repeat: no-repeat; image-rendering: pixelated; z-index: 20;
+  background-color: #fff; background-repeat: no-repeat; image-rendering: auto; z-index: 20;
   box-shadow: 0 2px 8px rgba(0,0,0,.3); }
 .cvae-map-status { font-size: 12px; color: #666; min-height: 1em; }
 """

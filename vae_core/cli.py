@@ -130,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--eval-every", type=int, default=0,
                    help="validate every N epochs (0: every epoch, less often when epochs are very short)")
     o.add_argument("--grid-every", type=int, default=0, help="image grids every N steps (0: at epoch ends)")
+    o.add_argument("--checkpoint-every-epoch", action=argparse.BooleanOptionalAction,
+                   default=TrainConfig().checkpoint_every_epoch,
+                   help="write a resumable checkpoint at every epoch end (off: only the final one; long runs on "
+                        "small sets spend less time writing)")
     r = t.add_argument_group("run")
     r.add_argument("--out", default=None, help="checkpoint directory (default runs/<dataset>-<time>)")
     r.add_argument("--resume", action="store_true", help="continue the resumable checkpoint in --out")
@@ -181,12 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--min-dist", type=float, default=0.1)
     b.add_argument("--max-points", type=int, default=5000,
                    help="embed at most this many images (the app maps the default 5000)")
+    b.add_argument("--no-sampler", action="store_true",
+                   help="do not (re)fit the latent sampler that Random face and `sample` draw from")
 
-    s = sub.add_parser("sample", help="decode random latents from the prior into a PNG grid")
+    s = sub.add_parser("sample", help="decode random latents into a PNG grid (fitted sampler, or --prior)")
     s.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
     s.add_argument("-n", type=int, default=16)
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--temperature", type=float, default=1.0,
+                   help="spread around the chosen mixture component (0 = its mean); with --prior the std of N(0, I)")
+    s.add_argument("--prior", action="store_true",
+                   help="draw from the N(0, I) prior instead of the density fitted to the training codes")
     s.add_argument("--cols", type=int, default=8)
     s.add_argument("--out", default="samples.png")
 
@@ -224,7 +233,8 @@ def _render_events(events, out) -> dict[str, Any] | None:
                             ips=f"{ev.images_per_sec:.0f}")
         elif isinstance(ev, EvalEvent):
             msg = (f"epoch {ev.epoch}: train -ELBO {ev.train_nelbo:.1f} | val -ELBO {ev.val_nelbo:.1f} nats/image "
-                   f"({ev.val_bits_per_dim:.3f} bits/dim), val MSE {ev.val_mse:.5f}, val KL {ev.val_kl:.1f} nats")
+                   f"({ev.val_bits_per_dim:.3f} bits/dim), val MSE {ev.val_mse:.5f}, val SSIM {ev.val_ssim:.3f}, "
+                   f"val KL {ev.val_kl:.1f} nats")
             (bar.write(msg, file=out) if bar is not None else out.write(msg + "\n"))
         elif isinstance(ev, ErrorEvent):
             if bar is not None:
@@ -246,7 +256,8 @@ def train_configs(a: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
                             adam_beta2=a.adam_beta2, beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule,
                             hflip=a.hflip, shift=a.shift, seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every,
-                            precision=a.precision, max_minutes=a.minutes, eval_every=a.eval_every)
+                            precision=a.precision, max_minutes=a.minutes, eval_every=a.eval_every,
+                            checkpoint_every_epoch=a.checkpoint_every_epoch)
     return model_cfg, train_cfg
 
 
@@ -393,20 +404,36 @@ def cmd_embed(a: argparse.Namespace) -> int:
     data = ex.map(method=a.method, n_neighbors=a.n_neighbors, min_dist=a.min_dist)
     print(f"{len(data.coords)} points mapped with {a.method} ({data.bundle.dataset_label}); "
           f"cached under {Path(a.checkpoint) / 'projections'}")
+    if not a.no_sampler:
+        sampler = ex.fit_sampler()
+        chosen = sampler.info.get("chosen", {})
+        best = max(c["heldout_loglik"] for c in sampler.info.get("candidates", [{"heldout_loglik": float("nan")}]))
+        print(f"latent sampler: {sampler.describe()} fitted to {sampler.info.get('n_final')} training codes, chosen "
+              f"among {len(sampler.info.get('candidates', []))} candidates by held-out log-likelihood "
+              f"({best:.1f} nats/code for {chosen.get('components')} {chosen.get('covariance_type')})")
     return 0
 
 
 def cmd_sample(a: argparse.Namespace) -> int:
     from PIL import Image
 
-    from .latent import decode_latents, sample_prior
+    from .explorer import Explorer
+    from .latent import decode_latents
     from .training import make_grid
 
-    ck = _load(a)
-    z = sample_prior(ck.meta.model.latent_dim, a.n, seed=a.seed, temperature=a.temperature)
-    grid = make_grid(decode_latents(ck.model, z), cols=a.cols)
+    if a.n < 1 or a.cols < 1:
+        raise VaeCoreError("-n and --cols must be >= 1")
+    if not (math.isfinite(a.temperature) and a.temperature >= 0):
+        raise VaeCoreError(f"--temperature must be a finite number >= 0, got {a.temperature}")
+    ex = Explorer(_load(a))
+    source = "the N(0, I) prior" if a.prior or ex.sampler is None else f"the fitted {ex.sampler.describe()}"
+    if not a.prior and ex.sampler is None:
+        print("this checkpoint has no fitted sampler (fit one with `python -m vae_core embed`); "
+              "sampling the prior", file=sys.stderr)
+    z = ex.sample(a.n, seed=a.seed, temperature=a.temperature, prior=a.prior)
+    grid = make_grid(decode_latents(ex.model, z), cols=a.cols)
     Image.fromarray(grid).save(a.out)
-    print(f"wrote {a.n} samples to {a.out}")
+    print(f"wrote {a.n} samples from {source} (temperature {a.temperature:g}) to {a.out}")
     return 0
 
 

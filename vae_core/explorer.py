@@ -27,15 +27,16 @@ from . import projection as proj_ops
 from .atomic import atomic_write
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .data.schema import AttributeSchema
-from .errors import DatasetError
+from .errors import CheckpointError, DatasetError
 from .metrics import psnr as psnr_metric
 from .metrics import ssim as ssim_metric
+from .sampler import LatentSampler, fit_checkpoint_sampler, sampler_path
 
 log = logging.getLogger(__name__)
 
 EMBED_VERSION = 1
 THUMB = 32
-NUM_EXAMPLES = 24
+NUM_EXAMPLES = 48
 #: Faces embedded for the map; the CLI's `embed` and the app must agree, since it keys the cache.
 DEFAULT_MAX_POINTS = 5000
 
@@ -246,6 +247,47 @@ class Explorer:
         if b.labels is None or b.schema is None:
             return {}
         return self._memo("attr", lambda: latent_ops.attribute_directions(b.mu, b.labels, b.schema))
+
+    # -- random faces ------------------------------------------------------------------------------
+    @property
+    def sampler(self) -> LatentSampler | None:
+        """The checkpoint's fitted latent sampler, or None where it has none (written before samplers
+        existed, or fitted for other weights): ``python -m vae_core embed`` fits one."""
+        def load() -> LatentSampler | None:
+            file = sampler_path(self.path)
+            if not file.is_file():
+                return None
+            try:
+                return LatentSampler.load(file, weights_sha256=self.checkpoint.fingerprint)
+            except CheckpointError as e:
+                log.warning("%s; random faces come from the N(0, I) prior", e)
+                return None
+        return self._memo("sampler", load)
+
+    def sample(self, n: int, seed: int, temperature: float = 1.0, prior: bool = False) -> np.ndarray:
+        """n random codes [n, Z], reproducible from ``seed``: from the fitted sampler (temperature scales
+        the spread around the chosen mixture component, 0 = its mean) or, with ``prior`` or when the
+        checkpoint has no sampler, from N(0, T²I)."""
+        sampler = None if prior else self.sampler
+        if sampler is None:
+            return latent_ops.sample_prior(self.latent_dim, n, seed=seed, temperature=temperature)
+        return sampler.sample(n, seed=seed, temperature=temperature)
+
+    def fit_sampler(self, progress: bool = False, seed: int = 0) -> LatentSampler:
+        """Fit and save the sampler on the training split of the checkpoint's dataset (CLI ``embed``)."""
+        from .data import load_dataset
+
+        try:
+            ds = load_dataset(self.meta.data, progress=progress)
+        except DatasetError as e:
+            raise DatasetError(f"the dataset of this checkpoint is not available here ({e}); "
+                               "fitting the sampler needs its training images") from None
+        train, _ = ds.split()
+        idx = np.sort(train) if len(train) else np.arange(len(ds))
+        sampler = fit_checkpoint_sampler(self.model, ds.images[idx], self.path, self.checkpoint.fingerprint, seed=seed)
+        with self._lock:
+            self._derived["sampler"] = sampler
+        return sampler
 
     # -- per-request operations (pure) -------------------------------------------------------------
     def decode(self, z: np.ndarray) -> np.ndarray:

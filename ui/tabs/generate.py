@@ -37,6 +37,8 @@ class GenerateTab:
     show_collapsed: gr.Checkbox
     seed: gr.Number
     temperature: gr.Slider
+    sampler: gr.Radio
+    sampler_info: gr.Markdown
     latent_text: gr.Textbox
     note: gr.Markdown
     #: the "Latent dimensions" accordion (opened when the Analysis heatmap focuses a dim)
@@ -181,6 +183,9 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
         with gr.Column(scale=1, min_width=300):
             image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
             packed = PageOnlyTextbox(value=packed0, visible=False, elem_id="gen_packed")
+            show_pixels = gr.Checkbox(label="Show model pixels (no smoothing)", value=False, elem_id="gen_show_pixels")
+            show_pixels.change(None, [show_pixels], None, api_visibility="private",
+                               js="(on) => { document.body.classList.toggle('cvae-show-pixels', !!on); return []; }")
             with gr.Row():
                 random_btn = gr.Button("Random face", elem_id="gen_random", variant="primary")
                 reset_btn = gr.Button("Reset (average face)", elem_id="gen_reset")
@@ -189,6 +194,10 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                 seed_btn = gr.Button("Face from seed", elem_id="gen_seed_btn")
             temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature (spread of random faces)",
                                     elem_id="gen_temperature")
+            sampler = gr.Radio(list(cb.SAMPLERS), value=cb.SAMPLERS[0], label="Random faces from",
+                               elem_id="gen_sampler")
+            sampler_info = gr.Markdown(cb.sampler_note(explorer) if explorer is not None else "",
+                                       elem_id="gen_sampler_note")
             latent_text = gr.Textbox(label="Latent (shareable string)", lines=2, buttons=["copy"],
                                      placeholder="cvae1:… — copy it, or paste one and press Paste",
                                      elem_id="gen_latent")
@@ -215,7 +224,8 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                                                        elem_id=f"gen_attr_strength_{k}", **_kw(as0[k])))
                 fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
     tab = GenerateTab(image=image, raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength,
-                      show_collapsed=show_collapsed, seed=seed, temperature=temperature, latent_text=latent_text,
+                      show_collapsed=show_collapsed, seed=seed, temperature=temperature, sampler=sampler,
+                      sampler_info=sampler_info, latent_text=latent_text,
                       note=note, raw_box=raw_box, fidelity=fidelity, packed=packed)
     _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
     return tab
@@ -262,22 +272,30 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         return [st, *latent_values(explorer, layout, z, st)]
 
     @user_errors
-    def random_face(st: SessionState, temperature):
+    def random_face(st: SessionState, temperature, sampler=cb.SAMPLERS[0]):
         seed = secrets.randbelow(cb.MAX_SEED)
-        z = cb.face_from_seed(ctx.explorer(st), seed, temperature)
+        z = cb.face_from_seed(ctx.explorer(st), seed, temperature, sampler)
         return [seed, *set_latent(st, z, seed)]
 
     @user_errors
-    def face_from_seed(st: SessionState, seed, temperature):
+    def face_from_seed(st: SessionState, seed, temperature, sampler=cb.SAMPLERS[0]):
         s = cb.check_seed(seed)
-        z = cb.face_from_seed(ctx.explorer(st), s, temperature)
+        z = cb.face_from_seed(ctx.explorer(st), s, temperature, sampler)
         return [s, *set_latent(st, z, s)]
 
     seeded_outputs = [tab.seed, state, *tab.value_outputs]
-    random_btn.click(random_face, [state, tab.temperature], seeded_outputs, api_name="random_face", **fast)
-    gr.on([seed_btn.click, tab.seed.submit, tab.temperature.input], face_from_seed,
-          [state, tab.seed, tab.temperature], seeded_outputs, api_name="face_from_seed",
+    random_btn.click(random_face, [state, tab.temperature, tab.sampler], seeded_outputs, api_name="random_face",
+                     **fast)
+    gr.on([seed_btn.click, tab.seed.submit, tab.temperature.input, tab.sampler.input], face_from_seed,
+          [state, tab.seed, tab.temperature, tab.sampler], seeded_outputs, api_name="face_from_seed",
           trigger_mode="always_last", **fast)
+
+    @user_errors
+    def describe_sampler(st: SessionState, sampler):
+        return cb.sampler_note(ctx.explorer(st), sampler)
+
+    tab.sampler.change(describe_sampler, [state, tab.sampler], [tab.sampler_info], api_visibility="private",
+                       show_progress="hidden")
 
     @user_errors
     def reset(st: SessionState):

@@ -49,7 +49,7 @@ def _end_panel(side: str):
     return source, seed, example, upload, text, btn, preview
 
 
-def build(ctx: AppContext, state: gr.State, temperature: gr.Slider) -> InterpolateTab:
+def build(ctx: AppContext, state: gr.State, temperature: gr.Slider, sampler: gr.Radio) -> InterpolateTab:
     with gr.Row(equal_height=False):
         a = _end_panel("A")
         b = _end_panel("B")
@@ -67,9 +67,9 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider) -> Interpola
 
     def make_setter(side: str):
         @user_errors
-        def set_end(st: SessionState, source, seed, example, upload, text, temp):
+        def set_end(st: SessionState, source, seed, example, upload, text, temp, sampler=cb.SAMPLERS[0]):
             explorer = ctx.explorer(st)
-            end = cb.endpoint(explorer, source, seed, example, upload, text, temp)
+            end = cb.endpoint(explorer, source, seed, example, upload, text, temp, sampler)
             st = st.replace(**{f"endpoint_{side}": end})
             face = cb.decode_one(explorer, as_array(end.latent))
             preview = image_file(upscale(face, 160), ctx.image_dir)
@@ -79,7 +79,7 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider) -> Interpola
 
     for side, (source, seed, example, upload, text, btn, preview) in (("a", a), ("b", b)):
         # preprocess=False: uploads go to vae_core's loader (see the Reconstruct tab); numbers arrive raw.
-        btn.click(make_setter(side), [state, source, seed, example, upload, text, temperature],
+        btn.click(make_setter(side), [state, source, seed, example, upload, text, temperature, sampler],
                   [preview, state], api_name=f"set_endpoint_{side}", preprocess=False,
                   concurrency_id="encode")
 
@@ -95,7 +95,7 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider) -> Interpola
                                          delete=False) as f:
             path = write_gif(result.frames, Path(f.name), fps=float(frames_per_second or 8))
         gif_html = (f'<img src="data:image/gif;base64,{base64.b64encode(path.read_bytes()).decode()}" '
-                    f'alt="interpolation" style="image-rendering:pixelated;width:192px">')
+                    f'alt="interpolation" class="cvae-smooth" style="width:192px">')
         return image_file(upscale(strip(result.frames), 96), ctx.image_dir), gif_html, str(path)
 
     go_btn.click(interpolate, [state, method, steps, fps], [strip_img, gif, gif_file], api_name="interpolate",

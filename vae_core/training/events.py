@@ -85,6 +85,9 @@ class EvalEvent(_Event):
     val_nelbo: float
     val_bits_per_dim: float
     beta: float
+    #: SSIM of the posterior-mean reconstruction on the validation split: the number a person judges a
+    #: reconstruction by, so a run's history holds the curve of SSIM against steps (where training flattens).
+    val_ssim: float = float("nan")
 
 
 @dataclass

@@ -35,6 +35,9 @@ from ..config import ModelConfig, TrainConfig
 from ..data.dataset import FaceDataset, to_uint8
 from ..errors import ConfigError, TrainingError
 from ..losses import bits_per_dim, elbo_terms
+from ..latent import encode_images
+from ..metrics import ssim
+from ..sampler import fit_checkpoint_sampler, quick_sampler
 from ..model import ConvVAE
 from .augment import augment
 from .device import resolve_device, resolve_precision
@@ -44,6 +47,8 @@ from .events import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEve
 log = logging.getLogger(__name__)
 
 GRID_IMAGES = 8
+#: training codes the progress grids' quick sampler is fitted to
+SAMPLER_GRID_CODES = 512
 
 
 @dataclass
@@ -339,7 +344,8 @@ class Trainer:
                     yield from self._fault(ctx, state, lr_at(state.step, total_steps, cfg, elapsed()), synced=True)
                     return
                 state.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
-                                      "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo})
+                                      "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo,
+                                      "ssim": ev.val_ssim})
                 yield ev
                 yield self._images(model, val_idx, state, generator)
                 t_last_eval = time.perf_counter()
@@ -357,6 +363,7 @@ class Trainer:
                             "cancelled": cancelled, "time_budget_reached": timed_out})
             path = self._save(model, optimizer, generator, state, metrics=metrics,
                               resumable=self.keep_training_state or cancelled)
+            self._fit_sampler(model, train_idx, path)
             yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
             yield DoneEvent(step=state.step, epoch=state.epoch, path=str(path), metrics=metrics,
                             cancelled=cancelled, seconds=time.perf_counter() - t_start)
@@ -439,7 +446,7 @@ class Trainer:
         model.eval()
         gen = torch.Generator(device=self.device)
         gen.manual_seed(1234)
-        sums = torch.zeros(4, dtype=torch.float64)
+        sums = torch.zeros(5, dtype=torch.float64)
         n = 0
         idx_all = val_idx if len(val_idx) else np.arange(min(len(self.dataset), 256))
         for i in range(0, len(idx_all), self.eval_batch_size):
@@ -448,17 +455,20 @@ class Trainer:
             post = model.encode(x)
             x_hat = model.decode(post.sample(gen))
             t = elbo_terms(x, x_hat, post, self.model_config, beta)
-            mse_mode = (model.decode(post.mode()) - x).pow(2).mean()
-            sums += torch.tensor([t.loss.item(), mse_mode.item(), t.recon_nll.item(), t.kl.item()],
+            x_mode = model.decode(post.mode())
+            mse_mode = (x_mode - x).pow(2).mean()
+            ssim_mode = ssim(x_mode.float().clamp(0, 1), x.float()).mean()
+            sums += torch.tensor([t.loss.item(), mse_mode.item(), t.recon_nll.item(), t.kl.item(), ssim_mode.item()],
                                  dtype=torch.float64) * len(idx)
             n += len(idx)
         model.train()
-        loss, mse, recon, kl = (sums / max(n, 1)).tolist()
+        loss, mse, recon, kl, ssim_mean = (sums / max(n, 1)).tolist()
         nel = recon + kl
         return EvalEvent(
             step=state.step, epoch=state.epoch, train_loss=train_means[0], train_mse=train_means[1],
             train_kl=train_means[3], train_nelbo=train_means[2] + train_means[3], val_loss=loss, val_mse=mse,
             val_kl=kl, val_nelbo=nel, val_bits_per_dim=bits_per_dim(nel, self.model_config), beta=beta,
+            val_ssim=ssim_mean,
         )
 
     @torch.inference_mode()
@@ -467,13 +477,27 @@ class Trainer:
         idx = (val_idx if len(val_idx) else np.arange(len(self.dataset)))[:GRID_IMAGES]
         x = self.dataset.tensor(idx).to(self.device)
         recon = model.decode(model.encode(x).mode())
-        fixed = torch.Generator().manual_seed(99)  # same prior samples every time: progress is visible
-        z = torch.randn(GRID_IMAGES, self.model_config.latent_dim, generator=fixed).to(self.device)
+        # Random faces as the app draws them: from a mixture fitted to the training codes (a cheap one per
+        # grid), with the same seed every time so progress is visible.
+        train_idx = np.setdiff1d(np.arange(len(self.dataset)), val_idx)[:SAMPLER_GRID_CODES]
+        mu = encode_images(model, self.dataset.images[train_idx] if len(train_idx) else self.dataset.images[:64])[0]
+        z = torch.from_numpy(quick_sampler(mu, seed=99).sample(GRID_IMAGES, seed=99)).to(self.device)
         samples = model.decode(z)
         model.train()
         top = make_grid(np.concatenate([to_uint8(x), to_uint8(recon)]), cols=len(idx))
         return ImagesEvent(step=state.step, epoch=state.epoch, reconstructions=top,
                            samples=make_grid(to_uint8(samples), cols=GRID_IMAGES))
+
+    def _fit_sampler(self, model: ConvVAE, train_idx: np.ndarray, path: Path) -> None:
+        """Fit the checkpoint's latent sampler (random faces) on the training split's posterior means."""
+        idx = train_idx if len(train_idx) else np.arange(len(self.dataset))
+        try:
+            fit_checkpoint_sampler(model, self.dataset.images[np.sort(idx)], path,
+                                   read_meta(path).weights_sha256, seed=self.train_config.seed)
+        except ValueError as e:  # e.g. too few images: the app falls back to the prior and says so
+            log.warning("no latent sampler for %s: %s", path, e)
+        finally:
+            model.train()
 
     def _final_metrics(self, model: ConvVAE, val_idx: np.ndarray) -> dict[str, Any]:
         from ..metrics import evaluate_model
