@@ -153,8 +153,9 @@ def test_interpolate_to_strip_and_gif(client):
 
 def test_checkpoint_picker_endpoints(client, app):
     choices = client.predict(api_name="/list_checkpoints")
-    default = str(ui_harness.tiny_checkpoint())
-    out = client.predict(default, False, api_name="/set_checkpoint")
+    assert str(ui_harness.workdir()) not in str(choices)  # named relative to their folders, no server path
+    out = client.predict("checkpoints/default", False, api_name="/set_checkpoint")
+    assert str(ui_harness.workdir()) not in str(out)
     assert "SYNTHETIC" in out[0] and "SYNTHETIC" in out[1]
     with pytest.raises(AppError, match="not one of"):
         client.predict("/etc", False, api_name="/set_checkpoint")

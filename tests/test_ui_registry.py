@@ -45,11 +45,17 @@ def test_lists_default_first_and_refuses_unknown_paths(registry, tmp_path):
     paths = registry.checkpoints()
     assert paths[0].name == "default" and {p.name for p in paths} == {"default", "other"}
     labels = dict((v, k) for k, v in registry.choices())
-    assert "SYNTHETIC" in labels[str(paths[0])]
+    # The picker and the API name checkpoints relative to their folders: no server path leaves the app.
+    assert set(labels) == {"checkpoints/default", "runs/other"}
+    assert not any(str(tmp_path) in k or str(tmp_path) in v for k, v in registry.choices())
+    assert "SYNTHETIC" in labels["checkpoints/default"]
     assert registry.resolve(None) == paths[0] and registry.resolve("") == paths[0]
-    for bad in ("/etc", str(tmp_path), "../../checkpoints/default", "nonsense"):
+    assert registry.resolve("runs/other") == tmp_path / "runs" / "other"
+    for bad in ("/etc", str(tmp_path), "../../checkpoints/default", "nonsense", "runs/../checkpoints/default"):
         with pytest.raises(CheckpointError, match="not one of"):
             registry.get(bad)
+    with pytest.raises(CheckpointError, match="string"):
+        registry.get(["checkpoints/default"])
 
 
 def test_one_shared_explorer_per_checkpoint_version(registry):

@@ -75,7 +75,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         banner = gr.HTML(banner_html(info) if info else f"<b>No checkpoint:</b> {startup_error}",
                          elem_id="banner", padding=False)
         with gr.Row():
-            picker = gr.Dropdown(registry.choices(), value=str(explorer.path) if explorer is not None else None,
+            picker = gr.Dropdown(registry.choices(), value=registry.name_of(explorer.path) if explorer is not None else None,
                                  label="Checkpoint", elem_id="checkpoint_picker", scale=4,
                                  # checkpoints trained after start-up are valid too: the registry checks
                                  allow_custom_value=True)
@@ -141,7 +141,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         def restore_picker(st: SessionState):
             # A failed switch (corrupt, mis-shaped or vanished checkpoint) changed nothing: the session
             # keeps its model, and the picker goes back to showing it.
-            return gr.update(value=st.checkpoint or None)
+            return gr.update(value=registry.name_of(st.checkpoint) if st.checkpoint else None)
 
         picker.input(set_checkpoint, [picker, gen.show_collapsed, gen.sampler],
                      [state, banner, info_md, gen.sampler_info, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,

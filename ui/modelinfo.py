@@ -14,6 +14,12 @@ SYNTHETIC_BANNER = (
 def banner_html(info: dict[str, Any]) -> str:
     if info.get("synthetic"):
         return SYNTHETIC_BANNER
+    card = info.get("card")
+    if card and card.get("real"):
+        return (f'<div class="cvae-banner cvae-real" role="note"><b>Real faces</b>: trained on '
+                f'{html.escape(card["name"])}, {html.escape(card["preparation"].split(" (")[0])}; '
+                f'{html.escape(card["labels"].split(" (")[0])}. <span class="cvae-attribution">'
+                f'{html.escape(card["attribution"])}</span></div>')
     return (f'<div class="cvae-banner cvae-real" role="note">Real data: {html.escape(str(info.get("dataset", "")))}'
             "</div>")
 
@@ -36,6 +42,14 @@ def info_markdown(info: dict[str, Any]) -> str:
     lines = [
         f"**Checkpoint** `{info.get('checkpoint')}` · model id `{info.get('model_id')}`",
         f"**Dataset** {data}{html.escape(str(info.get('dataset', '')))}",
+    ]
+    card = info.get("card")
+    if card:
+        lines.append(f"**What the faces are** {html.escape(card['name'])}: {html.escape(card['preparation'])}; "
+                     f"{html.escape(card['labels'])}. **Source** {html.escape(card['attribution'])}")
+        if card.get("more"):
+            lines.append(f"**More data** {card['more']}")
+    lines += [
         f"**Resolution** {info.get('resolution')}×{info.get('resolution')} · **latent size** {info.get('latent_dim')} · "
         f"**channels** encoder {info.get('encoder_channels', info.get('channels'))}, decoder "
         f"{list(reversed(info.get('channels') or []))} · **parameters** {info.get('parameters', 0):,} · "

@@ -59,25 +59,38 @@ class ExplorerRegistry:
         return (f"{path.parent.name}/{path.name} · {kind} data · {meta.model.resolution}px · "
                 f"z={meta.model.latent_dim}{partial}")
 
+    def name_of(self, path: str | Path) -> str:
+        """The name a checkpoint goes by in the picker and the API: ``<folder>/<checkpoint>`` relative to the
+        checkpoint folder it was found in (e.g. ``checkpoints/default``, ``runs/folder-20261201-101500``).
+        Never the absolute path: a public Space must not reveal its filesystem."""
+        path = Path(path)
+        for root in (self.settings.default_checkpoint.parent, *self.settings.checkpoint_dirs):
+            try:
+                return f"{root.name}/{path.relative_to(root).as_posix()}"
+            except ValueError:
+                continue
+        return path.name
+
     def choices(self) -> list[tuple[str, str]]:
-        return [(self.label(p), str(p)) for p in self.checkpoints()]
+        return [(self.label(p), self.name_of(p)) for p in self.checkpoints()]
 
     def resolve(self, choice: str | None) -> Path:
-        """The checkpoint a picker value names (None or "" → the default); refuses unknown paths."""
+        """The checkpoint a picker value names (None or "" → the default); refuses anything that is not one
+        of the listed checkpoints. Accepts the picker's names and, for the server's own session state, the
+        absolute paths they stand for."""
         known = self.checkpoints()
         if not choice:
             if not known:
                 raise CheckpointError(
-                    f"no checkpoint found: expected {self.settings.default_checkpoint} (train one with "
+                    "no checkpoint found: expected checkpoints/default (train one with "
                     "`python -m vae_core train --out checkpoints/default`) or set CVAE_CHECKPOINT")
             return known[0]
-        try:
-            want = Path(choice).resolve()
-        except (OSError, ValueError):
-            want = None
-        if want not in known:
-            raise CheckpointError(f"{choice!r} is not one of this app's checkpoints; pick one from the list")
-        return want
+        if not isinstance(choice, str):
+            raise CheckpointError(f"the checkpoint must be named by a string, got {type(choice).__name__}")
+        for p in known:
+            if choice == self.name_of(p) or choice == str(p):
+                return p
+        raise CheckpointError(f"{choice!r} is not one of this app's checkpoints; pick one from the list")
 
     # -- explorers -----------------------------------------------------------------------------------
     def get(self, choice: str | None = None) -> Explorer:

@@ -340,6 +340,22 @@ class AttributeClassifier:
         return {name: (np.concatenate(o) if o else np.zeros((0, k), np.float32))
                 for name, k, o in zip(self.attributes, self.config.cardinalities, outs)}
 
+    def features(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """uint8 images [N, R, R, 3] → the shared layer's activations float32 [N, hidden].
+
+        Why: a feature space for comparing sets of faces (Fréchet distance, kNN precision/recall) that is
+        trained on this project's own faces and needs no download, unlike an ImageNet Inception."""
+        imgs = np.asarray(images)
+        r = self.resolution
+        if imgs.dtype != np.uint8 or imgs.ndim != 4 or imgs.shape[1:] != (r, r, 3):
+            raise ConfigError(f"features take uint8 [N, {r}, {r}, 3] images, got {imgs.dtype} {list(imgs.shape)}")
+        out: list[np.ndarray] = []
+        with eval_mode(self.net), torch.inference_mode():
+            for i in range(0, len(imgs), batch_size):
+                x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + batch_size])).permute(0, 3, 1, 2).float() / 255
+                out.append(self.net.trunk(x).numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.config.hidden), np.float32)
+
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """uint8 images [N, R, R, 3] → predicted values int64 [N, A] in :attr:`attributes` order."""
         probs = self.predict_proba(images, batch_size)

@@ -219,8 +219,13 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     train_state: dict[str, Any] | None = None,
     extra_tensors: dict[str, torch.Tensor] | None = None,
+    weights_dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write a checkpoint directory atomically; returns its path.
+
+    ``weights_dtype`` torch.float16 stores floating weights at half size (a published model: a Hugging Face
+    Space takes files under 10 MB without Git LFS); loading casts them back to float32. Measure the change
+    before shipping one (``python -m vae_core publish`` prints the largest pixel difference).
 
     ``train_state`` (JSON-able: step, epoch, history…), the optimizer and ``extra_tensors`` (e.g. RNG
     state) are saved only for resumable checkpoints. Existing files of an older checkpoint at ``path`` survive until the new one is
@@ -234,7 +239,8 @@ def save_checkpoint(
     os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's 0700 would hide a shared checkpoint from other users
     try:
         weights = tmp / WEIGHTS
-        save_file(_plain_state_dict(model), str(weights), metadata={"format": "cartoon-vae"})
+        tensors = {k: v.to(weights_dtype) if v.is_floating_point() else v for k, v in _plain_state_dict(model).items()}
+        save_file(tensors, str(weights), metadata={"format": "cartoon-vae"})
         with open(weights, "rb+") as f:
             os.fsync(f.fileno())
         meta.weights_sha256 = _sha256(weights)

@@ -170,9 +170,18 @@ class DataSpec:
         """One line a human reads in the CLI, the README and the UI's model panel."""
         if self.kind == "synthetic":
             return f"SYNTHETIC cartoon faces (procedural, {self.size} faces, seed {self.seed}), {self.resolution}×{self.resolution}"
+        # Folders are named by their last part only: this line reaches the UI and API clients, which must not
+        # learn the server's filesystem layout.
+        from .data.cards import card_for, folder_name
+
+        where = folder_name(self.path)
+        size = f"{self.resolution}×{self.resolution}"
         if self.kind == "cartoonset":
-            return f"Cartoon Set (real, Google, CC BY 4.0) at {self.path}, {self.resolution}×{self.resolution}, crop {self.crop_fraction}"
-        return f"image folder {self.path}, {self.resolution}×{self.resolution}, crop {self.crop_fraction}"
+            return f"Cartoon Set (real, Google, CC BY 4.0) {where}, {size}, crop {self.crop_fraction}"
+        card = card_for(self)
+        if card is not None and card.real:
+            return f"Cartoon Set (real, Google, CC BY 4.0), redistributed sample {where}, {size}"
+        return f"image folder {where}, {size}, crop {self.crop_fraction}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -9,6 +9,7 @@ lock-protected fills of those caches; every request-level method is a pure funct
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -129,9 +130,15 @@ class Explorer:
         return self.meta.data.is_synthetic
 
     def info(self) -> dict[str, Any]:
+        """What the app shows about the model. No absolute path: the checkpoint is named by its folder,
+        which is all a visitor needs (and all a public Space may reveal)."""
+        from .data.cards import card_for
+
         m = self.meta
+        card = card_for(m.data)
         return {
-            "checkpoint": str(self.path),
+            "checkpoint": f"{self.path.parent.name}/{self.path.name}",
+            "card": dataclasses.asdict(card) if card is not None else None,
             "model_id": self.model_id,
             "dataset": m.data.describe(),
             "synthetic": m.data.is_synthetic,

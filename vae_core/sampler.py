@@ -147,7 +147,9 @@ def _from_sklearn(gm, covariance_type: CovarianceType, info: dict[str, Any]) -> 
         scales = np.sqrt(gm.covariances_)
     else:
         scales = np.linalg.cholesky(gm.covariances_)
-    return LatentSampler(weights=gm.weights_ / gm.weights_.sum(), means=gm.means_, scales=scales,
+    # Rounded to the float32 the file stores, so the sampler in memory draws exactly the faces the saved one will.
+    f32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731
+    return LatentSampler(weights=gm.weights_ / gm.weights_.sum(), means=f32(gm.means_), scales=f32(scales),
                          covariance_type=covariance_type, info=info)
 
 

@@ -78,7 +78,7 @@ def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
         z = b.mu[i]
         label = ""
         if b.schema is not None and b.labels is not None:
-            label = " · " + ", ".join(f"{n}={int(v)}" for n, v in list(zip(b.schema.names, b.labels[i]))[:6])
+            label = " · " + ", ".join(f"{n}={int(v)}" for n, v in zip(b.schema.names, b.labels[i]))
         text = f"Dataset face **{b.ids[i]}** (point {i}){label}: decoded from its posterior mean."
     else:
         try:

@@ -87,8 +87,8 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
             with gr.Row():
                 recon = gr.Image(label="Validation faces (top) and reconstructions (bottom)", interactive=False,
                                  elem_id="train_recon", format="png", height=240)
-                samples = gr.Image(label="Samples from the prior", interactive=False, elem_id="train_samples",
-                                   format="png", height=240)
+                samples = gr.Image(label="Random faces (a mixture fitted to the training codes)", interactive=False,
+                                   elem_id="train_samples", format="png", height=240)
     timer = gr.Timer(1.0, active=False)
     seen = gr.State(-2)
     tab = TrainTab(status=status, plot=plot, recon=recon, samples=samples, timer=timer, resume_pick=resume_pick,

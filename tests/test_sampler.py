@@ -1,0 +1,98 @@
+"""The latent sampler (vae_core.sampler): selection on held-out codes, determinism, temperature, storage."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from vae_core.errors import CheckpointError
+from vae_core.sampler import LatentSampler, fit_latent_sampler
+
+
+def clustered_codes(n: int = 600, z: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Codes from 3 well-separated, correlated clusters far from N(0, I): what a trained VAE's μ look like."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 6, (3, z))
+    mix = rng.normal(0, 1, (3, z, z)) * 0.4
+    which = rng.integers(0, 3, n)
+    codes = centres[which] + np.einsum("nij,nj->ni", mix[which], rng.standard_normal((n, z)))
+    return codes, centres
+
+
+def test_selection_prefers_the_mixture_that_explains_held_out_codes():
+    codes, centres = clustered_codes()
+    s = fit_latent_sampler(codes, seed=0, candidates=((1, "diag"), (1, "full"), (3, "full"), (10, "full")))
+    scores = {(c["components"], c["covariance_type"]): c["heldout_loglik"] for c in s.info["candidates"]}
+    assert (s.n_components, s.covariance_type) == max(scores, key=scores.get)
+    assert scores[(3, "full")] > scores[(1, "full")] > scores[(1, "diag")]
+    assert s.n_components >= 3
+    # Each true centre has a component near it, and the fitted density scores real codes far above the prior.
+    for c in centres:
+        assert np.min(np.linalg.norm(s.means - c, axis=1)) < 1.0
+    prior_ll = -0.5 * (codes**2).sum(1) - 0.5 * codes.shape[1] * np.log(2 * np.pi)
+    assert s.log_likelihood(codes).mean() > prior_ll.mean() + 10
+
+
+def test_samples_are_deterministic_from_the_seed_and_temperature_scales_around_the_component():
+    codes, _ = clustered_codes()
+    for cov in ("diag", "full"):
+        s = fit_latent_sampler(codes, candidates=((3, cov),))
+        a = s.sample(16, seed=5)
+        np.testing.assert_array_equal(a, s.sample(16, seed=5))
+        assert not np.allclose(a, s.sample(16, seed=6))
+        centre = s.sample(16, seed=5, temperature=0.0)
+        for row in centre:  # temperature 0 = the chosen component's mean, exactly
+            assert np.min(np.abs(s.means - row).max(axis=1)) < 1e-5
+        np.testing.assert_allclose(s.sample(16, seed=5, temperature=0.5), centre + 0.5 * (a - centre), atol=1e-5)
+        assert a.dtype == np.float32 and a.shape == (16, codes.shape[1])
+        for bad in (-1.0, float("nan"), float("inf")):
+            with pytest.raises(ValueError, match="temperature"):
+                s.sample(1, seed=0, temperature=bad)
+
+
+def test_samples_follow_the_fitted_density_not_the_prior():
+    codes, _ = clustered_codes(n=1500)
+    s = fit_latent_sampler(codes, candidates=((3, "full"),))
+    draws = s.sample(4000, seed=1).astype(np.float64)
+    np.testing.assert_allclose(draws.mean(0), codes.mean(0), atol=0.5)
+    np.testing.assert_allclose(np.cov(draws.T), np.cov(codes.T), atol=0.15 * np.abs(np.cov(codes.T)).max())
+
+
+def test_save_load_round_trip_without_pickle(tmp_path):
+    codes, _ = clustered_codes()
+    s = fit_latent_sampler(codes, candidates=((3, "full"), (2, "diag")))
+    path = s.save(tmp_path / "sampler.npz", weights_sha256="abc")
+    back = LatentSampler.load(path, weights_sha256="abc")
+    np.testing.assert_array_equal(back.sample(8, seed=3), s.sample(8, seed=3))
+    assert back.covariance_type == s.covariance_type and back.info == json.loads(json.dumps(s.info))
+    with np.load(path, allow_pickle=False) as f:  # every member is a plain array: no object, no pickle
+        assert all(f[k].dtype != object for k in f.files)
+    with pytest.raises(CheckpointError, match="other weights"):
+        LatentSampler.load(path, weights_sha256="def")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the atomic writer left no temp file
+
+
+def test_unreadable_or_pickled_files_are_refused_with_a_message(tmp_path):
+    bad = tmp_path / "sampler.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        LatentSampler.load(bad)
+    pickled = tmp_path / "pickled.npz"
+    np.savez(pickled, weights=np.array([1.0]), means=np.zeros((1, 2)), scales=np.ones((1, 2)),
+             meta=np.array([{"version": 1}], dtype=object))
+    with pytest.raises(CheckpointError, match="unreadable"):
+        LatentSampler.load(pickled)
+    with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
+        pass
+    with pytest.raises(CheckpointError):
+        LatentSampler.load(tmp_path / "empty.npz")
+
+
+def test_fit_refuses_too_few_or_non_finite_codes():
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_latent_sampler(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="finite"):
+        fit_latent_sampler(np.full((10, 3), np.nan))
