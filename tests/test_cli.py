@@ -57,7 +57,10 @@ def test_evaluate_json(trained):
     report = json.loads(cli("evaluate", "--checkpoint", str(out), "--json", cache=tmp / "cache").stdout)
     for key in ("mse", "psnr", "ssim", "nelbo", "bits_per_dim", "kl_per_dim", "active_units"):
         assert key in report
-    assert report["n"] == 4 and report["split"] == "val" and "image folder" in report["dataset"]
+    assert report["n"] == 4 and report["split"] == "val"
+    # The redistributed Cartoon Set sample is recognised and named, without the server's path
+    assert "Cartoon Set (real" in report["dataset"] and "cartoonset-sample-256" in report["dataset"]
+    assert str(SAMPLE.parent) not in report["dataset"]
 
 
 def test_sample_writes_png(trained):
@@ -93,3 +96,33 @@ def test_every_subcommand_has_help(tmp_path):
     for sub in ("download", "train", "evaluate", "embed", "sample", "info"):
         proc = cli(sub, "--help", cache=tmp_path)
         assert "usage: python -m vae_core" in proc.stdout
+
+
+def test_publish_half_precision_then_embed_fits_the_sampler_that_sample_draws_from(trained, tmp_path):
+    tmp, out, _ = trained
+    pub = tmp_path / "published"
+    proc = cli("publish", "--checkpoint", str(out), "--out", str(pub), "--half", cache=tmp / "cache")
+    assert "largest pixel difference" in proc.stdout
+    ck = load_checkpoint(pub)
+    assert ck.meta.extra["weights_dtype"] == "float16" and ck.meta.extra["storage_max_pixel_difference"] <= 8
+    assert ck.meta.command == load_checkpoint(out).meta.command  # still says how it was trained
+    from safetensors import safe_open
+
+    with safe_open(str(pub / "model.safetensors"), "pt") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys() if f.get_tensor(k).is_floating_point()} == {"torch.float16"}
+    assert not (pub / "training_state.safetensors").exists()
+    # A published checkpoint has new weights: its sampler is fitted afresh by embed, then used by sample.
+    proc = cli("embed", "--checkpoint", str(pub), "--method", "pca", cache=tmp / "cache")
+    assert "latent sampler:" in proc.stdout and "held-out log-likelihood" in proc.stdout
+    png = tmp_path / "s.png"
+    proc = cli("sample", "--checkpoint", str(pub), "-n", "4", "--cols", "2", "--out", str(png), cache=tmp / "cache")
+    assert "fitted" in proc.stdout and Image.open(png).size == (2 * 32, 2 * 32)
+    fitted = np.asarray(Image.open(png))
+    proc = cli("sample", "--checkpoint", str(pub), "-n", "4", "--cols", "2", "--out", str(png), "--prior",
+               cache=tmp / "cache")
+    assert "N(0, I) prior" in proc.stdout and not np.array_equal(fitted, np.asarray(Image.open(png)))
+    bad = cli("sample", "--checkpoint", str(pub), "--temperature", "-1", "--out", str(png), cache=tmp / "cache",
+              check=False)
+    assert bad.returncode == 2 and "temperature" in bad.stderr and "Traceback" not in bad.stderr
+    same = cli("publish", "--checkpoint", str(pub), "--out", str(pub), cache=tmp / "cache", check=False)
+    assert same.returncode == 2 and "another folder" in same.stderr
