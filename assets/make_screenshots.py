@@ -97,7 +97,7 @@ def main() -> None:
                 shoot(page, out, "interpolate")
 
                 page.get_by_role("tab", name="Analysis").click()
-                page.wait_for_function("document.querySelector('#analysis_status').innerText.includes('✅')",
+                page.wait_for_function("document.querySelector('#analysis_status').innerText.includes('✓')",
                                        timeout=60_000)
                 page.wait_for_selector("#analysis_heatmap .cvae-heat[data-key] .heatmaplayer", timeout=30_000)
                 shoot(page, out, "analysis")

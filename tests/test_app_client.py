@@ -204,14 +204,14 @@ def test_analysis_compute_scorecard_focus_fidelity_and_traversal(client, app):
     """The Analysis tab's endpoints: compute (in the background) and poll, the scorecard and heatmap, a
     heatmap click's twin (/focus_dim), the attribute sliders' edit fidelity and the traversal export."""
     status, scorecard, fig, timer = client.predict(api_name="/analysis_status")
-    if "✅" not in status:  # not computed yet in this process: the button starts it, a poll finishes it
+    if "✓" not in status:  # not computed yet in this process: the button starts it, a poll finishes it
         assert "no analysis yet" in status and scorecard == "" and fig is None
         status, *_, timer = client.predict(api_name="/analysis_compute")
-        assert "Computing" in status or "✅" in status
+        assert "Computing" in status or "✓" in status
 
         def done():
             out = client.predict(api_name="/analysis_status")
-            return out if "✅" in out[0] else None
+            return out if "✓" in out[0] else None
 
         status, scorecard, fig, timer = ui_harness.wait_until(done, 300, every=0.5)
     assert timer["active"] is False

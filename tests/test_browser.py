@@ -289,7 +289,7 @@ def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fide
     page.wait_for_function("/analysis/i.test(document.querySelector('#analysis_status').innerText)", timeout=20_000)
     if "no analysis yet" in page.locator("#analysis_status").inner_text():  # else computed by an earlier test
         page.locator("#analysis_compute").click()  # waits until the show event has enabled it
-    page.wait_for_function("document.querySelector('#analysis_status').innerText.includes('✅')", timeout=300_000)
+    page.wait_for_function("document.querySelector('#analysis_status').innerText.includes('✓')", timeout=300_000)
     page.wait_for_selector("#analysis_heatmap .cvae-heat[data-key] .heatmaplayer", timeout=20_000)
     card = page.locator("#analysis_scorecard").inner_text()
     assert "MIG" in card and "hair_color" in card and "edit fidelity" in card

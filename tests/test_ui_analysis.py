@@ -134,7 +134,7 @@ def test_status_and_scorecard_markdown(ready):
     assert "Compute analysis" in view.status_markdown(JobStatus("missing"))
     assert "Computing" in view.status_markdown(JobStatus("running", "training the classifier", elapsed_s=3))
     a = ready.analysis
-    assert "✅" in view.status_markdown(ready)
+    assert "✓" in view.status_markdown(ready)
     md = view.scorecard_markdown(a)
     for name in a.factor_names:
         assert f"| {name} |" in md
@@ -149,7 +149,7 @@ def test_view_values_start_only_when_asked(ctx, ready):
     explorer = ctx.registry.get(None)
     out = ana_tab.view_values(ctx, explorer)
     status, button, md, fig, timer = out
-    assert "✅" in status and button["interactive"] is False and "| MIG |" in md
+    assert "✓" in status and button["interactive"] is False and "| MIG |" in md
     assert fig["model_id"] == explorer.model_id and timer.active is False
 
 

@@ -47,10 +47,10 @@ def value_name(attribute: str, value: int) -> str:
 def status_markdown(status: JobStatus) -> str:
     """One line on where the analysis stands (shown above the scorecard)."""
     if status.state == "running":
-        return (f"⏳ **Computing the analysis…** {html.escape(status.message)} ({status.elapsed_s:.0f} s so far; "
+        return (f"**Computing the analysis…** {html.escape(status.message)} ({status.elapsed_s:.0f} s so far; "
                 "this page updates by itself, and the other tabs keep working).")
     if status.state == "failed":
-        return (f"❌ **The analysis could not be computed:** {html.escape(status.message)}. Press **Compute "
+        return (f"✗ **The analysis could not be computed:** {html.escape(status.message)}. Press **Compute "
                 "analysis** to try again.")
     if status.state == "missing":
         return ("This checkpoint has no analysis yet. **Compute analysis** scores how disentangled its latent "
@@ -62,7 +62,7 @@ def status_markdown(status: JobStatus) -> str:
     if a is None:
         return ""
     took = f"{a.seconds['total']:.0f} s" if "total" in a.seconds else "?"
-    return (f"✅ Analysis of this checkpoint on {html.escape(a.dataset_label)} (computed {html.escape(a.created)} in "
+    return (f"✓ Analysis of this checkpoint on {html.escape(a.dataset_label)} (computed {html.escape(a.created)} in "
             f"{took} by `{html.escape(a.command)}`).")
 
 
@@ -193,7 +193,7 @@ def focus_slot(layout: SliderLayout, dim: Any) -> int:
 def focus_note(layout: SliderLayout, slot_index: int, analysis: Analysis | None, base_note: str) -> str:
     """The Generate note with a line naming the focused dim and the attributes it matters most for."""
     slot = layout.raw[slot_index]
-    line = (f"🎯 **Focused on z[{slot.dim}]** (raw slider {slot_index + 1}, highlighted; KL {slot.kl:.2f} nats"
+    line = (f"▶ **Focused on z[{slot.dim}]** (raw slider {slot_index + 1}, highlighted; KL {slot.kl:.2f} nats"
             + (", collapsed" if not slot.active else "") + ")")
     if analysis is not None and slot.dim < analysis.scorecard.importance.shape[0]:
         row = np.asarray(analysis.scorecard.importance[slot.dim], np.float64)

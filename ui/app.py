@@ -154,6 +154,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             return gr.update(choices=registry.choices())
 
         refresh.click(list_checkpoints, None, picker, api_name="list_checkpoints", queue=False)
+        # Every page load lists the checkpoints as they are now (runs trained since the server started too).
+        demo.load(list_checkpoints, None, picker, api_visibility="private", queue=False, show_progress="hidden")
 
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.cvae_context = ctx  # for tests and scripts (the runner, the registry)

@@ -21,8 +21,8 @@ def _eta(sec: float) -> str:
 def status_markdown(run) -> str:
     if run is None:
         return "No training run yet. Pick a dataset and settings, then **Start training**."
-    state = ("❌ failed" if run.error else "⏹ cancelled" if run.cancelled else "✅ finished" if run.done
-             else "⏳ running" if run.active else "stopped")
+    state = ("✗ failed" if run.error else "■ cancelled" if run.cancelled else "✓ finished" if run.done
+             else "running…" if run.active else "stopped")
     lines = [f"**{state}** · {html.escape(run.request.label or run.request.out_dir)} · {html.escape(run.status)}"]
     if run.dataset:
         lines.append(f"Data: {html.escape(run.dataset)}")

@@ -55,8 +55,8 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
             upload = gr.Image(label="Upload any image (PNG, JPEG, WebP, GIF, BMP)", type="filepath",
                               sources=["upload", "clipboard"], elem_id="rec_upload", height=280)
             gr.Markdown("…or pick a held-out face of the checkpoint's dataset:")
-            examples = gr.Gallery(value=example_gallery(ctx, explorer), columns=6, height=220, allow_preview=False,
-                                  show_label=False, elem_id="rec_examples")
+            examples = gr.Gallery(value=example_gallery(ctx, explorer), columns=5, height=300, allow_preview=False,
+                                  object_fit="contain", show_label=False, elem_id="rec_examples")
             with gr.Row():
                 example_index = gr.Number(label="Example #", value=0, precision=0, minimum=0, elem_id="rec_example_index")
                 example_btn = gr.Button("Reconstruct example", elem_id="rec_example_btn")
@@ -79,8 +79,15 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
 
     # preprocess=False: the file reaches vae_core's loader untouched (Gradio still checks that the path
     # is an upload of this server).
+    def clear_failed(st: SessionState):
+        # A failed upload leaves nothing of itself or of the previous image behind: an empty upload box (not
+        # a broken-image sliver) and no report that would describe another image under the error.
+        return [None, None, None, "", st.replace(upload_mu=None, upload_name="")]
+
     upload.upload(reconstruct, [state, upload], [*tab.result_outputs, state], api_name="reconstruct",
-                  preprocess=False, concurrency_id="encode")
+                  preprocess=False, concurrency_id="encode"
+                  ).failure(clear_failed, [state], [upload, *tab.result_outputs, state], api_visibility="private",
+                            queue=False, show_progress="hidden")
 
     @user_errors
     def reconstruct_example(st: SessionState, index):

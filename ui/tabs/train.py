@@ -105,7 +105,8 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
         return view(ctx, seen, force=True)
 
     start_btn.click(start, [kind, path, size, limit, resolution, latent_dim, beta, epochs, batch, lr, name, seen],
-                    tab.view_outputs, api_name="train_start", concurrency_limit=1, concurrency_id="train_control")
+                    tab.view_outputs, api_name="train_start", concurrency_limit=1, concurrency_id="train_control",
+                    show_progress="hidden")
 
     @user_errors
     def resume(run, total_epochs, seen):
@@ -115,7 +116,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
         return view(ctx, seen, force=True)
 
     resume_btn.click(resume, [resume_pick, resume_epochs, seen], tab.view_outputs, api_name="train_resume",
-                     concurrency_limit=1, concurrency_id="train_control")
+                     concurrency_limit=1, concurrency_id="train_control", show_progress="hidden")
 
     @user_errors
     def cancel(seen):
@@ -123,7 +124,8 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
             gr.Warning("No training run is in progress.")
         return view(ctx, seen, force=True)
 
-    cancel_btn.click(cancel, [seen], tab.view_outputs, api_name="train_cancel", concurrency_id="train_control")
+    cancel_btn.click(cancel, [seen], tab.view_outputs, api_name="train_cancel", concurrency_id="train_control",
+                     show_progress="hidden")
 
     @user_errors
     def poll(seen):
