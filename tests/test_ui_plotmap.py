@@ -76,3 +76,19 @@ def test_bridge_script_and_offline_plotly():
     js = plotmap.JS_ON_LOAD
     assert "trigger('pick'" in js and "watch('value'" in js and "p2l" in js
     assert 'class="cvae-plot"' in plotmap.TEMPLATE
+
+
+def test_separation_ranks_the_attribute_the_map_keeps_together_first():
+    from ui.plotmap import separation
+
+    rng = np.random.default_rng(0)
+    n = 600
+    grouped = rng.integers(0, 3, n)  # three clusters on the map, one per value
+    mixed = rng.integers(0, 3, n)  # scattered over all of them
+    xy = np.array([[6.0 * g, 0.0] for g in grouped]) + rng.normal(0, 1, (n, 2))
+    labels = np.stack([mixed, grouped], axis=1)
+    ranked = separation(xy, labels, ["mixed", "grouped"])
+    assert [r.attribute for r in ranked] == ["grouped", "mixed"]
+    assert ranked[0].agreement > 0.9 and abs(ranked[0].chance - 1 / 3) < 0.05
+    assert abs(ranked[1].lift) < 0.05  # a mixed attribute is at chance
+    assert "grouped" in ranked[0].sentence(best=True) and "separates best" in ranked[0].sentence(best=True)

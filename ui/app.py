@@ -135,7 +135,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             return [st, banner_html(inf), info_markdown(inf), cb.sampler_note(explorer, sampler),
                     *gen_tab.layout_values(explorer, layout, st, show_collapsed),
                     gr.update(value=rec_tab.example_gallery(ctx, explorer)), None, None, "",
-                    gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(explorer)),
+                    gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(ctx, explorer)),
                     None, None, "", *[None] * len(itp.reset_outputs), *ana_tab.reset_values(ctx, explorer)]
 
         def restore_picker(st: SessionState):

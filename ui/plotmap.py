@@ -73,6 +73,47 @@ class Marker:
     color: str
 
 
+@dataclass(frozen=True)
+class Separation:
+    """How well a map keeps faces of one attribute value together: the mean share of each face's k nearest
+    map neighbours that share its value (``agreement``), against the share expected by chance (``chance`` =
+    Σ p_v², the same labels shuffled)."""
+
+    attribute: str
+    agreement: float
+    chance: float
+
+    @property
+    def lift(self) -> float:
+        return self.agreement - self.chance
+
+    def sentence(self, best: bool = False) -> str:
+        """One line saying what the colours show, for the map's status."""
+        which = ", the attribute this map separates best" if best else ""
+        return (f"Colours show **{self.attribute.replace('_', ' ')}**{which}: {100 * self.agreement:.0f}% of each "
+                f"face's 10 nearest map neighbours share its value (chance: {100 * self.chance:.0f}%).")
+
+
+def separation(coords: np.ndarray, labels: np.ndarray, names, k: int = 10) -> list[Separation]:
+    """:class:`Separation` of every attribute on a 2-D map, best first (faces with unknown values skipped)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    xy = np.asarray(coords, np.float64)
+    if len(xy) <= k or labels is None:
+        return []
+    nbrs = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy, return_distance=False)[:, 1:]
+    out = []
+    for a, name in enumerate(names):
+        col = labels[:, a]
+        ok = col >= 0
+        if ok.sum() <= k or len(np.unique(col[ok])) < 2:
+            continue
+        same = (col[nbrs] == col[:, None])[ok].mean()
+        p = np.unique(col[ok], return_counts=True)[1] / ok.sum()
+        out.append(Separation(name, float(same), float((p**2).sum())))
+    return sorted(out, key=lambda s: -s.lift)
+
+
 def color_choices(schema) -> list[str]:
     return [NO_COLOR] + (list(schema.names) if schema is not None else [])
 
@@ -123,7 +164,9 @@ def figure(map_data, color_by: str, markers: list[Marker], atlas_url: str, title
             "marker": {"size": 18, "symbol": m.symbol, "color": m.color, "line": {"width": 2, "color": "#000"}},
         })
     layout = {
-        "title": {"text": title, "font": {"size": 13}},
+        "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+        # A vertical toolbar at the right edge: across the top it covered the end of the title.
+        "modebar": {"orientation": "v"},
         "height": 560, "margin": {"l": 40, "r": 10, "t": 40, "b": 36},
         "hovermode": "closest", "dragmode": "pan", "clickmode": "event",
         "legend": {"title": {"text": color_by if col is not None else ""}, "itemsizing": "constant"},

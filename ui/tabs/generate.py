@@ -219,7 +219,11 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                 attr_value, attr_strength = [], []
                 for k in range(N_ATTR):
                     with gr.Row():
-                        attr_value.append(gr.Dropdown(elem_id=f"gen_attr_value_{k}", interactive=True, **_kw(av0[k])))
+                        # allow_custom_value: a checkpoint switch replaces the choices while the page may still
+                        # send the old model's value; Gradio would refuse it with an error toast and a server
+                        # traceback. The layout ignores values its attribute does not have.
+                        attr_value.append(gr.Dropdown(elem_id=f"gen_attr_value_{k}", interactive=True,
+                                                      allow_custom_value=True, **_kw(av0[k])))
                         attr_strength.append(gr.Slider(-ATTR_RANGE, ATTR_RANGE, step=STEP,
                                                        elem_id=f"gen_attr_strength_{k}", **_kw(as0[k])))
                 fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")

@@ -30,13 +30,26 @@ class MapTab:
     refresh_btn: gr.Button
 
 
-def default_color(explorer) -> str:
-    schema = explorer.embedding().schema if explorer is not None else None
-    choices = plotmap.color_choices(schema)
-    for name in ("hair_color", "glasses", "face_shape"):
-        if name in choices:
-            return name
-    return choices[1] if len(choices) > 1 else plotmap.NO_COLOR
+def best_separation(ctx: AppContext, explorer) -> "plotmap.Separation | None":
+    """The attribute the checkpoint's map keeps together best (computed once per checkpoint)."""
+    data = ctx.registry.map_or_fallback(explorer, ctx.settings.map_method)[0]
+
+    def compute():
+        b = data.bundle
+        if b.schema is None or b.labels is None:
+            return None
+        ranked = plotmap.separation(data.coords, b.labels, b.schema.names)
+        return ranked[0] if ranked else None
+    return ctx.registry.derived(explorer, f"best-separation-{data.method}", compute)
+
+
+def default_color(ctx: AppContext, explorer) -> str:
+    """Open the map coloured by the attribute it separates best: a map coloured by an attribute it mixes
+    looks like noise, however well the model knows it."""
+    if explorer is None:
+        return plotmap.NO_COLOR
+    best = best_separation(ctx, explorer)
+    return best.attribute if best is not None else plotmap.NO_COLOR
 
 
 def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: str, current_z):
@@ -57,8 +70,16 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
     title = f"{data.method.upper()} map of {len(data.coords)} faces · {data.bundle.dataset_label}"
     key = f"{explorer.model_id}:{data.method}:{color_by}:{len(markers)}"
     fig = plotmap.figure(data, color_by, markers, plotmap.file_url(atlas), title, key)
-    status = ("Hover a point to see its face; click a point to decode it, or click empty space to decode the "
-              "latent there (inverse mapping).")
+    colours = "Points are not coloured."
+    if color_by != plotmap.NO_COLOR and data.bundle.labels is not None:
+        col = data.bundle.labels[:, [schema.index(color_by)]]
+        found = ctx.registry.derived(explorer, f"separation-{data.method}-{color_by}",
+                                     lambda: plotmap.separation(data.coords, col, [color_by]))
+        if found:
+            best = best_separation(ctx, explorer)
+            colours = found[0].sentence(best=best is not None and best.attribute == color_by)
+    status = (colours + " Hover a point to see its face; click a point to decode it, or click empty space to "
+              "decode the latent there (inverse mapping).")
     if not final:
         status = (f"The {ctx.settings.map_method.upper()} map of this checkpoint is being computed in the "
                   "background; showing the PCA map meanwhile (reopen the tab in a minute). " + status)
@@ -97,7 +118,7 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: gen_tab.GenerateTab) 
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row():
-                color_by = gr.Dropdown(plotmap.color_choices(schema), value=default_color(explorer),
+                color_by = gr.Dropdown(plotmap.color_choices(schema), value=default_color(ctx, explorer),
                                        label="Colour by attribute", elem_id="map_color", scale=3)
                 refresh_btn = gr.Button("Refresh markers", elem_id="map_refresh", scale=1)
             plot = gr.HTML(value=None, html_template=plotmap.TEMPLATE, css_template=plotmap.CSS,
