@@ -200,8 +200,11 @@ def test_edit_check_says_whether_the_edit_took_and_what_leaked(ctx):
     edit = [view.AttributeEdit(slot, v, 1.0)]
     before = {"hair_color": (other, 0.8), "glasses": (11, 0.9), "face_color": (2, 0.7)}
     took = {"hair_color": (v, 0.6), "glasses": (3, 0.5), "face_color": (2, 0.7)}
-    md = view.edit_check_markdown(edit, before, took, fake_classifier())
-    assert "✓ **hair color**" in md and "→ **value" in md and "glasses: no glasses → value 3" in md
+    md = view.edit_check_markdown(edit, before, took, fake_classifier(), layout.value_names)
+    # Values by name (the synthetic card names hair colours and "no glasses"), not by code
+    hair = layout.value_names["hair_color"]
+    assert "✓ **hair color**" in md and f"{hair[other]} (80%) → **{hair[v]}**" in md
+    assert "glasses: no glasses → value 3" in md
     assert "1 of 2 other attributes changed" in md
     missed = view.edit_check_markdown(edit, before, dict(before), fake_classifier())
     assert "✗ **hair color**" in missed and "No leakage" in missed

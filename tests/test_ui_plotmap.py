@@ -41,7 +41,12 @@ def test_every_point_is_plotted_once_with_its_index(color_by):
 def test_legend_groups_values_and_caps_categories():
     fig = plotmap.figure(fake_map(), "colour", [], "a.png", "t", "k")
     names = [t["name"] for t in dataset_traces(fig)]
-    assert names[:3] == ["0", "1", "2"] and names[-1] == "other / unknown"  # -1 = unknown labels
+    assert names[:3] == ["value 0", "value 1", "value 2"] and names[-1] == "other / unknown"  # -1 = unknown labels
+    # Named values and their own (measured) colours replace codes and the palette
+    named = dataset_traces(plotmap.figure(fake_map(), "colour", [], "a.png", "t", "k", value_names={1: "ginger"},
+                                          value_colours={1: "#d2733a"}))
+    assert named[1]["name"] == "ginger" and named[1]["marker"]["color"] == "#d2733a"
+    assert named[0]["name"] == "value 0" and named[0]["marker"]["color"] in plotmap.PALETTE
     assert fig["layout"]["legend"]["title"]["text"] == "colour"
     many = [t["name"] for t in dataset_traces(plotmap.figure(fake_map(), "many", [], "a.png", "t", "k"))]
     assert len(many) == plotmap.MAX_CATEGORIES and many[-1].startswith("other")

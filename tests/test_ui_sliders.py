@@ -28,9 +28,14 @@ def fake_explorer(z_dim: int = 40, collapsed=(3, 7)) -> types.SimpleNamespace:
         for name, vals in [("zzz_custom", [0, 1]), ("glasses", [0, 5, 11]), ("hair_color", [0, 1, 2]),
                            ("eye_angle", [0, 1, 2])]
     }
+    from vae_core.attribute_values import value_swatches
+    from vae_core.config import DataSpec
+
+    spec = DataSpec(kind="synthetic")  # the synthetic card names glasses 11 and hair colours
     return types.SimpleNamespace(
         model_id="0123abcd", latent_dim=z_dim, kl_per_dim=kl, active=active,
-        dims_by_kl=np.argsort(-kl, kind="stable"), pca=pca, attribute_directions=lambda: dirs)
+        dims_by_kl=np.argsort(-kl, kind="stable"), pca=pca, attribute_directions=lambda: dirs,
+        value_swatches=lambda: value_swatches(spec, dirs, lambda z: np.zeros((len(z), 8, 8, 3), np.uint8)))
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from vae_core.attribute_classifier import AttributeClassifier
 
 from .analysis_jobs import JobStatus
 from .errors import UserInputError
-from .sliders import VALUE_NAMES, AttrSlot, SliderLayout
+from .sliders import AttrSlot, SliderLayout
 
 #: Where to find the button, said wherever the analysis is missing.
 HOW_TO_COMPUTE = "open the **Analysis** tab and press **Compute analysis**"
@@ -39,8 +39,6 @@ def _f(v: float | None, digits: int = 3) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
-def value_name(attribute: str, value: int) -> str:
-    return VALUE_NAMES.get(attribute, {}).get(int(value), f"value {int(value)}")
 
 
 # -- the scorecard ---------------------------------------------------------------------------------------
@@ -137,12 +135,16 @@ def predicted(probs: Mapping[str, np.ndarray], row: int) -> dict[str, tuple[int,
 
 
 def edit_check_markdown(edits: Sequence[AttributeEdit], before: Mapping[str, tuple[int, float]],
-                        after: Mapping[str, tuple[int, float]], classifier: AttributeClassifier) -> str:
+                        after: Mapping[str, tuple[int, float]], classifier: AttributeClassifier,
+                        value_names: Mapping[str, Mapping[int, str]] | None = None) -> str:
     """What the classifier sees on the face without the attribute edits (before) and with them (after).
 
     Per edit: before → after and ✓ when the edit did what it asks (toward v: v is predicted after; away
     from v: v is not), ✗ otherwise. Leakage: every other attribute whose predicted value changed.
     """
+    def value_name(attribute: str, value: int) -> str:
+        return (value_names or {}).get(attribute, {}).get(int(value), f"value {int(value)}")
+
     lines = ["**Edit fidelity** (what the attribute classifier sees on the face before → after the attribute "
              "sliders):"]
     edited = {e.slot.name for e in edits}
@@ -211,7 +213,7 @@ def traversal_choices(layout: SliderLayout) -> list[tuple[str, str]]:
     out += [(f"PC{j + 1} · {100 * float(layout.pca_ratio[j]):.1f}% of the variance (PCA)", f"pca:{j}")
             for j in range(layout.n_pca)]
     for slot in layout.attrs:
-        out += [(f"{slot.title} → {value_name(slot.name, v)} (attribute)", f"attr:{slot.name}:{v}")
+        out += [(f"{slot.title} → {slot.value_name(v)} (attribute)", f"attr:{slot.name}:{v}")
                 for v in slot.values]
     return out
 

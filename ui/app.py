@@ -42,6 +42,12 @@ CSS = """
 .cvae-show-pixels .cvae-face img, .cvae-show-pixels img.cvae-smooth { image-rendering: pixelated; }
 .cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
 .cvae-collapsed { opacity: 0.6; }
+.cvae-swatches { display: flex; gap: 6px; overflow-x: auto; padding: 2px 0 6px; }
+.cvae-swatches figure { margin: 0; text-align: center; flex: 0 0 auto; width: 64px; }
+.cvae-swatches img { width: 48px; height: 48px; border: 1px solid #ddd; border-radius: 4px; }
+.cvae-swatches figcaption { font-size: 11px; line-height: 1.2; color: #444; }
+.cvae-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 3px;
+            border: 1px solid #888; vertical-align: middle; }
 .cvae-focus { outline: 3px solid #ff1493; outline-offset: 2px; border-radius: 6px; background: #fff0f6; opacity: 1; }
 """
 

@@ -122,23 +122,29 @@ def _r(a: np.ndarray) -> list[float]:
     return np.round(np.asarray(a, np.float64), 3).tolist()
 
 
-def _categories(col: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """Groups of point indices per value (largest first); small values beyond the cap go to "other"."""
+def _categories(col: np.ndarray, names: dict[int, str] | None = None) -> list[tuple[int | None, str, np.ndarray]]:
+    """Groups (value, legend name, point indices) per value; values beyond the cap (the smallest) and unknown
+    labels go to one "other / unknown" group (value None)."""
     values, counts = np.unique(col, return_counts=True)
     order = np.argsort(-counts, kind="stable")
     known = [v for v in values[order] if v >= 0]
     shown = known[: MAX_CATEGORIES - 1] if len(known) > MAX_CATEGORIES else known
-    groups = [(f"{int(v)}", np.flatnonzero(col == v)) for v in sorted(shown)]
+    names = names or {}
+    groups: list[tuple[int | None, str, np.ndarray]] = [
+        (int(v), names.get(int(v), f"value {int(v)}"), np.flatnonzero(col == v)) for v in sorted(shown)]
     rest = np.flatnonzero(~np.isin(col, shown))
     if len(rest):
-        groups.append(("other / unknown", rest))
+        groups.append((None, "other / unknown", rest))
     return groups
 
 
 def figure(map_data, color_by: str, markers: list[Marker], atlas_url: str, title: str,
-           key: str) -> dict[str, Any]:
+           key: str, value_names: dict[int, str] | None = None,
+           value_colours: dict[int, str] | None = None) -> dict[str, Any]:
     """The JSON the map component draws. Each dataset trace is tagged ``meta: "dataset"`` and its points
-    carry their dataset index in ``customdata``; marker traces carry none (clicks on them are ignored)."""
+    carry their dataset index in ``customdata``; marker traces carry none (clicks on them are ignored).
+    Legend entries are the values' names; ``value_colours`` (hex, e.g. measured hair colours) replace the
+    palette for the values they give."""
     b = map_data.bundle
     xy = np.asarray(map_data.coords, np.float64)
     ids = [str(i) for i in b.ids]
@@ -146,15 +152,17 @@ def figure(map_data, color_by: str, markers: list[Marker], atlas_url: str, title
     col = None
     if color_by != NO_COLOR and b.schema is not None and color_by in b.schema.names:
         col = b.labels[:, b.schema.index(color_by)]
-    groups = _categories(col) if col is not None else [("faces", np.arange(len(xy)))]
-    for gi, (name, idx) in enumerate(groups):
-        color = OTHER_COLOR if name.startswith("other") else PALETTE[gi % len(PALETTE)]
+    groups = _categories(col, value_names) if col is not None else [(None, "faces", np.arange(len(xy)))]
+    for gi, (value, name, idx) in enumerate(groups):
+        color = OTHER_COLOR if value is None else (value_colours or {}).get(value) or PALETTE[gi % len(PALETTE)]
         traces.append({
             "type": "scatter", "mode": "markers", "name": name if col is not None else "faces",
             "meta": "dataset", "x": _r(xy[idx, 0]), "y": _r(xy[idx, 1]), "customdata": idx.tolist(),
             "text": [ids[i] for i in idx],
             "hovertemplate": "%{text}" + (f"<br>{color_by} = {name}" if col is not None else "") + "<extra></extra>",
-            "marker": {"size": 6, "color": color, "opacity": 0.75, "line": {"width": 0}},
+            # a thin outline keeps light measured colours (white, platinum hair) visible on the light background
+            "marker": {"size": 6, "color": color, "opacity": 0.8,
+                       "line": {"width": 0.5, "color": "rgba(0,0,0,0.35)"} if value_colours else {"width": 0}},
         })
     for m in markers:
         traces.append({

@@ -35,8 +35,6 @@ STEP = 0.01
 #: Attributes offered first, when the dataset labels them (the Cartoon Set's most visible ones).
 PREFERRED_ATTRIBUTES = ("hair_color", "glasses", "facial_hair", "face_shape", "face_color", "eye_color",
                         "hair", "chin_length", "eyebrow_shape", "eyeglasses", "smiling", "young")
-#: Readable names for well-known values (the rest are shown as "value k").
-VALUE_NAMES = {"glasses": {11: "no glasses"}, "facial_hair": {14: "no facial hair"}}
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,18 @@ class AttrSlot:
     name: str
     values: tuple[int, ...]
     counts: tuple[int, ...]
+    #: readable name per value (the data set's, a measured colour, or "value k"), aligned with ``values``
+    names: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
         return self.name.replace("_", " ")
 
+    def value_name(self, value: int) -> str:
+        return dict(zip(self.values, self.names)).get(int(value), f"value {int(value)}")
+
     def choices(self) -> list[tuple[str, int]]:
-        names = VALUE_NAMES.get(self.name, {})
-        return [(f"{names.get(v, f'value {v}')} ({c} faces)", v) for v, c in zip(self.values, self.counts)]
+        return [(f"{self.value_name(v)} ({c} faces)", v) for v, c in zip(self.values, self.counts)]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +83,11 @@ class SliderLayout:
     pca_ratio: np.ndarray
     attrs: tuple[AttrSlot, ...] = ()
     attr_dirs: dict[str, np.ndarray] = field(default_factory=dict)
+    #: {attribute: {value: readable name}} for every labelled attribute (not only those with a slider)
+    value_names: dict[str, dict[int, str]] = field(default_factory=dict)
+
+    def value_name(self, attribute: str, value: int) -> str:
+        return self.value_names.get(attribute, {}).get(int(value), f"value {int(value)}")
 
     @property
     def n_pca(self) -> int:
@@ -139,8 +146,12 @@ def build_layout(explorer) -> SliderLayout:
     dirs = explorer.attribute_directions()
     names = [n for n in PREFERRED_ATTRIBUTES if n in dirs] + sorted(
         (n for n in dirs if n not in PREFERRED_ATTRIBUTES), key=lambda n: (len(dirs[n].values), n))
+    swatches = explorer.value_swatches()
+    value_names = {n: {sw.value: sw.name for sw in row} for n, row in swatches.items()}
     attrs = tuple(AttrSlot(name=n, values=tuple(int(v) for v in dirs[n].values),
-                           counts=tuple(int(c) for c in dirs[n].counts)) for n in names[:N_ATTR])
+                           counts=tuple(int(c) for c in dirs[n].counts),
+                           names=tuple(value_names[n].get(int(v), f"value {int(v)}") for v in dirs[n].values))
+                  for n in names[:N_ATTR])
     return SliderLayout(
         model_id=explorer.model_id, latent_dim=explorer.latent_dim, raw=raw,
         mean=np.asarray(pca.mean, np.float32),
@@ -148,4 +159,5 @@ def build_layout(explorer) -> SliderLayout:
         pca_stds=np.asarray(pca.stds[:N_PCA], np.float32),
         pca_ratio=np.asarray(pca.explained_variance_ratio[:N_PCA], np.float32),
         attrs=attrs, attr_dirs={a.name: np.asarray(dirs[a.name].directions, np.float32) for a in attrs},
+        value_names=value_names,
     )

@@ -26,6 +26,7 @@ from PIL import Image
 from . import latent as latent_ops
 from . import projection as proj_ops
 from .atomic import atomic_write
+from .attribute_values import ValueSwatch
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .data.schema import AttributeSchema
 from .errors import CheckpointError, DatasetError
@@ -254,6 +255,15 @@ class Explorer:
         if b.labels is None or b.schema is None:
             return {}
         return self._memo("attr", lambda: latent_ops.attribute_directions(b.mu, b.labels, b.schema))
+
+    def value_swatches(self) -> dict[str, list[ValueSwatch]]:
+        """Per labelled attribute, each value's readable name, average face and (colour attributes) measured
+        colour; decoded once per checkpoint (one batch) and kept."""
+        from .attribute_values import value_swatches
+
+        b = self.embedding()
+        return self._memo("swatches", lambda: value_swatches(self.meta.data, self.attribute_directions(), self.decode,
+                                                             b.thumbnails, b.labels, b.schema))
 
     # -- random faces ------------------------------------------------------------------------------
     @property

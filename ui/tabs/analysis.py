@@ -97,7 +97,8 @@ def edit_fidelity(ctx: AppContext, st: SessionState, values) -> str:
         return "*Edit fidelity: this checkpoint's attribute classifier judges another resolution; recompute it.*"
     z_before = layout.compose(gen_tab.base_latent(layout, st), raw, pca, attr_values, [0.0] * N_ATTR)
     probs = clf.predict_proba(explorer.decode(np.stack([z_before, z_after])))
-    return view.edit_check_markdown(edits, view.predicted(probs, 0), view.predicted(probs, 1), clf)
+    return view.edit_check_markdown(edits, view.predicted(probs, 0), view.predicted(probs, 1), clf,
+                                    layout.value_names)
 
 
 def focus_values(ctx: AppContext, st: SessionState, show_collapsed: bool, dim) -> list:

@@ -10,6 +10,7 @@ under 100 ms in the browser. ``/generate`` takes every value explicitly, for API
 
 from __future__ import annotations
 
+import html
 import secrets
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from ..page_only import PageOnlyTextbox
 from ..analysis_view import EDIT_HINT
 from ..context import AppContext
 from ..errors import user_errors
-from ..images import face_html
+from ..images import data_url, face_html
 from ..sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
 from ..state import SessionState, as_array, as_latent
 
@@ -34,6 +35,8 @@ class GenerateTab:
     pca: list[gr.Slider]
     attr_value: list[gr.Dropdown]
     attr_strength: list[gr.Slider]
+    #: per attribute slot, every value's average face, name and (colour attributes) measured colour
+    attr_swatches: list[gr.HTML]
     show_collapsed: gr.Checkbox
     seed: gr.Number
     temperature: gr.Slider
@@ -60,7 +63,8 @@ class GenerateTab:
     @property
     def layout_outputs(self) -> list:
         """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, packed."""
-        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.packed]
+        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.packed,
+                *self.attr_swatches]
 
 
 # -- pure adapters --------------------------------------------------------------------------------------
@@ -106,13 +110,27 @@ def mirrored_split(values: list[float], attr_values) -> list:
 
 
 def default_target(slot) -> int | None:
-    from ..sliders import VALUE_NAMES
-
-    none_values = set(VALUE_NAMES.get(slot.name, {}))
+    """The value an attribute slider pushes towards at first: not a "none" value (no glasses, no facial hair)."""
     for v in slot.values:
-        if v not in none_values:
+        if not slot.value_name(v).startswith(("no ", "not ")):
             return v
     return slot.values[0] if slot.values else None
+
+
+def swatches_html(explorer, slot) -> str:
+    """A row of small faces, one per value of an attribute slot: its average face, name and face count (and a
+    dot of its measured colour for colour attributes), so a value is seen, not just read."""
+    rows = {sw.value: sw for sw in explorer.value_swatches().get(slot.name, [])}
+    items = []
+    for v in slot.values:
+        sw = rows.get(v)
+        if sw is None:
+            continue
+        name = html.escape(sw.name)
+        dot = (f'<span class="cvae-dot" style="background:{sw.hex}"></span>' if sw.hex else "")
+        items.append(f'<figure title="{name} ({sw.count} faces)"><img src="{data_url(sw.face)}" alt="{name}">'
+                     f'<figcaption>{dot}{name}</figcaption></figure>')
+    return f'<div class="cvae-swatches" aria-label="values of {html.escape(slot.title)}">{"".join(items)}</div>'
 
 
 def layout_values(explorer, layout: SliderLayout | None, state: SessionState, show_collapsed: bool) -> list:
@@ -120,7 +138,8 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
     out: list = []
     if layout is None:
         hidden = [gr.update(visible=False)] * (N_RAW + N_PCA + 2 * N_ATTR)
-        return [*hidden, "No checkpoint is loaded.", "", packed_values([0.0] * N_RAW)]
+        return [*hidden, "No checkpoint is loaded.", "", packed_values([0.0] * N_RAW),
+                *[gr.update(value="", visible=False)] * N_ATTR]
     z = base_latent(layout, state)
     raw_vals = layout.raw_values(z)
     for i in range(N_RAW):
@@ -148,8 +167,10 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
             out.append(gr.update(label=f"{layout.attrs[k].title}: strength", value=0.0, visible=True))
         else:
             out.append(gr.update(visible=False, value=0.0))
+    swatches = [gr.update(value=swatches_html(explorer, layout.attrs[k]), visible=True) if k < len(layout.attrs)
+                else gr.update(value="", visible=False) for k in range(N_ATTR)]
     return [*out, layout_note(layout), face_html(cb.decode_one(explorer, z), caption(explorer, state)),
-            packed_values(raw_vals)]
+            packed_values(raw_vals), *swatches]
 
 
 def raw_classes(slot, focused: bool = False) -> list[str]:
@@ -178,7 +199,7 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
     raw0, rest = first[:N_RAW], first[N_RAW:]
     pca0, rest = rest[:N_PCA], rest[N_PCA:]
     av0, rest = rest[:N_ATTR], rest[N_ATTR:]
-    as0, (note0, image0, packed0) = rest[:N_ATTR], rest[N_ATTR:]
+    as0, (note0, image0, packed0, *sw0) = rest[:N_ATTR], rest[N_ATTR:]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
@@ -216,7 +237,7 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                     pca = [gr.Slider(-PCA_RANGE, PCA_RANGE, step=STEP, elem_id=f"gen_pca_{j}", min_width=200,
                                      **_kw(pca0[j])) for j in range(N_PCA)]
             with gr.Accordion("Attributes (mean-difference directions from the labels)", open=False):
-                attr_value, attr_strength = [], []
+                attr_value, attr_strength, attr_swatches = [], [], []
                 for k in range(N_ATTR):
                     with gr.Row():
                         # allow_custom_value: a checkpoint switch replaces the choices while the page may still
@@ -226,8 +247,10 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                                                       allow_custom_value=True, **_kw(av0[k])))
                         attr_strength.append(gr.Slider(-ATTR_RANGE, ATTR_RANGE, step=STEP,
                                                        elem_id=f"gen_attr_strength_{k}", **_kw(as0[k])))
+                    attr_swatches.append(gr.HTML(elem_id=f"gen_swatches_{k}", padding=False, **_kw(sw0[k])))
                 fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
     tab = GenerateTab(image=image, raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength,
+                      attr_swatches=attr_swatches,
                       show_collapsed=show_collapsed, seed=seed, temperature=temperature, sampler=sampler,
                       sampler_info=sampler_info, latent_text=latent_text,
                       note=note, raw_box=raw_box, fidelity=fidelity, packed=packed)

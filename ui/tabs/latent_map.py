@@ -69,7 +69,11 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
             markers.append(plotmap.Marker(name, (float(xy[0]), float(xy[1])), symbol, color))
     title = f"{data.method.upper()} map of {len(data.coords)} faces · {data.bundle.dataset_label}"
     key = f"{explorer.model_id}:{data.method}:{color_by}:{len(markers)}"
-    fig = plotmap.figure(data, color_by, markers, plotmap.file_url(atlas), title, key)
+    layout = ctx.layout(explorer)
+    swatches = explorer.value_swatches().get(color_by, []) if color_by != plotmap.NO_COLOR else []
+    colours = {sw.value: sw.hex for sw in swatches if sw.hex}
+    fig = plotmap.figure(data, color_by, markers, plotmap.file_url(atlas), title, key,
+                         value_names=layout.value_names.get(color_by), value_colours=colours or None)
     colours = "Points are not coloured."
     if color_by != plotmap.NO_COLOR and data.bundle.labels is not None:
         col = data.bundle.labels[:, [schema.index(color_by)]]
@@ -99,7 +103,9 @@ def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
         z = b.mu[i]
         label = ""
         if b.schema is not None and b.labels is not None:
-            label = " · " + ", ".join(f"{n}={int(v)}" for n, v in zip(b.schema.names, b.labels[i]))
+            layout = ctx.layout(explorer)
+            label = " · " + "; ".join(f"{n.replace('_', ' ')}: {layout.value_name(n, v) if v >= 0 else 'unknown'}"
+                                      for n, v in zip(b.schema.names, b.labels[i]))
         text = f"Dataset face **{b.ids[i]}** (point {i}){label}: decoded from its posterior mean."
     else:
         try:

@@ -9,7 +9,7 @@ checkpoint carries its provenance to machines that do not have the data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,22 @@ class DatasetCard:
     labels: str
     #: how to get more of it (the full set), or "" where that does not apply
     more: str = ""
+    #: {attribute: {value code: readable name}} for the values the data set defines names for
+    value_names: dict[str, dict[int, str]] = field(default_factory=dict)
+
+
+#: Values the Cartoon Set's schema marks as "none" (the synthetic generator follows the same schema).
+_NONE_VALUES = {"glasses": {11: "no glasses"}, "facial_hair": {14: "no facial hair"}}
+#: The synthetic generator's palettes, named (vae_core.data.synthetic HAIR, IRIS, FRAME, SKIN, by index).
+_SYNTHETIC_NAMES = {
+    **_NONE_VALUES,
+    "hair_color": dict(enumerate(("black", "dark brown", "brown", "light brown", "auburn", "ginger", "blond",
+                                  "platinum blond", "grey", "white"))),
+    "eye_color": dict(enumerate(("brown", "blue", "green", "grey", "black"))),
+    "glasses_color": dict(enumerate(("black", "brown", "red", "blue", "gold", "silver", "green"))),
+    "face_color": {i: f"skin tone {i + 1} of 11" + (" (lightest)" if i == 0 else " (darkest)" if i == 10 else "")
+                   for i in range(11)},
+}
 
 
 SAMPLE_256 = DatasetCard(
@@ -41,6 +57,9 @@ SAMPLE_256 = DatasetCard(
                  "white; some faces carry a coloured or noisy background the course added)"),
     labels="4 labels: hair colour, glasses, smiling, young (the course's, not the 18 official attributes)",
     more=FULL_SET_HINT,
+    # The course's ±1 columns become codes 0 (−1) and 1 (+1); hair colours are unnamed (measured instead).
+    value_names={"eyeglasses": {0: "no glasses", 1: "glasses"}, "smiling": {0: "not smiling", 1: "smiling"},
+                 "young": {0: "not young", 1: "young"}, "human": {0: "no", 1: "yes"}},
 )
 
 OFFICIAL = DatasetCard(
@@ -49,6 +68,7 @@ OFFICIAL = DatasetCard(
     attribution=CARTOONSET_ATTRIBUTION,
     preparation="500×500 PNGs, centre crop to the face",
     labels="18 attributes per face (hair, eyes, face shape, colours, glasses…)",
+    value_names=_NONE_VALUES,
 )
 
 SYNTHETIC = DatasetCard(
@@ -58,6 +78,7 @@ SYNTHETIC = DatasetCard(
     preparation="drawn procedurally with the Cartoon Set's 18-attribute schema",
     labels="the same 18 attributes as the Cartoon Set, known exactly",
     more=FULL_SET_HINT,
+    value_names=_SYNTHETIC_NAMES,
 )
 
 #: Folder names of known redistributions of the Cartoon Set (image-folder datasets).
