@@ -22,7 +22,7 @@ from vae_core.explorer import Explorer
 from vae_core.training import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT / "checkpoints" / "default"
+SYNTHETIC = ROOT / "checkpoints" / "synthetic"
 SMALL = AnalysisConfig(n_train=120, n_test=60, faces_per_value=4, values_per_attribute=2, classifier_epochs=2)
 
 
@@ -138,15 +138,16 @@ def test_resaving_keeps_the_classifier_and_drops_analyses_of_old_weights(trained
     assert kept == [n for n in names if not n.startswith("analysis-")] and any("classifier" in n for n in kept)
 
 
-def test_the_default_checkpoint_ships_its_analysis():
-    explorer = Explorer.open(DEFAULT)
+def test_the_synthetic_checkpoint_ships_its_analysis():
+    explorer = Explorer.open(SYNTHETIC)
     t0 = time.perf_counter()
     a = load_analysis(explorer)
-    assert a is not None, "run: python -m vae_core evaluate --checkpoint checkpoints/default --disentanglement"
+    assert a is not None, "run: python -m vae_core evaluate --checkpoint checkpoints/synthetic --disentanglement"
     assert time.perf_counter() - t0 < 1.0
-    assert a.scorecard.importance.shape == (32, 18) and a.scorecard.n_train + a.scorecard.n_test == 10_000
-    assert a.command == "python -m vae_core evaluate --checkpoint checkpoints/default --disentanglement"
+    assert a.scorecard.importance.shape == (explorer.latent_dim, 18)
+    assert a.scorecard.n_train + a.scorecard.n_test == 10_000
+    assert a.command == "python -m vae_core evaluate --checkpoint checkpoints/synthetic --disentanglement"
     assert len(a.fidelity.attributes) == 18 and a.classifier.mean_accuracy > a.classifier.mean_baseline + 0.2
-    weights = [p for p in analysis_dir(DEFAULT).glob("*.safetensors")]
+    weights = [p for p in analysis_dir(SYNTHETIC).glob("*.safetensors")]
     assert len(weights) == 1 and weights[0].stat().st_size < 1.5e6
     assert an.load_classifier_for(explorer, a).resolution == 64

@@ -238,7 +238,7 @@ def _render_events(events, out) -> dict[str, Any] | None:
             bar.set_postfix(loss=f"{ev.loss:.1f}", mse=f"{ev.mse:.4f}", kl=f"{ev.kl:.1f}", beta=f"{ev.beta:.2f}",
                             ips=f"{ev.images_per_sec:.0f}")
         elif isinstance(ev, EvalEvent):
-            msg = (f"epoch {ev.epoch}: train -ELBO {ev.train_nelbo:.1f} | val -ELBO {ev.val_nelbo:.1f} nats/image "
+            msg = (f"epoch {ev.epoch} (step {ev.step}): train -ELBO {ev.train_nelbo:.1f} | val -ELBO {ev.val_nelbo:.1f} nats/image "
                    f"({ev.val_bits_per_dim:.3f} bits/dim), val MSE {ev.val_mse:.5f}, val SSIM {ev.val_ssim:.3f}, "
                    f"val KL {ev.val_kl:.1f} nats")
             (bar.write(msg, file=out) if bar is not None else out.write(msg + "\n"))

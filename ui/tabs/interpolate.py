@@ -30,19 +30,45 @@ class InterpolateTab:
         return [self.preview_a, self.preview_b, self.strip, self.gif, self.gif_file]
 
 
+#: Frames of the strip per row, each shown this many pixels high (readable at a glance).
+STRIP_COLUMNS = 6
+FRAME_PX = 128
+
+
+def source_inputs(source: str) -> list:
+    """Visibility of an end's inputs (seed, example number, upload, latent string): only the chosen source's."""
+    return [gr.update(visible=source == s) for s in cb.SOURCES]
+
+
+def frames_grid(frames_u8):
+    """The interpolation frames in rows of :data:`STRIP_COLUMNS`, each smoothly scaled to :data:`FRAME_PX`."""
+    import numpy as np
+
+    tiles = [upscale(f, FRAME_PX) for f in frames_u8]
+    rows = [strip(np.stack(tiles[i:i + STRIP_COLUMNS]), gap=4) for i in range(0, len(tiles), STRIP_COLUMNS)]
+    width = max(r.shape[1] for r in rows)
+    out = np.full((len(rows) * FRAME_PX + (len(rows) - 1) * 4, width, 3), 255, np.uint8)
+    for i, r in enumerate(rows):
+        out[i * (FRAME_PX + 4): i * (FRAME_PX + 4) + FRAME_PX, : r.shape[1]] = r
+    return out
+
+
 def _end_panel(side: str):
     with gr.Column(min_width=260):
         gr.Markdown(f"**Face {side}**")
-        source = gr.Radio(list(cb.SOURCES), value="random" if side == "A" else "dataset example",
-                          label="Source", elem_id=f"int_source_{side.lower()}")
-        with gr.Row():
-            seed = gr.Number(label="Seed", value=1 if side == "A" else 2, precision=0, minimum=0,
-                             elem_id=f"int_seed_{side.lower()}")
-            example = gr.Number(label="Example #", value=0 if side == "A" else 1, precision=0, minimum=0,
-                                elem_id=f"int_example_{side.lower()}")
+        first = "random" if side == "A" else "dataset example"
+        shown = dict(zip(cb.SOURCES, (u["visible"] for u in source_inputs(first))))
+        source = gr.Radio(list(cb.SOURCES), value=first, label="Source", elem_id=f"int_source_{side.lower()}")
+        seed = gr.Number(label="Seed", value=1 if side == "A" else 2, precision=0, minimum=0,
+                         elem_id=f"int_seed_{side.lower()}", visible=shown["random"])
+        example = gr.Number(label="Example #", value=0 if side == "A" else 1, precision=0, minimum=0,
+                            elem_id=f"int_example_{side.lower()}", visible=shown["dataset example"])
         upload = gr.Image(label="Upload", type="filepath", sources=["upload", "clipboard"], height=160,
-                          elem_id=f"int_upload_{side.lower()}")
-        text = gr.Textbox(label="Latent string", lines=1, elem_id=f"int_latent_{side.lower()}")
+                          elem_id=f"int_upload_{side.lower()}", visible=shown["upload"])
+        text = gr.Textbox(label="Latent string", lines=1, elem_id=f"int_latent_{side.lower()}",
+                          visible=shown["latent string"])
+        source.change(source_inputs, [source], [seed, example, upload, text], api_visibility="private",
+                      queue=False, show_progress="hidden")
         btn = gr.Button(f"Set {side}", elem_id=f"int_set_{side.lower()}")
         preview = gr.Image(label=f"{side}", interactive=False, height=160, elem_id=f"int_preview_{side.lower()}",
                            format="png")
@@ -60,7 +86,8 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider, sampler: gr.
             steps = gr.Slider(2, cb.MAX_STEPS, value=10, step=1, label="Steps (both ends included)", elem_id="int_steps")
             fps = gr.Slider(1, 30, value=8, step=1, label="GIF frames per second", elem_id="int_fps")
             go_btn = gr.Button("Interpolate", variant="primary", elem_id="int_go")
-            strip_img = gr.Image(label="Strip", interactive=False, elem_id="int_strip", format="png")
+            strip_img = gr.Image(label="Frames", show_label=False, interactive=False, elem_id="int_strip",
+                                 format="png", buttons=["download"])
             gif = gr.HTML(elem_id="int_gif")
             gif_file = gr.File(label="Animated GIF", interactive=False, elem_id="int_gif_file")
     tab = InterpolateTab(preview_a=a[6], preview_b=b[6], strip=strip_img, gif=gif, gif_file=gif_file)
@@ -96,7 +123,7 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider, sampler: gr.
             path = write_gif(result.frames, Path(f.name), fps=float(frames_per_second or 8))
         gif_html = (f'<img src="data:image/gif;base64,{base64.b64encode(path.read_bytes()).decode()}" '
                     f'alt="interpolation" class="cvae-smooth" style="width:192px">')
-        return image_file(upscale(strip(result.frames), 96), ctx.image_dir), gif_html, str(path)
+        return image_file(frames_grid(result.frames), ctx.image_dir), gif_html, str(path)
 
     go_btn.click(interpolate, [state, method, steps, fps], [strip_img, gif, gif_file], api_name="interpolate",
                  concurrency_id="encode")
