@@ -42,6 +42,8 @@ CSS = """
 .cvae-show-pixels .cvae-face img, .cvae-show-pixels img.cvae-smooth { image-rendering: pixelated; }
 .cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
 .cvae-collapsed { opacity: 0.6; }
+/* the example gallery's tiles shrink to its column instead of overflowing it (Gradio sizes them by a minimum) */
+#rec_examples .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
 .cvae-swatches { display: flex; gap: 6px; overflow-x: auto; padding: 2px 0 6px; }
 .cvae-swatches figure { margin: 0; text-align: center; flex: 0 0 auto; width: 64px; }
 .cvae-swatches img { width: 48px; height: 48px; border: 1px solid #ddd; border-radius: 4px; }

@@ -26,6 +26,28 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+def display_path(path: Path, repo_root: Path = REPO_ROOT) -> str:
+    """How the app names a server folder to a visitor: relative to the app's folder (``data``,
+    ``../shared/data``, ``runs``), or by its last part when it lies elsewhere, never as an absolute path."""
+    import os
+
+    try:
+        rel = os.path.relpath(Path(path).resolve(), repo_root)
+    except ValueError:  # another drive (Windows)
+        return Path(path).name
+    return rel if not rel.startswith(os.pardir + os.sep + os.pardir) else Path(path).name
+
+
+def redact_paths(text: str, folders) -> str:
+    """``text`` with every absolute path under one of ``folders`` (or the app's folder) written as
+    :func:`display_path` names it: for lines a visitor reads (a run's command, checkpoint, error)."""
+    out = str(text)
+    for folder in sorted({Path(f).resolve() for f in (*folders, REPO_ROOT)}, key=lambda f: -len(str(f))):
+        name = display_path(folder)
+        out = out.replace(str(folder) + "/", "" if name == "." else name + "/").replace(str(folder), name)
+    return out
+
+
 def _paths(value: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip())
 

@@ -16,7 +16,7 @@ from vae_core.checkpoint import read_meta
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
 
 from .errors import UserInputError
-from .settings import AppSettings
+from .settings import AppSettings, display_path
 from .training_runner import is_within
 from .training_worker import TrainRequest
 
@@ -52,7 +52,7 @@ def _float(v: Any, name: str, lo: float, hi: float) -> float:
 def allowed_data_path(settings: AppSettings, text: Any) -> Path:
     """A typed dataset folder, resolved, if it lies inside an allowed root; UserInputError otherwise."""
     roots = settings.data_roots
-    where = ", ".join(str(r) for r in roots) or "(none configured: set CVAE_DATA_ROOTS)"
+    where = ", ".join(display_path(r) for r in roots) or "(none configured: set CVAE_DATA_ROOTS)"
     if not text or not str(text).strip():
         raise UserInputError(f"type the dataset folder (inside one of: {where})")
     raw = Path(str(text).strip()).expanduser()
@@ -64,7 +64,7 @@ def allowed_data_path(settings: AppSettings, text: Any) -> Path:
             continue
         if is_within(p, roots):
             if not p.is_dir():
-                raise UserInputError(f"{text!r} is not a folder (looked at {p})")
+                raise UserInputError(f"{text!r} is not a folder")
             return p
     raise UserInputError(f"{text!r} is outside the folders this app may read ({where}); "
                          "put the dataset there or set CVAE_DATA_ROOTS")
@@ -76,7 +76,7 @@ def run_dir(settings: AppSettings, name: Any, kind: str) -> Path:
         clean = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = settings.runs_dir / clean
     if out.exists():
-        raise UserInputError(f"a run named {clean!r} already exists in {settings.runs_dir}; choose another name, "
+        raise UserInputError(f"a run named {clean!r} already exists in {display_path(settings.runs_dir)}; choose another name, "
                              "or resume it")
     return out
 
@@ -123,20 +123,21 @@ def resumable(settings: AppSettings, checkpoints: list[Path]) -> list[tuple[str,
                 continue
             step = meta.metrics.get("step") or meta.metrics.get("steps")
             state = "stopped early" if (meta.metrics.get("partial") or meta.metrics.get("cancelled")) else "finished"
-            out.append((f"{p.name} ({state}, step {step}, {meta.train.epochs if meta.train else '?'} epochs)", str(p)))
+            # the value is the run's folder name (no server path reaches the page); resume_run maps it back
+            out.append((f"{p.name} ({state}, step {step}, {meta.train.epochs if meta.train else '?'} epochs)", p.name))
     return out
 
 
 def resume_run(settings: AppSettings, choice: Any, checkpoints: list[Path], epochs: Any) -> TrainRequest:
-    known = {path for _, path in resumable(settings, checkpoints)}
-    if not choice or str(choice) not in known:
+    known = {name for _, name in resumable(settings, checkpoints)}
+    if not isinstance(choice, str) or choice not in known:
         raise UserInputError("pick a stopped run to resume (only runs of this app that saved training state)")
-    out = Path(str(choice))
+    out = settings.runs_dir / choice
     meta = read_meta(out)
     if meta.train is None:
         raise UserInputError(f"{out.name} has no training recipe; start a new run instead")
     if meta.data.path and not is_within(Path(meta.data.path), settings.data_roots):
-        raise UserInputError(f"{out.name} was trained on {meta.data.path}, outside the folders this app may read")
+        raise UserInputError(f"{out.name} was trained on a dataset outside the folders this app may read")
     train = TrainConfig.from_dict({**meta.train.to_dict(),
                                    "epochs": _int(epochs, "epochs", 1, 1000) if epochs else meta.train.epochs})
     return TrainRequest(data=meta.data.to_dict(), model=meta.model.to_dict(), train=train.to_dict(),

@@ -18,7 +18,18 @@ def _eta(sec: float) -> str:
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
-def status_markdown(run) -> str:
+def status_markdown(run, settings=None) -> str:
+    """The run's status lines; with ``settings``, server paths are written relative to the app's folders."""
+    text = _status_markdown(run)
+    if settings is None:
+        return text
+    from .settings import redact_paths
+
+    return redact_paths(text, (settings.runs_dir, *settings.data_roots, settings.cache_dir,
+                               settings.default_checkpoint.parent))
+
+
+def _status_markdown(run) -> str:
     if run is None:
         return "No training run yet. Pick a dataset and settings, then **Start training**."
     state = ("✗ failed" if run.error else "■ cancelled" if run.cancelled else "✓ finished" if run.done

@@ -55,7 +55,7 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
             upload = gr.Image(label="Upload any image (PNG, JPEG, WebP, GIF, BMP)", type="filepath",
                               sources=["upload", "clipboard"], elem_id="rec_upload", height=280)
             gr.Markdown("…or pick a held-out face of the checkpoint's dataset:")
-            examples = gr.Gallery(value=example_gallery(ctx, explorer), columns=5, height=300, allow_preview=False,
+            examples = gr.Gallery(value=example_gallery(ctx, explorer), columns=4, height=300, allow_preview=False,
                                   object_fit="contain", show_label=False, elem_id="rec_examples")
             with gr.Row():
                 example_index = gr.Number(label="Example #", value=0, precision=0, minimum=0, elem_id="rec_example_index")

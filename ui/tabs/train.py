@@ -14,6 +14,7 @@ from .. import train_form, train_view
 from ..context import AppContext
 from ..errors import user_errors
 from ..images import upscale
+from ..settings import display_path
 
 
 @dataclass
@@ -43,7 +44,7 @@ def view(ctx: AppContext, seen: int, force: bool = False) -> list:
     checkpoints = ctx.registry.checkpoints()
     grids = [upscale(g, 2 * g.shape[0]) if g is not None else None
              for g in ((run.reconstructions, run.samples) if run is not None else (None, None))]
-    return [train_view.status_markdown(run), train_view.loss_figure(run), *grids,
+    return [train_view.status_markdown(run, ctx.settings), train_view.loss_figure(run), *grids,
             gr.Timer(active=active), version,
             gr.update(choices=train_form.resumable(ctx.settings, checkpoints)),
             gr.update(choices=ctx.registry.choices())]
@@ -51,7 +52,7 @@ def view(ctx: AppContext, seen: int, force: bool = False) -> list:
 
 def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
     s = ctx.settings
-    roots = ", ".join(f"`{r}`" for r in s.data_roots) or "none configured (set `CVAE_DATA_ROOTS`)"
+    roots = ", ".join(f"`{display_path(r)}`" for r in s.data_roots) or "none configured (set `CVAE_DATA_ROOTS`)"
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=320):
             kind = gr.Radio(train_form.DATASET_CHOICES, value="synthetic", label="Dataset", elem_id="train_kind")
@@ -82,7 +83,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
                                               elem_id="train_resume_epochs")
                     resume_btn = gr.Button("Resume", elem_id="train_resume")
         with gr.Column(scale=2):
-            status = gr.Markdown(train_view.status_markdown(ctx.runner.snapshot()), elem_id="train_status")
+            status = gr.Markdown(train_view.status_markdown(ctx.runner.snapshot(), ctx.settings), elem_id="train_status")
             plot = gr.Plot(label="Loss curves (train: lines, validation: points)", elem_id="train_plot")
             with gr.Row():
                 recon = gr.Image(label="Validation faces (top) and reconstructions (bottom)", interactive=False,
