@@ -76,7 +76,7 @@ def test_random_seed_copy_paste_reset(client, app):
         other.predict("hello there", api_name="/paste_latent")
     reset = client.predict(api_name="/reset_face")
     assert "average face" in reset[-1]
-    with pytest.raises(AppError, match="minimum"):  # Gradio's own range check, a clear message too
+    with pytest.raises(AppError, match="the seed must be between 0 and 2147483647, got -5"):
         client.predict(-5, 1.0, api_name="/face_from_seed")
     vis = client.predict(True, api_name="/show_collapsed")
     assert len(vis) == N_RAW
@@ -143,7 +143,10 @@ def test_interpolate_to_strip_and_gif(client):
     client.predict("random", 4, 0, None, "", 1.0, api_name="/set_endpoint_a")
     client.predict("dataset example", 0, 3, None, "", 1.0, api_name="/set_endpoint_b")
     strip, gif_html, gif_file = client.predict("slerp", 7, 8, api_name="/interpolate")
-    assert Image.open(strip).size[0] > 6 * Image.open(strip).size[1]
+    # the frames in rows of 6 at 128 px (readable), with 4 px gaps: 7 frames = 2 rows
+    from ui.tabs.interpolate import FRAME_PX, STRIP_COLUMNS
+
+    assert Image.open(strip).size == (STRIP_COLUMNS * FRAME_PX + (STRIP_COLUMNS - 1) * 4, 2 * FRAME_PX + 4)
     gif = Image.open(gif_file)
     assert gif.is_animated and gif.n_frames == 7 + 5  # played forth and back
     assert gif_html.startswith("<img")
@@ -178,8 +181,8 @@ def test_training_start_busy_cancel_resume(client, app):
     polled = client.predict(api_name="/train_status")
     assert polled[0] is None or "cancelled" in polled[0]
     choices = app[1].cvae_context.registry.choices()
-    assert any(v == str(out) for _, v in choices)  # selectable in every tab
-    client.predict(str(out), run.epoch + 1, api_name="/train_resume")
+    assert any(v == f"runs/{out.name}" for _, v in choices)  # selectable in every tab, by its name
+    client.predict(out.name, run.epoch + 1, api_name="/train_resume")
     resumed = ui_harness.wait_until(lambda: (s := runner.snapshot()).exited and s, 90)
     assert resumed.done and not resumed.cancelled and not resumed.error and resumed.step >= run.step
     with pytest.raises(AppError, match="outside the folders"):
@@ -197,7 +200,7 @@ def test_readme_api_example_runs(app, tmp_path, monkeypatch):
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     assert "SSIM" in scope["report"] and Path(scope["gif_path"]).is_file()
-    assert Image.open(scope["strip_png"]).size[0] > 7 * Image.open(scope["strip_png"]).size[1]
+    assert Image.open(scope["strip_png"]).size[1] == 2 * 128 + 4  # 8 frames: two rows of 128 px
 
 
 def test_analysis_compute_scorecard_focus_fidelity_and_traversal(client, app):

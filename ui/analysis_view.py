@@ -24,6 +24,7 @@ from vae_core.analysis import Analysis
 from vae_core.attribute_classifier import AttributeClassifier
 
 from .analysis_jobs import JobStatus
+from . import validate
 from .errors import UserInputError
 from .sliders import AttrSlot, SliderLayout
 
@@ -180,10 +181,7 @@ def missing_classifier_markdown(status: JobStatus) -> str:
 # -- heatmap click → Generate slider -------------------------------------------------------------------------
 def focus_slot(layout: SliderLayout, dim: Any) -> int:
     """The raw slider slot showing latent dim ``dim`` (UserInputError if it has none)."""
-    try:
-        d = int(float(dim))
-    except (TypeError, ValueError):
-        raise UserInputError(f"the latent dim must be a whole number, got {dim!r}") from None
+    d = validate.whole(dim, "the latent dim")
     if not 0 <= d < layout.latent_dim:
         raise UserInputError(f"the latent dim must be between 0 and {layout.latent_dim - 1}, got {d}")
     for i, slot in enumerate(layout.raw):
@@ -220,7 +218,7 @@ def traversal_choices(layout: SliderLayout) -> list[tuple[str, str]]:
 
 def traversal_direction(explorer, layout: SliderLayout, choice: Any) -> trav.Direction:
     """The direction a dropdown value names (see :func:`traversal_choices`)."""
-    text = str(choice or "")
+    text = validate.text(choice, "the direction", max_len=200)
     kind, _, rest = text.partition(":")
     try:
         if kind == "raw":
@@ -246,11 +244,8 @@ def traversal_direction(explorer, layout: SliderLayout, choice: Any) -> trav.Dir
 
 def check_range(low: Any, high: Any, steps: Any) -> tuple[float, float, int]:
     """Validated (low, high, steps) of a traversal: finite offsets within ±10, low < high, 2..32 steps."""
-    try:
-        lo, hi = float(low), float(high)
-        n = int(float(steps))
-    except (TypeError, ValueError):
-        raise UserInputError(f"the range and steps must be numbers, got {low!r}, {high!r}, {steps!r}") from None
+    lo, hi = validate.number(low, "the start of the range"), validate.number(high, "the end of the range")
+    n = validate.whole(steps, "steps")
     if not (math.isfinite(lo) and math.isfinite(hi)) or max(abs(lo), abs(hi)) > MAX_TRAVERSAL_OFFSET:
         raise UserInputError(f"the range must lie within ±{MAX_TRAVERSAL_OFFSET:g}, got {low!r} to {high!r}")
     if not lo < hi:

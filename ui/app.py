@@ -13,6 +13,7 @@ import gradio as gr
 import torch
 
 from . import callbacks as cb
+from . import validate
 from . import plotmap
 from .context import AppContext
 from .errors import user_errors
@@ -135,6 +136,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
 
         @user_errors
         def set_checkpoint(choice, show_collapsed, sampler=None):
+            show_collapsed = validate.flag(show_collapsed, "show collapsed dims")
             explorer = registry.get(choice)
             st = SessionState(checkpoint=str(explorer.path))
             layout = ctx.layout(explorer)
@@ -153,7 +155,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
 
         picker.input(set_checkpoint, [picker, gen.show_collapsed, gen.sampler],
                      [state, banner, info_md, gen.sampler_info, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,
-                      mp.plot, mp.face, mp.info, *itp.reset_outputs, *ana.reset_outputs], api_name="set_checkpoint"
+                      mp.plot, mp.face, mp.info, *itp.reset_outputs, *ana.reset_outputs], api_name="set_checkpoint",
+                     preprocess=False
                      ).failure(restore_picker, [state], picker, api_visibility="private", queue=False,
                                show_progress="hidden")
 

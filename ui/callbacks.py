@@ -8,7 +8,6 @@ for the user; :mod:`ui.errors` shows them.
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from PIL import Image
 from vae_core import latent as latent_ops
 from vae_core.errors import ImageInputError, LatentFormatError
 
+from . import validate
 from .errors import UserInputError
 from .state import Endpoint, as_latent
 
@@ -33,23 +33,11 @@ def decode_one(explorer, z: np.ndarray) -> np.ndarray:
 
 
 def check_seed(seed: Any) -> int:
-    try:
-        s = int(float(seed))
-    except (TypeError, ValueError):
-        raise UserInputError(f"the seed must be a whole number, got {seed!r}") from None
-    if not 0 <= s <= MAX_SEED:
-        raise UserInputError(f"the seed must be between 0 and {MAX_SEED}, got {s}")
-    return s
+    return validate.whole(seed, "the seed", 0, MAX_SEED)
 
 
 def check_temperature(t: Any) -> float:
-    try:
-        v = float(t)
-    except (TypeError, ValueError):
-        raise UserInputError(f"the temperature must be a number, got {t!r}") from None
-    if not (math.isfinite(v) and 0.0 <= v <= 3.0):
-        raise UserInputError(f"the temperature must be between 0 and 3, got {t!r}")
-    return v
+    return validate.number(t, "the temperature", 0.0, 3.0)
 
 
 #: Where random faces come from: the density fitted to the training codes (the default: faces where the
@@ -91,9 +79,9 @@ def copy_latent(explorer, z: np.ndarray) -> str:
 
 def paste_latent(explorer, text: Any) -> np.ndarray:
     """Parse a pasted latent (a cvae1 string of this model, or Z numbers); LatentFormatError if unusable."""
-    if text is None:
+    if text is None or text == "":
         raise LatentFormatError("paste a latent string first")
-    return latent_ops.parse_latent(str(text), explorer.latent_dim, explorer.model_id)
+    return latent_ops.parse_latent(validate.text(text, "the latent string"), explorer.latent_dim, explorer.model_id)
 
 
 # -- Reconstruct ---------------------------------------------------------------------------------------
@@ -182,12 +170,7 @@ def example(explorer, index: Any) -> tuple[np.ndarray, str]:
     n = len(bundle.examples)
     if n == 0:
         raise UserInputError("this checkpoint's dataset has no examples to pick")
-    try:
-        i = int(float(index))
-    except (TypeError, ValueError):
-        raise UserInputError(f"the example number must be a whole number, got {index!r}") from None
-    if not 0 <= i < n:
-        raise UserInputError(f"the example number must be between 0 and {n - 1}, got {i}")
+    i = validate.whole(index, "the example number", 0, n - 1)
     return bundle.examples[i], str(bundle.example_ids[i])
 
 
@@ -221,14 +204,8 @@ class Interpolation:
 def interpolate(explorer, a: Endpoint | None, b: Endpoint | None, method: str, steps: Any) -> Interpolation:
     if a is None or b is None:
         raise UserInputError("set both ends first (A and B)")
-    try:
-        n = int(float(steps))
-    except (TypeError, ValueError):
-        raise UserInputError(f"steps must be a whole number, got {steps!r}") from None
-    if not 2 <= n <= MAX_STEPS:
-        raise UserInputError(f"steps must be between 2 and {MAX_STEPS}, got {n}")
-    if method not in ("slerp", "lerp"):
-        raise UserInputError(f"method must be slerp or lerp, got {method!r}")
+    n = validate.whole(steps, "steps", 2, MAX_STEPS)
+    validate.choice(method, "the path", ("slerp", "lerp"))
     za, zb = np.asarray(a.latent, np.float32), np.asarray(b.latent, np.float32)
     if za.shape != zb.shape or za.size != explorer.latent_dim:
         raise UserInputError("the ends belong to another model; set them again")

@@ -6,7 +6,6 @@ public Space cannot be made to read arbitrary server paths; new checkpoints go u
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from vae_core.checkpoint import read_meta
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
 
+from . import validate
 from .errors import UserInputError
 from .settings import AppSettings, display_path
 from .training_runner import is_within
@@ -30,30 +30,19 @@ MAX_SYNTHETIC = 100_000
 
 
 def _int(v: Any, name: str, lo: int, hi: int) -> int:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise UserInputError(f"{name} must be a whole number, got {v!r}") from None
-    if not math.isfinite(f) or f != int(f) or not lo <= f <= hi:
-        raise UserInputError(f"{name} must be a whole number between {lo} and {hi}, got {v!r}")
-    return int(f)
+    return validate.whole(v, name, lo, hi)
 
 
 def _float(v: Any, name: str, lo: float, hi: float) -> float:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        raise UserInputError(f"{name} must be a number, got {v!r}") from None
-    if not (math.isfinite(f) and lo <= f <= hi):
-        raise UserInputError(f"{name} must be between {lo:g} and {hi:g}, got {v!r}")
-    return f
+    return validate.number(v, name, lo, hi)
 
 
 def allowed_data_path(settings: AppSettings, text: Any) -> Path:
     """A typed dataset folder, resolved, if it lies inside an allowed root; UserInputError otherwise."""
     roots = settings.data_roots
     where = ", ".join(display_path(r) for r in roots) or "(none configured: set CVAE_DATA_ROOTS)"
-    if not text or not str(text).strip():
+    text = validate.text(text, "the dataset folder", max_len=1000)
+    if not text.strip():
         raise UserInputError(f"type the dataset folder (inside one of: {where})")
     raw = Path(str(text).strip()).expanduser()
     candidates = [raw] if raw.is_absolute() else [r / raw for r in roots]
@@ -71,7 +60,7 @@ def allowed_data_path(settings: AppSettings, text: Any) -> Path:
 
 
 def run_dir(settings: AppSettings, name: Any, kind: str) -> Path:
-    clean = _NAME.sub("-", str(name or "").strip()).strip("-.")[:60]
+    clean = _NAME.sub("-", validate.text(name, "the run name", max_len=200).strip()).strip("-.")[:60]
     if not clean:
         clean = f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}"
     out = settings.runs_dir / clean
@@ -83,8 +72,7 @@ def run_dir(settings: AppSettings, name: Any, kind: str) -> Path:
 
 def new_run(settings: AppSettings, *, kind: str, path: Any, size: Any, limit: Any, resolution: Any,
             latent_dim: Any, beta: Any, epochs: Any, batch_size: Any, lr: Any, name: Any) -> TrainRequest:
-    if kind not in ("synthetic", "cartoonset", "folder"):
-        raise UserInputError(f"pick a dataset: synthetic, cartoonset or folder (got {kind!r})")
+    validate.choice(kind, "the dataset", ("synthetic", "cartoonset", "folder"))
     res = _int(resolution, "resolution", 32, 128)
     lim = None if limit in (None, "", 0, 0.0) else _int(limit, "image limit", 2, 1_000_000)
     data = DataSpec(

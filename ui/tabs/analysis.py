@@ -24,7 +24,7 @@ import numpy as np
 from vae_core import traversal as trav
 
 from .. import analysis_view as view
-from .. import heatmap, plotmap, slider_mirror
+from .. import heatmap, plotmap, slider_mirror, validate
 from ..context import AppContext
 from ..errors import UserInputError, user_errors
 from ..images import prune_old_files
@@ -83,9 +83,9 @@ def reset_values(ctx: AppContext, explorer) -> list:
     return [*view_values(ctx, explorer), direction_update(ctx.layout(explorer)), None, None, None, view.EDIT_HINT]
 
 
-def edit_fidelity(ctx: AppContext, st: SessionState, values) -> str:
+def edit_fidelity(ctx: AppContext, st: SessionState, values, strict: bool = True) -> str:
     """The Generate tab's edit-fidelity line for the current sliders (see :func:`ui.analysis_view.edit_check_markdown`)."""
-    explorer, layout, z_after = gen_tab.slider_latent(ctx, st, values)
+    explorer, layout, z_after = gen_tab.slider_latent(ctx, st, values, strict)
     raw, pca, attr_values, strengths = gen_tab.split(values)
     edits = view.attribute_edits(layout, attr_values, strengths)
     if not edits:
@@ -196,10 +196,10 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
 
     @user_errors
     def focus(st: SessionState, show_collapsed: bool, dim):
-        return focus_values(ctx, st, show_collapsed, dim)
+        return focus_values(ctx, st, validate.flag(show_collapsed, "show collapsed dims"), dim)
 
     focus_btn.click(focus, [state, gen.show_collapsed, focus_dim], focus_outputs, api_name="focus_dim",
-                    show_progress="hidden").then(None, js=SCROLL_TO_FOCUS_JS, api_visibility="private")
+                    show_progress="hidden", preprocess=False).then(None, js=SCROLL_TO_FOCUS_JS, api_visibility="private")
 
     @user_errors
     def on_cell_click(st: SessionState, show_collapsed: bool, evt: gr.EventData):
@@ -218,7 +218,8 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     checks = dict(outputs=[gen.fidelity], trigger_mode="always_last", show_progress="hidden",
                   concurrency_id="fidelity", concurrency_limit=ctx.settings.concurrency)
     # For API clients: every value explicit. The page uses the mirror events below.
-    gr.Button(visible=False).click(fidelity, [state, *gen.slider_inputs], api_name="edit_fidelity", **checks)
+    gr.Button(visible=False).click(fidelity, [state, *gen.slider_inputs], api_name="edit_fidelity", preprocess=False,
+                                   **checks)
 
     # .change, not .input: a new face or checkpoint that resets the strengths also clears the line. One
     # event for all twelve controls, so always_last orders its runs and the last one sees the latest
@@ -230,7 +231,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         attr_values, strengths = attr_controls[:N_ATTR], attr_controls[N_ATTR:]
         values = slider_mirror.unpack(packed)
         values[N_RAW + N_PCA:] = strengths
-        return edit_fidelity(ctx, st, gen_tab.mirrored_split(values, attr_values))
+        return edit_fidelity(ctx, st, gen_tab.mirrored_split(values, attr_values), strict=False)
 
     gr.on([*(c.change for c in gen.attr_value), *(c.change for c in gen.attr_strength)], on_attribute_change,
           [state, gen.packed, *gen.attr_value, *gen.attr_strength], js=slider_mirror.mirror_js(None),
@@ -242,5 +243,5 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         return make_traversal(ctx, st, values, choice, lo, hi, n)
 
     go_btn.click(traversal, [state, *gen.slider_inputs, direction, low, high, steps], [preview, png_file, gif_file],
-                 api_name="traversal", concurrency_id="encode")
+                 api_name="traversal", concurrency_id="encode", preprocess=False)
     return tab, dict(fn=show_analysis, inputs=[state], outputs=tab.view_outputs, show_progress="hidden")

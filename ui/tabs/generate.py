@@ -24,7 +24,8 @@ from ..analysis_view import EDIT_HINT
 from ..context import AppContext
 from ..errors import user_errors
 from ..images import data_url, face_html
-from ..sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
+from .. import validate
+from ..sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout, check_values
 from ..state import SessionState, as_array, as_latent
 
 
@@ -79,10 +80,11 @@ def base_latent(layout: SliderLayout, state: SessionState) -> np.ndarray:
     return layout.mean if base is None or base.size != layout.latent_dim else base
 
 
-def slider_latent(ctx: AppContext, state: SessionState, values):
+def slider_latent(ctx: AppContext, state: SessionState, values, strict: bool = True):
+    """(explorer, layout, latent) of slider values (checked: see :func:`ui.sliders.check_values`)."""
     explorer = ctx.explorer(state)
     layout = ctx.layout(explorer)
-    raw, pca, av, ast = split(values)
+    raw, pca, av, ast = split(check_values(layout, list(values), strict))
     return explorer, layout, layout.compose(base_latent(layout, state), raw, pca, av, ast)
 
 
@@ -263,8 +265,8 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
           paste_btn) -> None:
     fast = dict(show_progress="hidden", concurrency_id="decode", concurrency_limit=ctx.settings.concurrency)
 
-    def face_for(st: SessionState, values) -> str:
-        explorer, _, z = slider_latent(ctx, st, values)
+    def face_for(st: SessionState, values, strict: bool = True) -> str:
+        explorer, _, z = slider_latent(ctx, st, values, strict)
         return face_html(cb.decode_one(explorer, z), caption(explorer, st))
 
     @user_errors
@@ -273,17 +275,20 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
 
     # For API clients: every value explicit (the page uses the per-slider events below).
     api_only = gr.Button(visible=False)
-    api_only.click(generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image], api_name="generate", **fast)
+    # preprocess=False on every API event: values arrive as sent and are checked by ui.validate (a clear
+    # message naming the parameter), instead of failing inside Gradio's preprocessing with a traceback.
+    api_only.click(generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image], api_name="generate",
+                   preprocess=False, **fast)
 
     def on_move(index: int):
         @user_errors
         def move(st: SessionState, value, packed, *attr_values):
-            return face_for(st, mirrored_split(slider_mirror.with_move(packed, index, value), attr_values))
+            return face_for(st, mirrored_split(slider_mirror.with_move(packed, index, value), attr_values), False)
         return move
 
     @user_errors
     def on_target(st: SessionState, packed, *attr_values):
-        return face_for(st, mirrored_split(slider_mirror.unpack(packed), attr_values))
+        return face_for(st, mirrored_split(slider_mirror.unpack(packed), attr_values), False)
 
     mirrored = [*tab.raw, *tab.pca, *tab.attr_strength]
     for i, slider in enumerate(mirrored):
@@ -312,10 +317,10 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
 
     seeded_outputs = [tab.seed, state, *tab.value_outputs]
     random_btn.click(random_face, [state, tab.temperature, tab.sampler], seeded_outputs, api_name="random_face",
-                     **fast)
+                     preprocess=False, **fast)
     gr.on([seed_btn.click, tab.seed.submit, tab.temperature.input, tab.sampler.input], face_from_seed,
           [state, tab.seed, tab.temperature, tab.sampler], seeded_outputs, api_name="face_from_seed",
-          trigger_mode="always_last", **fast)
+          trigger_mode="always_last", preprocess=False, **fast)
 
     @user_errors
     def describe_sampler(st: SessionState, sampler):
@@ -338,21 +343,23 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         explorer, _, z = slider_latent(ctx, st, values)
         return cb.copy_latent(explorer, z)
 
-    copy_btn.click(copy_latent, [state, *tab.slider_inputs], [tab.latent_text], api_name="copy_latent", **fast)
+    copy_btn.click(copy_latent, [state, *tab.slider_inputs], [tab.latent_text], api_name="copy_latent",
+                   preprocess=False, **fast)
 
     @user_errors
     def paste_latent(st: SessionState, text):
-        z = cb.paste_latent(ctx.explorer(st), text)
+        z = cb.paste_latent(ctx.explorer(st), validate.text(text, "the latent string", optional=False))
         return set_latent(st, z)
 
     gr.on([paste_btn.click, tab.latent_text.submit], paste_latent, [state, tab.latent_text],
-          [state, *tab.value_outputs], api_name="paste_latent", **fast)
+          [state, *tab.value_outputs], api_name="paste_latent", preprocess=False, **fast)
 
     @user_errors
     def toggle_collapsed(st: SessionState, show: bool):
+        show = validate.flag(show, "show collapsed dims")
         layout = ctx.layout(ctx.explorer(st))
         return [gr.update(visible=i < len(layout.raw) and (layout.raw[i].active or bool(show)))
                 for i in range(N_RAW)]
 
     tab.show_collapsed.change(toggle_collapsed, [state, tab.show_collapsed], tab.raw, api_name="show_collapsed",
-                              show_progress="hidden")
+                              show_progress="hidden", preprocess=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from .. import callbacks as cb
+from .. import validate
 from ..context import AppContext
 from ..errors import user_errors
 from ..images import image_file, prune_old_files, strip, upscale, write_gif
@@ -116,15 +117,16 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider, sampler: gr.
     def interpolate(st: SessionState, how, n, frames_per_second):
         explorer = ctx.explorer(st)
         result = cb.interpolate(explorer, st.endpoint_a, st.endpoint_b, how, n)
+        frames_per_second = validate.number(frames_per_second, "GIF frames per second", 1, 30)
         prune_old_files(gif_dir)
         gif_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=gif_dir, prefix=f"interpolation-{how}-", suffix=".gif",
                                          delete=False) as f:
-            path = write_gif(result.frames, Path(f.name), fps=float(frames_per_second or 8))
+            path = write_gif(result.frames, Path(f.name), fps=frames_per_second)
         gif_html = (f'<img src="data:image/gif;base64,{base64.b64encode(path.read_bytes()).decode()}" '
                     f'alt="interpolation" class="cvae-smooth" style="width:192px">')
         return image_file(frames_grid(result.frames), ctx.image_dir), gif_html, str(path)
 
     go_btn.click(interpolate, [state, method, steps, fps], [strip_img, gif, gif_file], api_name="interpolate",
-                 concurrency_id="encode")
+                 concurrency_id="encode", preprocess=False)
     return tab

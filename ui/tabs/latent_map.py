@@ -12,6 +12,7 @@ import numpy as np
 from vae_core.projection import invert_point, place_points
 
 from .. import callbacks as cb
+from .. import validate
 from .. import plotmap
 from ..context import AppContext
 from ..errors import UserInputError, user_errors
@@ -96,8 +97,8 @@ def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
     data = explorer.map(st.map_method) if st.map_method else ctx.registry.map_or_fallback(
         explorer, ctx.settings.map_method)[0]
     b = data.bundle
-    if index is not None and index != "" and float(index) >= 0:
-        i = int(float(index))
+    if index is not None and index != "" and validate.number(index, "the point index") >= 0:
+        i = validate.whole(index, "the point index")
         if not 0 <= i < len(b.mu):
             raise UserInputError(f"point {i} is not on the map (it has {len(b.mu)} points)")
         z = b.mu[i]
@@ -108,12 +109,9 @@ def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
                                       for n, v in zip(b.schema.names, b.labels[i]))
         text = f"Dataset face **{b.ids[i]}** (point {i}){label}: decoded from its posterior mean."
     else:
-        try:
-            xy = np.array([float(x), float(y)], np.float32)
-        except (TypeError, ValueError):
-            raise UserInputError("click a point or an empty spot of the map (x and y are needed)") from None
-        if not np.isfinite(xy).all():
-            raise UserInputError("the clicked position is not a finite number")
+        if x is None or y is None:
+            raise UserInputError("click a point or an empty spot of the map (x and y are needed)")
+        xy = np.array([validate.number(x, "x"), validate.number(y, "y")], np.float32)
         z = invert_point(data.projection, xy)
         text = f"Empty spot ({xy[0]:.2f}, {xy[1]:.2f}): latent blended from the nearest faces, decoded."
     return image_file(upscale(cb.decode_one(explorer, z)), ctx.image_dir), text, st.replace(picked=as_latent(z))
@@ -145,19 +143,21 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: gen_tab.GenerateTab) 
     @user_errors
     def show_map(st: SessionState, color: str, *values):
         explorer = ctx.explorer(st)
+        validate.choice(color, "the colour attribute", plotmap.color_choices(explorer.embedding().schema))
         _, _, z = gen_tab.slider_latent(ctx, st, values)
         fig, method, text = map_view(ctx, explorer, color, as_array(st.upload_mu), st.upload_name, z)
         return fig, text, st.replace(map_method=method)
 
     show = dict(fn=show_map, inputs=[state, color_by, *gen.slider_inputs], outputs=[plot, status, state],
-                show_progress="hidden")
+                show_progress="hidden", preprocess=False)
     gr.on([color_by.change, refresh_btn.click], api_name="show_map", **show)
 
     @user_errors
     def map_pick(st: SessionState, x, y, index):
         return pick(ctx, st, x, y, index)
 
-    pick_btn.click(map_pick, [state, pick_x, pick_y, pick_index], [face, info, state], api_name="map_pick")
+    pick_btn.click(map_pick, [state, pick_x, pick_y, pick_index], [face, info, state], api_name="map_pick",
+                   preprocess=False)
 
     @user_errors
     def on_click(st: SessionState, evt: gr.EventData):

@@ -98,7 +98,7 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
         return [*results(ctx, enc, f"dataset example {name}"), st]
 
     example_btn.click(reconstruct_example, [state, example_index], [*tab.result_outputs, state],
-                      api_name="reconstruct_example", concurrency_id="encode")
+                      api_name="reconstruct_example", concurrency_id="encode", preprocess=False)
 
     def picked(evt: gr.SelectData):
         return evt.index

@@ -107,7 +107,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
 
     start_btn.click(start, [kind, path, size, limit, resolution, latent_dim, beta, epochs, batch, lr, name, seen],
                     tab.view_outputs, api_name="train_start", concurrency_limit=1, concurrency_id="train_control",
-                    show_progress="hidden")
+                    show_progress="hidden", preprocess=False)
 
     @user_errors
     def resume(run, total_epochs, seen):
@@ -117,7 +117,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
         return view(ctx, seen, force=True)
 
     resume_btn.click(resume, [resume_pick, resume_epochs, seen], tab.view_outputs, api_name="train_resume",
-                     concurrency_limit=1, concurrency_id="train_control", show_progress="hidden")
+                     concurrency_limit=1, concurrency_id="train_control", show_progress="hidden", preprocess=False)
 
     @user_errors
     def cancel(seen):
