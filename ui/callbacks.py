@@ -202,10 +202,10 @@ class Interpolation:
 
 
 def interpolate(explorer, a: Endpoint | None, b: Endpoint | None, method: str, steps: Any) -> Interpolation:
-    if a is None or b is None:
-        raise UserInputError("set both ends first (A and B)")
     n = validate.whole(steps, "steps", 2, MAX_STEPS)
     validate.choice(method, "the path", ("slerp", "lerp"))
+    if a is None or b is None:
+        raise UserInputError("set both ends first (A and B)")
     za, zb = np.asarray(a.latent, np.float32), np.asarray(b.latent, np.float32)
     if za.shape != zb.shape or za.size != explorer.latent_dim:
         raise UserInputError("the ends belong to another model; set them again")

@@ -116,8 +116,8 @@ def build(ctx: AppContext, state: gr.State, temperature: gr.Slider, sampler: gr.
     @user_errors
     def interpolate(st: SessionState, how, n, frames_per_second):
         explorer = ctx.explorer(st)
-        result = cb.interpolate(explorer, st.endpoint_a, st.endpoint_b, how, n)
         frames_per_second = validate.number(frames_per_second, "GIF frames per second", 1, 30)
+        result = cb.interpolate(explorer, st.endpoint_a, st.endpoint_b, how, n)
         prune_old_files(gif_dir)
         gif_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=gif_dir, prefix=f"interpolation-{how}-", suffix=".gif",
