@@ -8,6 +8,8 @@ Starts ``python app.py`` on the shipped default checkpoint in a fresh process an
 - slider round trip in headless Chromium (Debian's ``/usr/bin/chromium``, driven by Playwright): the
   ``input`` event on a latent slider → the new face decoded and painted, p50/p95 over ``--moves`` moves;
   then the same for an attribute strength slider (whose moves also update the edit-fidelity line);
+- the latent map tab: click → points painted; a checkpoint switch (to the synthetic model and back):
+  pick in the picker → the new model's face shown;
 - ``--clients`` concurrent gradio_client sessions, each making ``--calls`` decode requests on
   ``/generate``: p50/p95 latency per request, throughput and the error count.
 """
@@ -84,6 +86,23 @@ def browser_round_trip(url: str, moves: int) -> dict[str, list[float]]:
                 times.append(page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [sliders[i % len(sliders)], value]))
                 page.wait_for_timeout(40)  # a human drag sends ~20 events/s at most
             out[kind] = times
+        # The latent map: the tab's click → its points painted (the shipped map is cached: no fit).
+        t0 = time.perf_counter()
+        page.get_by_role("tab", name="Latent map").click()
+        page.wait_for_selector("#map_plot .cvae-plot[data-key] .scatterlayer .point", timeout=60_000)
+        out["map"] = [1000 * (time.perf_counter() - t0)]
+        # A checkpoint switch to the other shipped model and back: pick → banner and Generate face updated.
+        page.get_by_role("tab", name="Generate").click()
+        switches = []
+        for want in ("checkpoints/synthetic", "checkpoints/default"):
+            old_face = page.locator("#gen_image img").get_attribute("src")
+            page.locator("#checkpoint_picker input").click()
+            t0 = time.perf_counter()
+            page.get_by_role("option", name=want).first.click()
+            page.wait_for_function("(old) => { const im = document.querySelector('#gen_image img');"
+                                   " return im && im.src !== old; }", arg=old_face, timeout=60_000)
+            switches.append(1000 * (time.perf_counter() - t0))
+        out["switch"] = switches
         browser.close()
     return out
 
@@ -140,7 +159,12 @@ def main() -> None:
     proc, cold, url = start_app(free_port())
     try:
         print(f"app cold start (python app.py → first page served): {cold:.1f} s")
-        for kind, times in browser_round_trip(url, a.moves).items():
+        figures = browser_round_trip(url, a.moves)
+        print(f"latent map tab painted (click → points drawn): {figures.pop('map')[0]:.0f} ms")
+        switch = figures.pop("switch")
+        print(f"checkpoint switch (pick → new face shown): to the synthetic model {switch[0]:.0f} ms, "
+              f"back to the default {switch[1]:.0f} ms")
+        for kind, times in figures.items():
             lost = sum(t < 0 for t in times)
             good = [t for t in times if t >= 0]
             print(f"{kind} slider round trip in Chromium (input event → new face painted, n={len(good)}): "

@@ -189,7 +189,8 @@ class Explorer:
             schema_json = str(z["schema"])
             schema = AttributeSchema.from_dict(json.loads(schema_json)) if schema_json else None
             labels = z["labels"] if schema is not None else None
-            return EmbeddingBundle(mu=z["mu"], std=z["std"], ids=z["ids"], labels=labels, schema=schema,
+            return EmbeddingBundle(mu=z["mu"].astype(np.float32), std=z["std"].astype(np.float32), ids=z["ids"],
+                                   labels=labels, schema=schema,
                                    thumbnails=z["thumbnails"], examples=z["examples"], example_ids=z["example_ids"],
                                    dataset_label=str(z["dataset_label"]))
 
@@ -209,12 +210,15 @@ class Explorer:
         _, val = ds.split()
         ex_idx = (val if len(val) else np.arange(n))[:NUM_EXAMPLES]
         bundle = EmbeddingBundle(
-            mu=mu.astype(np.float32), std=std.astype(np.float32), ids=np.array([ds.ids[i] for i in take]),
+            # rounded as the cache stores them, so a fresh bundle and a reloaded one give the same map and sliders
+            mu=mu.astype(np.float16).astype(np.float32), std=std.astype(np.float16).astype(np.float32),
+            ids=np.array([ds.ids[i] for i in take]),
             labels=ds.labels[take] if ds.labels is not None else None, schema=ds.schema, thumbnails=thumbs,
             examples=np.ascontiguousarray(ds.images[ex_idx]), example_ids=np.array([ds.ids[i] for i in ex_idx]),
             dataset_label=ds.spec.describe(),
         )
-        arrays = dict(mu=bundle.mu, std=bundle.std, ids=bundle.ids,
+        # μ and σ as float16 on disk (a shipped checkpoint's cache must fit a Space; ~1e-3 rounding), float32 in use
+        arrays = dict(mu=bundle.mu.astype(np.float16), std=bundle.std.astype(np.float16), ids=bundle.ids,
                       labels=bundle.labels if bundle.labels is not None else np.zeros((len(take), 0), np.int64),
                       schema=np.array(json.dumps(ds.schema.to_dict()) if ds.schema else ""),
                       thumbnails=thumbs, examples=bundle.examples, example_ids=bundle.example_ids,

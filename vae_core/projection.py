@@ -252,7 +252,9 @@ def save_projection(path: str | Path, projection: Projection) -> None:
     arrays = {
         "format": np.array(PROJECTION_FORMAT, np.int64),
         "coords": projection.coords,
-        "mu": projection.mu,
+        # float16 on disk (half the size: a shipped map must fit a Space); read back as float32. Its ~1e-3
+        # rounding is far below the spread of codes that the kNN placing and inverting work with.
+        "mu": np.asarray(projection.mu, np.float16),
         "ids": np.array(projection.ids, dtype=np.str_) if n else np.zeros(0, dtype="<U1"),
         "has_labels": np.array(labels is not None),
         "labels": labels if labels is not None else np.zeros((n, 0), np.int64),
@@ -276,7 +278,7 @@ def load_projection(path: str | Path) -> Projection:
                 raise CheckpointError(f"projection cache {str(path)!r} has format {fmt}, expected "
                                       f"{PROJECTION_FORMAT}; delete it to recompute")
             has_labels = bool(z["has_labels"])
-            return Projection(coords=z["coords"], mu=z["mu"], ids=z["ids"].tolist(),
+            return Projection(coords=z["coords"], mu=z["mu"].astype(np.float32), ids=z["ids"].tolist(),
                               labels=z["labels"] if has_labels else None, params=json.loads(str(z["params"])),
                               key=str(z["key"]))
     except CheckpointError:

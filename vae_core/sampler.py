@@ -42,6 +42,9 @@ CovarianceType = Literal["diag", "full"]
 CANDIDATES: tuple[tuple[int, CovarianceType], ...] = tuple(
     (k, c) for c in ("diag", "full") for k in (1, 5, 10, 20, 30, 50))
 MIN_POINTS_PER_COMPONENT = 8
+#: Largest mixture considered, in stored numbers (float32): 1.5M = 6 MB, so a shipped checkpoint's sampler
+#: stays well under the 10 MB a Hugging Face Space takes without Git LFS (20 full 256×256 covariances fit).
+MAX_PARAMETERS = 1_500_000
 #: Added to every variance: keeps components of a few points positive definite (sklearn's reg_covar).
 REG_COVAR = 1e-4
 
@@ -182,8 +185,11 @@ def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     n_held = max(1, int(round(len(mu) * heldout_fraction)))
     held, fit = mu[order[:n_held]], mu[order[n_held:]]
     scores: list[dict[str, Any]] = []
+    z = mu.shape[1]
     for k, cov in candidates:
         if len(fit) < k * MIN_POINTS_PER_COMPONENT and k > 1:
+            continue
+        if k * z * (z if cov == "full" else 1) > MAX_PARAMETERS:
             continue
         try:
             gm = _fit(fit, k, cov, seed)
