@@ -74,10 +74,14 @@ def test_atlas_places_each_thumbnail_and_is_written_once(tmp_path):
     assert plotmap.atlas_path(tmp_path, thumbs, "m") == p and p.stat().st_mtime_ns == mtime
 
 
-def test_bridge_script_and_offline_plotly():
+def test_bridge_script_and_offline_plotly(tmp_path, monkeypatch):
     assert plotmap.PLOTLY_JS.is_file() and plotmap.PLOTLY_JS.stat().st_size > 1_000_000
-    head = plotmap.plotly_head()
-    assert "http" not in head and str(plotmap.PLOTLY_JS) in head  # no CDN
+    monkeypatch.chdir(tmp_path)  # the app's working folder, holding its cache
+    head = plotmap.plotly_head(tmp_path / "cache")
+    copy = tmp_path / "cache" / "static" / "plotly.min.js"
+    assert copy.read_bytes() == plotmap.PLOTLY_JS.read_bytes()
+    # no CDN, and no server path: the copy is named relative to the working folder
+    assert "http" not in head and 'src="gradio_api/file=cache/static/plotly.min.js"' in head
     js = plotmap.JS_ON_LOAD
     assert "trigger('pick'" in js and "watch('value'" in js and "p2l" in js
     assert 'class="cvae-plot"' in plotmap.TEMPLATE

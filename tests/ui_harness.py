@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import os
 import shutil
 import socket
 import tempfile
@@ -69,13 +70,23 @@ def tiny_checkpoint() -> Path:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def ui_cache() -> Path:
+    """The UI cache of the test app, inside the repository's (ignored) ``.cache`` like the app's own: the page
+    names the files it serves from there relative to the working folder, as in production, so a test can
+    check that no server path reaches the page."""
+    d = Path(__file__).resolve().parents[1] / ".cache" / f"ui-tests-{os.getpid()}"
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return d
+
+
 def settings(**overrides):
     from ui.settings import AppSettings
 
     base = workdir()
     (base / "data" / "faces").mkdir(parents=True, exist_ok=True)
     env = {"CVAE_CHECKPOINT": str(tiny_checkpoint()), "CVAE_RUNS_DIR": str(base / "runs"),
-           "CVAE_DATA_ROOTS": str(base / "data"), "CVAE_UI_CACHE": str(base / "ui-cache"),
+           "CVAE_DATA_ROOTS": str(base / "data"), "CVAE_UI_CACHE": str(ui_cache()),
            "CVAE_MAP_METHOD": "pca", "CVAE_MAX_UPLOAD": "2mb"}
     env.update(overrides)
     return AppSettings.from_env(env)

@@ -65,7 +65,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
     # cores are busy (training); concurrent requests still use several cores.
     torch.set_num_threads(max(1, settings.torch_threads))
     # plotly.js and the hover atlases are served as static files: the map works offline.
-    gr.set_static_paths([plotmap.PLOTLY_JS, settings.cache_dir / "atlas"])
+    gr.set_static_paths([plotmap.static_plotly(settings.cache_dir), settings.cache_dir / "atlas"])
 
     try:
         explorer = registry.get(None)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,29 @@ NO_COLOR = "none"
 
 def file_url(path: Path) -> str:
     """URL of a file Gradio serves (its folder must be a static path). Relative, so it also works when
-    the app is mounted under a sub-path."""
-    return f"gradio_api/file={Path(path).resolve()}"
+    the app is mounted under a sub-path; and the file is named relative to the server's working folder
+    where it lies inside it (the app's own cache), so the page does not reveal where the app is installed."""
+    p = Path(path).resolve()
+    try:
+        shown = p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:  # a cache folder outside the working folder (tests, an operator's choice)
+        shown = str(p)
+    return f"gradio_api/file={shown}"
 
 
-def plotly_head() -> str:
-    return f'<script src="{file_url(PLOTLY_JS)}"></script>'
+def static_plotly(cache_dir: Path) -> Path:
+    """plotly.js copied (once) into the app's cache folder: served from there, not from site-packages."""
+    target = Path(cache_dir) / "static" / "plotly.min.js"
+    if not target.is_file() or target.stat().st_size != PLOTLY_JS.stat().st_size:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        shutil.copyfile(PLOTLY_JS, tmp)
+        os.replace(tmp, target)
+    return target
+
+
+def plotly_head(cache_dir: Path) -> str:
+    return f'<script src="{file_url(static_plotly(cache_dir))}"></script>'
 
 
 # -- the thumbnail atlas --------------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     compute_btn = gr.Button("Compute analysis", variant="primary", elem_id="analysis_compute", interactive=False)
     scorecard = gr.Markdown(elem_id="analysis_scorecard")
     heat = gr.HTML(value=None, html_template=heatmap.TEMPLATE, css_template=heatmap.CSS,
-                   js_on_load=heatmap.JS_ON_LOAD, head=plotmap.plotly_head(), elem_id="analysis_heatmap",
+                   js_on_load=heatmap.JS_ON_LOAD, head=plotmap.plotly_head(ctx.settings.cache_dir), elem_id="analysis_heatmap",
                    padding=False)
     # API twin of the heatmap's click bridge (the browser sends clicks as custom event data).
     focus_dim = gr.Number(visible=False, label="latent dim", precision=0)

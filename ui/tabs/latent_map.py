@@ -126,7 +126,7 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: gen_tab.GenerateTab) 
                                        label="Colour by attribute", elem_id="map_color", scale=3)
                 refresh_btn = gr.Button("Refresh markers", elem_id="map_refresh", scale=1)
             plot = gr.HTML(value=None, html_template=plotmap.TEMPLATE, css_template=plotmap.CSS,
-                           js_on_load=plotmap.JS_ON_LOAD, head=plotmap.plotly_head(), elem_id="map_plot",
+                           js_on_load=plotmap.JS_ON_LOAD, head=plotmap.plotly_head(ctx.settings.cache_dir), elem_id="map_plot",
                            padding=False)
             status = gr.Markdown(elem_id="map_status")
         with gr.Column(scale=1, min_width=260):
