@@ -43,6 +43,9 @@ CSS = """
 .cvae-show-pixels .cvae-face img, .cvae-show-pixels img.cvae-smooth { image-rendering: pixelated; }
 .cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
 .cvae-collapsed { opacity: 0.6; }
+/* The training status is polled every second: Gradio's per-event tracker ("processing | 0.1/0.1s") would
+   flicker over it on every poll even with show_progress="hidden" on the timer; the text is the progress. */
+#train_status [data-testid="status-tracker"] { display: none !important; }
 /* the example gallery's tiles shrink to its column instead of overflowing it (Gradio sizes them by a minimum) */
 #rec_examples .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
 .cvae-swatches { display: flex; gap: 6px; overflow-x: auto; padding: 2px 0 6px; }

@@ -40,7 +40,7 @@ CovarianceType = Literal["diag", "full"]
 #: Mixture sizes × covariance types tried; a candidate needs ≥ ``MIN_POINTS_PER_COMPONENT`` fitting points
 #: per component (fewer cannot pin a component down; held-out likelihood would reject it anyway, at a cost).
 CANDIDATES: tuple[tuple[int, CovarianceType], ...] = tuple(
-    (k, c) for c in ("diag", "full") for k in (1, 5, 10, 20, 30, 50))
+    (k, c) for c in ("diag", "full") for k in (1, 5, 10, 20, 30))
 MIN_POINTS_PER_COMPONENT = 8
 #: Largest mixture considered, in stored numbers (float32): 1.5M = 6 MB, so a shipped checkpoint's sampler
 #: stays well under the 10 MB a Hugging Face Space takes without Git LFS (20 full 256×256 covariances fit).
@@ -166,7 +166,7 @@ def _fit(mu: np.ndarray, k: int, covariance_type: CovarianceType, seed: int):
         # Codes of a barely trained model can coincide (fewer distinct points than components) and EM may
         # stop at max_iter: the mixture is still a valid density, and held-out likelihood judges it.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=REG_COVAR, max_iter=200,
+        return GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=REG_COVAR, max_iter=100,
                                random_state=seed, init_params="kmeans").fit(mu)
 
 
