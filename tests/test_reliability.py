@@ -352,7 +352,10 @@ def test_a_failed_switch_puts_the_picker_back(app):
     deps = dict(demo.fns)  # dependency id → BlockFunction
     restore = next(d for d in deps.values() if d.fn is not None and d.fn.__name__ == "restore_picker")
     assert restore.trigger_only_on_failure and deps[restore.trigger_after].api_name == "set_checkpoint"
-    assert restore.fn(SessionState(checkpoint="/ck/a"))["value"] == "/ck/a"
+    # the picker shows the session's checkpoint again, by its name (never the server path it stands for)
+    registry = demo.cvae_context.registry
+    default = registry.resolve(None)
+    assert restore.fn(SessionState(checkpoint=str(default)))["value"] == registry.name_of(default)
 
 
 def test_booby_trapped_caches_and_training_state_are_never_unpickled(tmp_path):

@@ -122,8 +122,9 @@ def test_one_job_per_checkpoint_however_many_sessions_ask(ctx):
 
     jobs = AnalysisJobs(config=AnalysisConfig(n_train=120, n_test=60), compute=slow)
     states = [jobs.start(explorer).state for _ in range(5)]
-    assert states == ["running"] * 5 and len(calls) == 1
-    ui_harness.wait_until(lambda: jobs.status(explorer).message == "step one", 5)
+    assert states == ["running"] * 5
+    ui_harness.wait_until(lambda: jobs.status(explorer).message == "step one", 5)  # the job's thread has run
+    assert len(calls) == 1
     assert "step one" in view.status_markdown(jobs.status(explorer))
     gate.set()
     assert jobs.wait(explorer, 120).state == "ready" and len(calls) == 1
@@ -182,8 +183,10 @@ def test_focus_highlights_exactly_that_slider_and_opens_generate(ctx, ready):
     assert f"z[{dim}]" in note and "DCI importance" in note
     with pytest.raises(UserInputError, match="between 0 and 7"):
         view.focus_slot(layout, 99)
-    with pytest.raises(UserInputError, match="whole number"):
+    with pytest.raises(UserInputError, match="the latent dim must be a number, got 'z3'"):
         view.focus_slot(layout, "z3")
+    with pytest.raises(UserInputError, match="the latent dim must be a whole number"):
+        view.focus_slot(layout, 2.5)
 
 
 # -- edit fidelity on the Generate face ---------------------------------------------------------------------
@@ -259,8 +262,9 @@ def test_traversal_choices_and_directions(ctx):
 
 
 @pytest.mark.parametrize("low,high,steps,match", [
-    (3, -3, 7, "lower to a higher"), (-50, 3, 7, "within"), (float("nan"), 1, 7, "within"),
-    (-3, 3, 1, "between 2"), (-3, 3, 99, "between 2"), ("a", 3, 7, "numbers"),
+    (3, -3, 7, "lower to a higher"), (-50, 3, 7, "within"), (float("nan"), 1, 7, "start of the range must be a finite"),
+    (-3, 3, 1, "between 2"), (-3, 3, 99, "between 2"), ("a", 3, 7, "start of the range must be a number"),
+    (-3, [3], 7, "end of the range must be a number"), (-3, 3, "7", "steps must be a number"),
 ])
 def test_traversal_range_is_checked(low, high, steps, match):
     with pytest.raises(UserInputError, match=match):
