@@ -50,5 +50,6 @@ def test_packed_strings_not_from_our_page_get_a_clear_error(packed):
 @pytest.mark.parametrize("index", [None, 0, 7])
 def test_the_frontend_function_is_built_for_slider_or_dropdown(index):
     js = sm.mirror_js(index)
-    assert js.startswith("(st, packed" if index is None else "(st, value, packed")
+    assert js.startswith("async (st, packed" if index is None else "async (st, value, packed")
+    assert "setTimeout" not in js and "setTimeout(r, 150)" in sm.mirror_js(index, 150)
     assert (f"m.values[{index}]" in js) == (index is not None)

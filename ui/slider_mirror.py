@@ -77,14 +77,18 @@ def _clip(v: object, limit: float) -> float:
     return min(limit, max(-limit, f)) if math.isfinite(f) else 0.0
 
 
-def mirror_js(index: int | None) -> str:
+def mirror_js(index: int | None, delay_ms: int = 0) -> str:
     """The frontend half, run before the request: adopt a new server version, apply this slider's move
     (``index``; None for an event that only needs the current values), send the packed mirror.
-    Inputs and outputs of the function: ``(state, [value,] packed, *dropdowns)``."""
+    Inputs and outputs of the function: ``(state, [value,] packed, *dropdowns)``. ``delay_ms`` holds the
+    request back (Gradio awaits the function): an event that may follow another one (the edit-fidelity
+    line after the face) then leaves the CPU to it first."""
     move = "" if index is None else f"m.values[{int(index)}] = Number(value);"
     head = "(st, packed, ...rest)" if index is None else "(st, value, packed, ...rest)"
     ret = "[st, out, ...rest]" if index is None else "[st, value, out, ...rest]"
-    return f"""{head} => {{
+    wait = f"await new Promise(r => setTimeout(r, {int(delay_ms)}));" if delay_ms > 0 else ""
+    return f"""async {head} => {{
+  {wait}
   const m = (window.__cvaeSliders ||= {{v: null, values: null}});
   let p = null;
   try {{ p = JSON.parse(packed || "null"); }} catch (e) {{ p = null; }}

@@ -32,6 +32,10 @@ from ..sliders import N_ATTR, N_PCA, N_RAW, SliderLayout
 from ..state import SessionState
 from . import generate as gen_tab
 
+#: The edit-fidelity line follows the face: its request waits this long in the page, so the face's decode
+#: (one 64×64 image) has the CPU first and the slider round trip stays fast; always_last drops the stale ones.
+FIDELITY_DELAY_MS = 150
+
 #: After a heatmap click: bring the highlighted slider into view once the Generate tab is drawn.
 SCROLL_TO_FOCUS_JS = """() => { setTimeout(() => {
   const el = document.querySelector('.cvae-focus');
@@ -234,7 +238,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         return edit_fidelity(ctx, st, gen_tab.mirrored_split(values, attr_values), strict=False)
 
     gr.on([*(c.change for c in gen.attr_value), *(c.change for c in gen.attr_strength)], on_attribute_change,
-          [state, gen.packed, *gen.attr_value, *gen.attr_strength], js=slider_mirror.mirror_js(None),
+          [state, gen.packed, *gen.attr_value, *gen.attr_strength], js=slider_mirror.mirror_js(None, FIDELITY_DELAY_MS),
           api_visibility="private", **checks)
 
     @user_errors
