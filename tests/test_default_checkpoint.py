@@ -70,7 +70,7 @@ def test_every_file_fits_a_space_without_lfs():
     assert sum(p.stat().st_size for p in files) < 60 * 1024 * 1024
 
 
-@pytest.mark.parametrize("path,points,attributes", [(DEFAULT, 1500, 4), (SYNTHETIC, 5000, 18)],
+@pytest.mark.parametrize("path,points,attributes", [(DEFAULT, 1500, 3), (SYNTHETIC, 5000, 18)],
                          ids=["default", "synthetic"])
 def test_carries_map_sampler_and_examples_without_the_dataset(monkeypatch, path, points, attributes):
     def no_data(*a, **k):
@@ -98,7 +98,7 @@ def test_the_default_ships_its_analysis():
 
     a = load_analysis(Explorer.open(DEFAULT))
     assert a is not None, "run: python -m vae_core evaluate --checkpoint checkpoints/default --disentanglement"
-    assert a.scorecard.importance.shape[1] == 4 and len(a.fidelity.attributes) == 4
+    assert a.scorecard.importance.shape[1] == 3 and len(a.fidelity.attributes) == 3
 
 
 @pytest.mark.skipif(not SAMPLE.is_dir(), reason="../shared/data/cartoonset-sample-256 is not present")

@@ -416,7 +416,8 @@ def cmd_embed(a: argparse.Namespace) -> int:
         best = max(c["heldout_loglik"] for c in sampler.info.get("candidates", [{"heldout_loglik": float("nan")}]))
         print(f"latent sampler: {sampler.describe()} fitted to {sampler.info.get('n_final')} training codes, chosen "
               f"among {len(sampler.info.get('candidates', []))} candidates by held-out log-likelihood "
-              f"({best:.1f} nats/code for {chosen.get('components')} {chosen.get('covariance_type')})")
+              f"({best:.1f} nats/code for {chosen.get('components')} {chosen.get('covariance_type')}, variance floor "
+              f"{chosen.get('variance_floor')})")
     return 0
 
 

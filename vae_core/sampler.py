@@ -37,15 +37,21 @@ SAMPLER_FILE = "sampler.npz"
 SAMPLER_VERSION = 1
 CovarianceType = Literal["diag", "full"]
 
-#: Mixture sizes × covariance types tried; a candidate needs ≥ ``MIN_POINTS_PER_COMPONENT`` fitting points
-#: per component (fewer cannot pin a component down; held-out likelihood would reject it anyway, at a cost).
-CANDIDATES: tuple[tuple[int, CovarianceType], ...] = tuple(
-    (k, c) for c in ("diag", "full") for k in (1, 5, 10, 20, 30))
+#: (components, covariance type, variance floor) tried. A candidate needs ≥ ``MIN_POINTS_PER_COMPONENT`` fitting
+#: points per component (fewer cannot pin a component down; held-out likelihood would reject it anyway, at a
+#: cost). Why a floor for full covariances: with a few hundred codes per component in 256 dims a full
+#: covariance is nearly singular and the mixture memorises; a floor of 0.1 (in units of the codes, whose
+#: spread is ~1 per dim) lets several components generalise. On the shipped real-face model's codes: one
+#: full Gaussian −206 nats/code held out, five with floor 1e-4 −3,836, five with floor 0.1 −187.
+CANDIDATES: tuple[tuple[int, CovarianceType, float], ...] = (
+    *((k, "diag", 1e-4) for k in (1, 5, 10, 20, 30)),
+    *((k, "full", reg) for k in (1, 5, 10, 20) for reg in (1e-4, 1e-2, 1e-1)),
+)
 MIN_POINTS_PER_COMPONENT = 8
 #: Largest mixture considered, in stored numbers (float32): 1.5M = 6 MB, so a shipped checkpoint's sampler
 #: stays well under the 10 MB a Hugging Face Space takes without Git LFS (20 full 256×256 covariances fit).
 MAX_PARAMETERS = 1_500_000
-#: Added to every variance: keeps components of a few points positive definite (sklearn's reg_covar).
+#: The smallest variance floor (sklearn's reg_covar): keeps components of a few points positive definite.
 REG_COVAR = 1e-4
 
 
@@ -156,7 +162,7 @@ def _from_sklearn(gm, covariance_type: CovarianceType, info: dict[str, Any]) -> 
                          covariance_type=covariance_type, info=info)
 
 
-def _fit(mu: np.ndarray, k: int, covariance_type: CovarianceType, seed: int):
+def _fit(mu: np.ndarray, k: int, covariance_type: CovarianceType, seed: int, reg: float = REG_COVAR):
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -166,16 +172,17 @@ def _fit(mu: np.ndarray, k: int, covariance_type: CovarianceType, seed: int):
         # Codes of a barely trained model can coincide (fewer distinct points than components) and EM may
         # stop at max_iter: the mixture is still a valid density, and held-out likelihood judges it.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=REG_COVAR, max_iter=100,
+        return GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=reg, max_iter=100,
                                random_state=seed, init_params="kmeans").fit(mu)
 
 
 def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
-                       candidates: Sequence[tuple[int, CovarianceType]] = CANDIDATES) -> LatentSampler:
+                       candidates: Sequence[tuple] = CANDIDATES) -> LatentSampler:
     """Choose a mixture on held-out codes, then refit the winner on all of ``mu`` [N, Z].
 
-    Each candidate (components, covariance type) is fitted on a random (1 − ``heldout_fraction``) of the
-    codes and scored by the mean log-likelihood of the rest; the best one is refitted on everything.
+    Each candidate (components, covariance type[, variance floor]) is fitted on a random
+    (1 − ``heldout_fraction``) of the codes and scored by the mean log-likelihood of the rest; the best one
+    is refitted on everything.
     """
     mu = np.asarray(mu, np.float64)
     if mu.ndim != 2 or len(mu) < 4 or not np.all(np.isfinite(mu)):
@@ -186,24 +193,26 @@ def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     held, fit = mu[order[:n_held]], mu[order[n_held:]]
     scores: list[dict[str, Any]] = []
     z = mu.shape[1]
-    for k, cov in candidates:
+    for cand in candidates:
+        k, cov, reg = (*cand, REG_COVAR)[:3]
         if len(fit) < k * MIN_POINTS_PER_COMPONENT and k > 1:
             continue
         if k * z * (z if cov == "full" else 1) > MAX_PARAMETERS:
             continue
         try:
-            gm = _fit(fit, k, cov, seed)
+            gm = _fit(fit, k, cov, seed, reg)
         except (ValueError, np.linalg.LinAlgError) as e:  # a degenerate fit: not a candidate
-            log.info("sampler candidate %d %s failed: %s", k, cov, e)
+            log.info("sampler candidate %d %s %g failed: %s", k, cov, reg, e)
             continue
-        scores.append({"components": k, "covariance_type": cov, "heldout_loglik": float(gm.score(held))})
+        scores.append({"components": k, "covariance_type": cov, "variance_floor": reg,
+                       "heldout_loglik": float(gm.score(held))})
     if not scores:
         raise ValueError("no mixture could be fitted to these latent codes")
     best = max(scores, key=lambda s: s["heldout_loglik"])
-    k, cov = best["components"], best["covariance_type"]
-    gm = _fit(mu, k, cov, seed)
+    k, cov, reg = best["components"], best["covariance_type"], best["variance_floor"]
+    gm = _fit(mu, k, cov, seed, reg)
     info = {"n_fit": int(len(fit)), "n_heldout": int(n_held), "n_final": int(len(mu)), "seed": seed,
-            "chosen": {"components": k, "covariance_type": cov}, "candidates": scores,
+            "chosen": {"components": k, "covariance_type": cov, "variance_floor": reg}, "candidates": scores,
             "criterion": "mean held-out log-likelihood, nats per code"}
     return _from_sklearn(gm, cov, info)
 

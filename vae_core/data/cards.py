@@ -55,7 +55,8 @@ SAMPLE_256 = DatasetCard(
     attribution=CARTOONSET_ATTRIBUTION,
     preparation=("cropped to the face and downscaled from 500×500 to 256×256 by the course (alpha flattened to "
                  "white; some faces carry a coloured or noisy background the course added)"),
-    labels="4 labels: hair colour, glasses, smiling, young (the course's, not the 18 official attributes)",
+    labels=("3 usable labels: hair colour, glasses, young (the course's, not the 18 official attributes; its "
+            "smiling column is +1 for every face, so there is nothing to learn from it)"),
     more=FULL_SET_HINT,
     # The course's ±1 columns become codes 0 (−1) and 1 (+1); hair colours are unnamed (measured instead).
     value_names={"eyeglasses": {0: "no glasses", 1: "glasses"}, "smiling": {0: "not smiling", 1: "smiling"},
