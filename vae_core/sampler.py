@@ -48,9 +48,10 @@ CANDIDATES: tuple[tuple[int, CovarianceType, float], ...] = (
     *((k, "full", reg) for k in (1, 5, 10, 20) for reg in (1e-4, 1e-2, 1e-1)),
 )
 MIN_POINTS_PER_COMPONENT = 8
-#: Largest mixture considered, in stored numbers (float32): 1.5M = 6 MB, so a shipped checkpoint's sampler
-#: stays well under the 10 MB a Hugging Face Space takes without Git LFS (20 full 256×256 covariances fit).
-MAX_PARAMETERS = 1_500_000
+#: Largest mixture considered, in stored numbers (float32): 1M = 4 MB, so a shipped checkpoint's sampler stays
+#: well under the 10 MB a Hugging Face Space takes without Git LFS (15 full 256×256 covariances fit), and the
+#: selection stays a matter of seconds to a few minutes on a CPU.
+MAX_PARAMETERS = 1_000_000
 #: The smallest variance floor (sklearn's reg_covar): keeps components of a few points positive definite.
 REG_COVAR = 1e-4
 
@@ -231,7 +232,7 @@ def sampler_path(checkpoint_dir: str | Path) -> Path:
 
 
 def fit_checkpoint_sampler(model, images: np.ndarray, checkpoint_dir: str | Path, weights_sha256: str,
-                           seed: int = 0, max_codes: int = 10_000) -> LatentSampler:
+                           seed: int = 0, max_codes: int = 5_000) -> LatentSampler:
     """Encode training images (uint8 [N, R, R, 3]; at most ``max_codes``), fit, select and save the sampler."""
     from .latent import encode_images
 
