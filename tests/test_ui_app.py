@@ -96,3 +96,18 @@ def test_model_info_labels_synthetic_data_everywhere():
     assert "SYNTHETIC" in md and "64×64" in md and "python -m vae_core train" in md and "stopped early" in md
     real = dict(info, synthetic=False, dataset="Cartoon Set (real, Google, CC BY 4.0)")
     assert "SYNTHETIC" not in banner_html(real) and "Cartoon Set" in banner_html(real)
+
+
+def test_warm_up_prepares_the_shipped_checkpoints_first_visit():
+    """What a first visit to a shipped checkpoint would compute (layout, gallery, map figure) is ready after
+    the launch-time warm-up, so a switch and the map's first paint do not wait for it."""
+    from ui.app import build_app, warm_up
+
+    demo = build_app(ui_harness.settings())
+    ctx = demo.cvae_context
+    explorer = ctx.registry.get(None)
+    ctx.registry._derived.clear()
+    warm_up(ctx)
+    names = {name for (eid, name) in ctx.registry._derived if eid == id(ctx.registry.get(None))}
+    assert {"layout", "atlas"} <= names and any(n.startswith("best-separation-") for n in names), names
+    assert explorer is ctx.registry.get(None)

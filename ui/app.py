@@ -8,6 +8,7 @@ CSS). ``app.py`` calls both.
 from __future__ import annotations
 
 import logging
+import threading
 
 import gradio as gr
 import torch
@@ -176,6 +177,22 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
     return demo
 
 
+def warm_up(ctx: AppContext) -> None:
+    """Prepare, in the background, what each shipped checkpoint's first visit would otherwise compute while a
+    visitor waits: its explorer, slider layout (value swatches), example gallery and map figure (thumbnail
+    atlas, the attribute it separates best). Switching to a shipped checkpoint then costs its HTTP round
+    trip, and the map tab paints at once."""
+    shipped = [p for p in ctx.registry.checkpoints() if p.parent == (ctx.settings.default_checkpoint.parent)]
+    for path in shipped:
+        try:
+            explorer = ctx.registry.get(str(path))
+            ctx.layout(explorer)
+            rec_tab.example_gallery(ctx, explorer)
+            map_tab.map_view(ctx, explorer, map_tab.default_color(ctx, explorer), None, "", None)
+        except Exception:  # noqa: BLE001 - a warm-up must never stop the app; the first visit computes it
+            log.exception("warming up %s failed", path)
+
+
 def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
     """Serve the app: upload size limit, no SSR (no Node needed, same on a Space), our CSS.
 
@@ -186,6 +203,7 @@ def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
     with faces nobody asked to keep.
     """
     settings = settings or demo.cvae_context.settings
+    threading.Thread(target=warm_up, args=(demo.cvae_context,), name="warm-up", daemon=True).start()
     opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css=CSS, show_error=False,
                 run_history=False)
     opts.update(kwargs)
