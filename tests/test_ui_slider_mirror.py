@@ -51,5 +51,7 @@ def test_packed_strings_not_from_our_page_get_a_clear_error(packed):
 def test_the_frontend_function_is_built_for_slider_or_dropdown(index):
     js = sm.mirror_js(index)
     assert js.startswith("async (st, packed" if index is None else "async (st, value, packed")
-    assert "setTimeout" not in js and "setTimeout(r, 150)" in sm.mirror_js(index, 150)
+    assert "setTimeout" not in js
+    debounced = sm.mirror_js(index, 150)
+    assert "setTimeout(r, 150)" in debounced and repr(sm.SUPERSEDED) in debounced
     assert (f"m.values[{index}]" in js) == (index is not None)

@@ -32,9 +32,9 @@ from ..sliders import N_ATTR, N_PCA, N_RAW, SliderLayout
 from ..state import SessionState
 from . import generate as gen_tab
 
-#: The edit-fidelity line follows the face: its request waits this long in the page, so the face's decode
-#: (one 64×64 image) has the CPU first and the slider round trip stays fast; always_last drops the stale ones.
-FIDELITY_DELAY_MS = 150
+#: The edit-fidelity line follows the face: it is computed once the attribute controls have rested this long
+#: (debounced in the page), so while a slider moves the CPU decodes faces, not classifier checks.
+FIDELITY_DELAY_MS = 250
 
 #: After a heatmap click: bring the highlighted slider into view once the Generate tab is drawn.
 SCROLL_TO_FOCUS_JS = """() => { setTimeout(() => {
@@ -232,6 +232,8 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     # themselves — 14 rather than 55, which Gradio's frontend pays for on every move.
     @user_errors
     def on_attribute_change(st: SessionState, packed, *attr_controls):
+        if packed == slider_mirror.SUPERSEDED:  # a newer move of the same controls follows: nothing to do
+            return gr.skip()
         attr_values, strengths = attr_controls[:N_ATTR], attr_controls[N_ATTR:]
         values = slider_mirror.unpack(packed)
         values[N_RAW + N_PCA:] = strengths
