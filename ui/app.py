@@ -204,7 +204,9 @@ def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
     """
     settings = settings or demo.cvae_context.settings
     threading.Thread(target=warm_up, args=(demo.cvae_context,), name="warm-up", daemon=True).start()
+    # allowed_paths: the images and GIFs the app writes live in its own cache folder, wherever the working
+    # folder is (Gradio otherwise serves only files under the working folder or the system's temp folder).
     opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css=CSS, show_error=False,
-                run_history=False)
+                run_history=False, allowed_paths=[str(settings.cache_dir)])
     opts.update(kwargs)
     return demo.launch(**opts)
