@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from vae_core.checkpoint import load_checkpoint  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
+from vae_core.data.dataset import to_tensor  # noqa: E402
 from vae_core.latent import decode_latents, encode_images  # noqa: E402
 from vae_core.metrics import ssim  # noqa: E402
 
@@ -38,8 +38,7 @@ def main() -> None:
     val = np.sort(ds.split()[1])[: a.faces]
     truth = ds.images[val]
     recon = decode_latents(ck.model, encode_images(ck.model, truth)[0])
-    to_t = lambda u8: torch.from_numpy(np.ascontiguousarray(u8)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
-    scores = ssim(to_t(recon), to_t(truth)).numpy()
+    scores = ssim(to_tensor(np.ascontiguousarray(recon)), to_tensor(np.ascontiguousarray(truth))).numpy()
     print(f"{a.checkpoint}: {len(val)} held-out faces of {ck.meta.data.describe()}")
     print("  SSIM per face: " + " ".join(f"{s:.3f}" for s in scores) + f"  (mean {scores.mean():.3f})")
     k = len(val)

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import machine  # noqa: E402
 from vae_core.checkpoint import load_checkpoint  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
+from vae_core.data.dataset import to_tensor  # noqa: E402
 from vae_core.latent import decode_latents, encode_images  # noqa: E402
 from vae_core.metrics import psnr, ssim  # noqa: E402
 
@@ -33,10 +33,6 @@ def reconstruct(model, images: np.ndarray) -> np.ndarray:
 
 def resize(images: np.ndarray, size: int) -> np.ndarray:
     return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BICUBIC)) for im in images])
-
-
-def to_t(u8: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(u8)).permute(0, 3, 1, 2).float() / 255
 
 
 def main() -> None:
@@ -59,8 +55,9 @@ def main() -> None:
           f"{high.meta.model.resolution}×{high.meta.model.resolution}")
     for name, ck, rec in (("64×64, bicubic ×2", low, rec_low), ("128×128", high, rec_high)):
         m = ck.meta.metrics
-        s = float(ssim(to_t(rec), to_t(truth)).mean())
-        q = float(psnr(to_t(rec), to_t(truth)).mean())
+        rec_t, truth_t = to_tensor(np.ascontiguousarray(rec)), to_tensor(np.ascontiguousarray(truth))
+        s = float(ssim(rec_t, truth_t).mean())
+        q = float(psnr(rec_t, truth_t).mean())
         print(f"  {name:<18} SSIM {s:.3f}  PSNR {q:.2f} dB   ({m.get('steps')} steps in {m.get('seconds', 0) / 60:.1f} "
               f"min of training)")
     if a.png:

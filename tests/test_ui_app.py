@@ -109,5 +109,5 @@ def test_warm_up_prepares_the_shipped_checkpoints_first_visit():
     ctx.registry._derived.clear()
     warm_up(ctx)
     names = {name for (eid, name) in ctx.registry._derived if eid == id(ctx.registry.get(None))}
-    assert {"layout", "atlas"} <= names and any(n.startswith("best-separation-") for n in names), names
+    assert {"layout", "atlas"} <= names and any(n.startswith("separations-") for n in names), names
     assert explorer is ctx.registry.get(None)

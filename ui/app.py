@@ -182,7 +182,7 @@ def warm_up(ctx: AppContext) -> None:
     visitor waits: its explorer, slider layout (value swatches), example gallery and map figure (thumbnail
     atlas, the attribute it separates best). Switching to a shipped checkpoint then costs its HTTP round
     trip, and the map tab paints at once."""
-    shipped = [p for p in ctx.registry.checkpoints() if p.parent == (ctx.settings.default_checkpoint.parent)]
+    shipped = [p for p in ctx.registry.checkpoints() if p.parent == ctx.settings.default_checkpoint.parent]
     for path in shipped:
         try:
             explorer = ctx.registry.get(str(path))

@@ -101,6 +101,7 @@ class Separation:
     attribute: str
     agreement: float
     chance: float
+    k: int = 10
 
     @property
     def lift(self) -> float:
@@ -110,7 +111,7 @@ class Separation:
         """One line saying what the colours show, for the map's status."""
         which = ", the attribute this map separates best" if best else ""
         return (f"Colours show **{self.attribute.replace('_', ' ')}**{which}: {100 * self.agreement:.0f}% of each "
-                f"face's 10 nearest map neighbours share its value (chance: {100 * self.chance:.0f}%).")
+                f"face's {self.k} nearest map neighbours share its value (chance: {100 * self.chance:.0f}%).")
 
 
 def separation(coords: np.ndarray, labels: np.ndarray, names, k: int = 10) -> list[Separation]:
@@ -129,7 +130,7 @@ def separation(coords: np.ndarray, labels: np.ndarray, names, k: int = 10) -> li
             continue
         same = (col[nbrs] == col[:, None])[ok].mean()
         p = np.unique(col[ok], return_counts=True)[1] / ok.sum()
-        out.append(Separation(name, float(same), float((p**2).sum())))
+        out.append(Separation(name, float(same), float((p**2).sum()), k))
     return sorted(out, key=lambda s: -s.lift)
 
 

@@ -29,14 +29,6 @@ _NAME = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_SYNTHETIC = 100_000
 
 
-def _int(v: Any, name: str, lo: int, hi: int) -> int:
-    return validate.whole(v, name, lo, hi)
-
-
-def _float(v: Any, name: str, lo: float, hi: float) -> float:
-    return validate.number(v, name, lo, hi)
-
-
 def allowed_data_path(settings: AppSettings, text: Any) -> Path:
     """A typed dataset folder, resolved, if it lies inside an allowed root; UserInputError otherwise."""
     roots = settings.data_roots
@@ -73,19 +65,21 @@ def run_dir(settings: AppSettings, name: Any, kind: str) -> Path:
 def new_run(settings: AppSettings, *, kind: str, path: Any, size: Any, limit: Any, resolution: Any,
             latent_dim: Any, beta: Any, epochs: Any, batch_size: Any, lr: Any, name: Any) -> TrainRequest:
     validate.choice(kind, "the dataset", ("synthetic", "cartoonset", "folder"))
-    res = _int(resolution, "resolution", 32, 128)
-    lim = None if limit in (None, "", 0, 0.0) else _int(limit, "image limit", 2, 1_000_000)
+    res = validate.whole(resolution, "resolution", 32, 128)
+    lim = None if limit in (None, "", 0, 0.0) else validate.whole(limit, "image limit", 2, 1_000_000)
     data = DataSpec(
         kind=kind,
         path=None if kind == "synthetic" else str(allowed_data_path(settings, path)),
         resolution=res,
         crop_fraction=0.7 if kind == "cartoonset" else 1.0,
-        size=_int(size, "number of synthetic faces", 2, MAX_SYNTHETIC) if kind == "synthetic" else 10_000,
+        size=(validate.whole(size, "number of synthetic faces", 2, MAX_SYNTHETIC) if kind == "synthetic"
+              else 10_000),
         limit=lim,
     )
-    model = ModelConfig(resolution=res, latent_dim=_int(latent_dim, "latent size", 1, 512))
-    train = TrainConfig(epochs=_int(epochs, "epochs", 1, 1000), batch_size=_int(batch_size, "batch size", 1, 1024),
-                        lr=_float(lr, "learning rate", 1e-6, 1.0), beta=_float(beta, "β", 0.0, 100.0))
+    model = ModelConfig(resolution=res, latent_dim=validate.whole(latent_dim, "latent size", 1, 512))
+    train = TrainConfig(epochs=validate.whole(epochs, "epochs", 1, 1000),
+                        batch_size=validate.whole(batch_size, "batch size", 1, 1024),
+                        lr=validate.number(lr, "learning rate", 1e-6, 1.0), beta=validate.number(beta, "β", 0.0, 100.0))
     out = run_dir(settings, name, kind)
     return TrainRequest(data=data.to_dict(), model=model.to_dict(), train=train.to_dict(), out_dir=str(out),
                         threads=settings.train_threads, map_method=settings.map_method,
@@ -127,7 +121,7 @@ def resume_run(settings: AppSettings, choice: Any, checkpoints: list[Path], epoc
     if meta.data.path and not is_within(Path(meta.data.path), settings.data_roots):
         raise UserInputError(f"{out.name} was trained on a dataset outside the folders this app may read")
     train = TrainConfig.from_dict({**meta.train.to_dict(),
-                                   "epochs": _int(epochs, "epochs", 1, 1000) if epochs else meta.train.epochs})
+                                   "epochs": validate.whole(epochs, "epochs", 1, 1000) if epochs else meta.train.epochs})
     return TrainRequest(data=meta.data.to_dict(), model=meta.model.to_dict(), train=train.to_dict(),
                         out_dir=str(out), resume=True, threads=settings.train_threads,
                         map_method=settings.map_method, max_points=settings.max_map_points,

@@ -52,7 +52,7 @@ from . import latent as latent_ops
 from .atomic import atomic_write_bytes
 from .checkpoint import _load_tensors, _sha256, read_json_file
 from .config import SUPPORTED_RESOLUTIONS, DataSpec
-from .data.dataset import FaceDataset
+from .data.dataset import FaceDataset, to_tensor
 from .data.schema import UNKNOWN, AttributeSchema
 from .errors import CheckpointError, ConfigError, DatasetError
 from .metrics import eval_mode
@@ -323,18 +323,22 @@ class AttributeClassifier:
             raise DatasetError(f"the attribute classifier does not predict {attribute!r}; "
                                f"it knows {', '.join(self.attributes)}") from None
 
-    def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
-        """uint8 images [N, R, R, 3] → per attribute the softmax probabilities float32 [N, cardinality]."""
+    def _batches(self, images: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
+        """Checked uint8 images [N, R, R, 3] → float [B, 3, R, R] batches (call inside eval/inference mode)."""
         imgs = np.asarray(images)
         r = self.resolution
         if imgs.dtype != np.uint8 or imgs.ndim != 4 or imgs.shape[1:] != (r, r, 3):
             raise ConfigError(
                 f"the attribute classifier takes uint8 [N, {r}, {r}, 3] images, got {imgs.dtype} {list(imgs.shape)}; "
                 "it must be trained on a dataset of the same resolution as the model it judges")
+        for i in range(0, len(imgs), batch_size):
+            yield to_tensor(np.ascontiguousarray(imgs[i:i + batch_size]))
+
+    def predict_proba(self, images: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
+        """uint8 images [N, R, R, 3] → per attribute the softmax probabilities float32 [N, cardinality]."""
         outs: list[list[np.ndarray]] = [[] for _ in self.attributes]
         with eval_mode(self.net), torch.inference_mode():
-            for i in range(0, len(imgs), batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + batch_size])).permute(0, 3, 1, 2).float() / 255
+            for x in self._batches(images, batch_size):
                 for j, logits in enumerate(self.net(x)):
                     outs[j].append(logits.softmax(dim=1).numpy())
         return {name: (np.concatenate(o) if o else np.zeros((0, k), np.float32))
@@ -345,15 +349,8 @@ class AttributeClassifier:
 
         Why: a feature space for comparing sets of faces (Fréchet distance, kNN precision/recall) that is
         trained on this project's own faces and needs no download, unlike an ImageNet Inception."""
-        imgs = np.asarray(images)
-        r = self.resolution
-        if imgs.dtype != np.uint8 or imgs.ndim != 4 or imgs.shape[1:] != (r, r, 3):
-            raise ConfigError(f"features take uint8 [N, {r}, {r}, 3] images, got {imgs.dtype} {list(imgs.shape)}")
-        out: list[np.ndarray] = []
         with eval_mode(self.net), torch.inference_mode():
-            for i in range(0, len(imgs), batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + batch_size])).permute(0, 3, 1, 2).float() / 255
-                out.append(self.net.trunk(x).numpy())
+            out = [self.net.trunk(x).numpy() for x in self._batches(images, batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.config.hidden), np.float32)
 
     def predict(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:

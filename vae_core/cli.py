@@ -412,12 +412,11 @@ def cmd_embed(a: argparse.Namespace) -> int:
           f"cached under {Path(a.checkpoint) / 'projections'}")
     if not a.no_sampler:
         sampler = ex.fit_sampler()
-        chosen = sampler.info.get("chosen", {})
-        best = max(c["heldout_loglik"] for c in sampler.info.get("candidates", [{"heldout_loglik": float("nan")}]))
-        print(f"latent sampler: {sampler.describe()} fitted to {sampler.info.get('n_final')} training codes, chosen "
-              f"among {len(sampler.info.get('candidates', []))} candidates by held-out log-likelihood "
-              f"({best:.1f} nats/code for {chosen.get('components')} {chosen.get('covariance_type')}, variance floor "
-              f"{chosen.get('variance_floor')})")
+        chosen = sampler.info["chosen"]
+        print(f"latent sampler: {sampler.describe()} fitted to {sampler.info['n_final']} training codes, chosen "
+              f"among {len(sampler.info['candidates'])} candidates by held-out log-likelihood "
+              f"({chosen['heldout_loglik']:.1f} nats/code for {chosen['components']} {chosen['covariance_type']}, "
+              f"variance floor {chosen['variance_floor']})")
     return 0
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from .data.dataset import to_tensor
 from .metrics import ssim
 
 
@@ -57,8 +58,8 @@ def nearest_ssim(images: np.ndarray, reference: np.ndarray, batch: int = 256) ->
     x = images.reshape(len(images), -1).astype(np.float32) / 255
     ref = reference.reshape(len(reference), -1).astype(np.float32) / 255
     nearest = np.concatenate([_pairwise(x[i:i + batch], ref).argmin(axis=1) for i in range(0, len(x), batch)])
-    to_t = lambda u8: torch.from_numpy(np.ascontiguousarray(u8)).permute(0, 3, 1, 2).float() / 255  # noqa: E731
-    return np.concatenate([ssim(to_t(images[i:i + batch]), to_t(reference[nearest[i:i + batch]])).numpy()
+    return np.concatenate([ssim(to_tensor(np.ascontiguousarray(images[i:i + batch])),
+                                to_tensor(np.ascontiguousarray(reference[nearest[i:i + batch]]))).numpy()
                            for i in range(0, len(images), batch)])
 
 

@@ -213,7 +213,7 @@ def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     k, cov, reg = best["components"], best["covariance_type"], best["variance_floor"]
     gm = _fit(mu, k, cov, seed, reg)
     info = {"n_fit": int(len(fit)), "n_heldout": int(n_held), "n_final": int(len(mu)), "seed": seed,
-            "chosen": {"components": k, "covariance_type": cov, "variance_floor": reg}, "candidates": scores,
+            "chosen": best, "candidates": scores,
             "criterion": "mean held-out log-likelihood, nats per code"}
     return _from_sklearn(gm, cov, info)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 
 from .. import callbacks as cb
 from .. import validate
@@ -43,8 +44,6 @@ def source_inputs(source: str) -> list:
 
 def frames_grid(frames_u8):
     """The interpolation frames in rows of :data:`STRIP_COLUMNS`, each smoothly scaled to :data:`FRAME_PX`."""
-    import numpy as np
-
     tiles = [upscale(f, FRAME_PX) for f in frames_u8]
     rows = [strip(np.stack(tiles[i:i + STRIP_COLUMNS]), gap=4) for i in range(0, len(tiles), STRIP_COLUMNS)]
     width = max(r.shape[1] for r in rows)

@@ -31,17 +31,18 @@ class MapTab:
     refresh_btn: gr.Button
 
 
-def best_separation(ctx: AppContext, explorer) -> "plotmap.Separation | None":
-    """The attribute the checkpoint's map keeps together best (computed once per checkpoint)."""
-    data = ctx.registry.map_or_fallback(explorer, ctx.settings.map_method)[0]
+def separations(ctx: AppContext, explorer, data) -> "list[plotmap.Separation]":
+    """How well this map keeps each labelled attribute together, best first (once per checkpoint and map)."""
+    b = data.bundle
+    return ctx.registry.derived(explorer, f"separations-{data.method}", lambda: (
+        plotmap.separation(data.coords, b.labels, b.schema.names) if b.schema is not None and b.labels is not None
+        else []))
 
-    def compute():
-        b = data.bundle
-        if b.schema is None or b.labels is None:
-            return None
-        ranked = plotmap.separation(data.coords, b.labels, b.schema.names)
-        return ranked[0] if ranked else None
-    return ctx.registry.derived(explorer, f"best-separation-{data.method}", compute)
+
+def best_separation(ctx: AppContext, explorer) -> "plotmap.Separation | None":
+    """The attribute the checkpoint's map keeps together best."""
+    ranked = separations(ctx, explorer, ctx.registry.map_or_fallback(explorer, ctx.settings.map_method)[0])
+    return ranked[0] if ranked else None
 
 
 def default_color(ctx: AppContext, explorer) -> str:
@@ -72,17 +73,12 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
     key = f"{explorer.model_id}:{data.method}:{color_by}:{len(markers)}"
     layout = ctx.layout(explorer)
     swatches = explorer.value_swatches().get(color_by, []) if color_by != plotmap.NO_COLOR else []
-    colours = {sw.value: sw.hex for sw in swatches if sw.hex}
+    value_colours = {sw.value: sw.hex for sw in swatches if sw.hex}
     fig = plotmap.figure(data, color_by, markers, plotmap.file_url(atlas), title, key,
-                         value_names=layout.value_names.get(color_by), value_colours=colours or None)
-    colours = "Points are not coloured."
-    if color_by != plotmap.NO_COLOR and data.bundle.labels is not None:
-        col = data.bundle.labels[:, [schema.index(color_by)]]
-        found = ctx.registry.derived(explorer, f"separation-{data.method}-{color_by}",
-                                     lambda: plotmap.separation(data.coords, col, [color_by]))
-        if found:
-            best = best_separation(ctx, explorer)
-            colours = found[0].sentence(best=best is not None and best.attribute == color_by)
+                         value_names=layout.value_names.get(color_by), value_colours=value_colours or None)
+    ranked = separations(ctx, explorer, data)
+    shown = next((s for s in ranked if s.attribute == color_by), None)
+    colours = shown.sentence(best=shown is ranked[0]) if shown is not None else "Points are not coloured."
     status = (colours + " Hover a point to see its face; click a point to decode it, or click empty space to "
               "decode the latent there (inverse mapping).")
     if not final:
