@@ -3,19 +3,21 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: app test setup setup-dev browser
+.PHONY: app test test-fast evaluate setup setup-dev browser
 
 $(PY):
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# torch 2.13.0 first: on our machines it is a local CPU wheel; elsewhere pip picks a build for the platform.
+# torch and torchvision first, as a pair that imports together: on our machines these exact releases lie on
+# disk (pip takes them offline); elsewhere pip picks builds for the platform. Then this package, editable,
+# which puts the `cartoon-vae` command (= python -m vae_core) in the venv.
 setup: $(PY)
-	$(PIP) install -q "torch==2.13.0" || $(PIP) install -q torch
-	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q "torch==2.14.1" "torchvision==0.29.1" || $(PIP) install -q torch torchvision
+	$(PIP) install -q -e ".[app]"
 
 setup-dev: setup
-	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q -e ".[app,dev]"
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
 browser:
@@ -28,3 +30,11 @@ app: setup
 
 test: setup-dev browser
 	$(PY) -m pytest -q
+
+# Unit tests only (no browser, no training runs, no UMAP JIT): a couple of minutes.
+test-fast: setup-dev
+	$(PY) -m pytest -q -m "not slow"
+
+# The shipped default's held-out reconstruction figures, through the installed command.
+evaluate: setup
+	$(VENV)/bin/cartoon-vae evaluate --checkpoint checkpoints/default

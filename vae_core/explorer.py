@@ -30,6 +30,7 @@ from .attribute_values import ValueSwatch
 from .checkpoint import LoadedCheckpoint, load_checkpoint
 from .data.schema import AttributeSchema
 from .errors import CheckpointError, DatasetError
+from .hub import resolve_checkpoint
 from .metrics import psnr as psnr_metric
 from .metrics import ssim as ssim_metric
 from .sampler import LatentSampler, fit_checkpoint_sampler, sampler_path
@@ -97,8 +98,11 @@ class Explorer:
         self._derived: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, path: str | Path, max_points: int = DEFAULT_MAX_POINTS) -> "Explorer":
-        return cls(load_checkpoint(path), max_points=max_points)
+    def open(cls, path_or_repo_id: str | Path, max_points: int = DEFAULT_MAX_POINTS,
+             revision: str | None = None) -> "Explorer":
+        """A checkpoint folder or a Hugging Face Hub repo id, as :meth:`ConvVAE.from_pretrained` takes. Caches
+        computed later (a map, a sampler) are written into that folder, the Hub cache's snapshot included."""
+        return cls(load_checkpoint(resolve_checkpoint(path_or_repo_id, revision=revision)), max_points=max_points)
 
     # -- identity and metadata ----------------------------------------------------------------------
     @property

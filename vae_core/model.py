@@ -7,12 +7,18 @@ weights so a checkpoint rebuilds its own model.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from .config import DataSpec, ModelConfig
+
+if TYPE_CHECKING:
+    from .checkpoint import CheckpointMeta
 
 
 @dataclass
@@ -127,6 +133,47 @@ class ConvVAE(nn.Module):
         self.config = config
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
+        #: The checkpoint metadata this model was loaded with (data spec, recipe, metrics), or None for a new
+        #: model; :meth:`save_pretrained` keeps it so a saved copy still says where it came from.
+        self.pretrained_meta: CheckpointMeta | None = None
+
+    @classmethod
+    def from_pretrained(cls, path_or_repo_id: str | os.PathLike[str], *, revision: str | None = None,
+                        device: str | torch.device = "cpu") -> "ConvVAE":
+        """A checkpoint folder or a Hugging Face Hub repo id (``owner/name``, fetched into the Hub cache) →
+        the model, in eval mode with gradients off (call ``.train()`` and ``requires_grad_(True)`` to
+        fine-tune). Every failure is a :class:`~vae_core.errors.CheckpointError` that says what to fix."""
+        from .checkpoint import load_checkpoint
+        from .hub import resolve_checkpoint
+
+        loaded = load_checkpoint(resolve_checkpoint(path_or_repo_id, revision=revision), device=device)
+        loaded.model.pretrained_meta = loaded.meta
+        return loaded.model
+
+    def save_pretrained(self, path: str | os.PathLike[str], *, data: DataSpec | None = None,
+                        metrics: dict[str, Any] | None = None, half: bool = False) -> Path:
+        """Write a checkpoint folder (``config.json`` + ``model.safetensors``) that :meth:`from_pretrained`,
+        ``Explorer.open`` and the app load; atomic, so an interrupted save leaves the old folder whole.
+
+        ``data`` says how inputs were prepared (crop, resolution) and where the training images are; a model
+        from :meth:`from_pretrained` keeps its own, a new one must be told. ``half`` stores float16 weights
+        (half the size; measure the change first, as ``python -m vae_core publish`` does).
+        """
+        from .checkpoint import CheckpointMeta, current_command, save_checkpoint
+
+        known = self.pretrained_meta
+        if data is None and known is None:
+            raise ValueError("save_pretrained(data=DataSpec(...)) is needed for a model that was not loaded "
+                             "with from_pretrained: the checkpoint records how its inputs are prepared")
+        if known is not None:
+            meta = replace(known, data=data or known.data, metrics={**known.metrics, **(metrics or {})},
+                           extra=dict(known.extra), weights_sha256="", created="")
+        else:
+            meta = CheckpointMeta(model=self.config, data=data, metrics=dict(metrics or {}), command=current_command())
+        meta.extra["weights_dtype"] = "float16" if half else "float32"
+        if meta.data.resolution != self.config.resolution:
+            raise ValueError(f"data.resolution {meta.data.resolution} differs from the model's {self.config.resolution}")
+        return save_checkpoint(path, self, meta, weights_dtype=torch.float16 if half else torch.float32)
 
     def encode(self, x: torch.Tensor) -> Posterior:
         r = self.config.resolution
