@@ -2,7 +2,7 @@
 
 Opens the shipped checkpoint (checkpoints/default, or $CVAE_CHECKPOINT) and serves the Gradio app; all
 logic lives in the `ui` package (see ui/app.py). Settings come from CVAE_* environment variables
-(ui/settings.py).
+(ui/common/settings.py).
 """
 
 import logging

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from bench.common import machine, pct  # noqa: E402
+from bench.common import machine, pct, run_concurrently  # noqa: E402
 
 
 def free_port() -> int:
@@ -111,7 +111,7 @@ def concurrent_decodes(url: str, clients: int, calls: int) -> tuple[list[float],
     import numpy as np
     from gradio_client import Client
 
-    from ui.sliders import N_ATTR, N_PCA, N_RAW
+    from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
 
     sessions = [Client(url, verbose=False) for _ in range(clients)]
     latencies: list[float] = []
@@ -137,13 +137,7 @@ def concurrent_decodes(url: str, clients: int, calls: int) -> tuple[list[float],
                 if not ok:
                     errors.append(str(out)[:200])
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(clients)]
-    t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - t0
+    wall = run_concurrently(work, clients)
     if errors:
         print(f"  first error: {errors[0]}")
     return latencies, len(errors), wall

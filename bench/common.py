@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -63,3 +65,14 @@ def peak_matmul_flops(dtype: torch.dtype = torch.float32, seconds: float = 2.0) 
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
+
+
+def run_concurrently(work: Callable[[int], None], n: int) -> float:
+    """``work(0) … work(n - 1)`` in n threads started together; the wall-clock seconds until all have ended."""
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - t0

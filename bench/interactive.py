@@ -12,6 +12,7 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,16 @@ print(cold, time.perf_counter() - t)
 """
 
 
+def time_ms(fn: Callable[[int], object], n: int) -> list[float]:
+    """Wall time of ``fn(i)`` for i in 0..n-1, in ms each."""
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        times.append(1000 * (time.perf_counter() - t))
+    return times
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"))
@@ -48,11 +59,7 @@ def main() -> None:
     z = np.random.default_rng(0).normal(size=(200, ex.latent_dim)).astype(np.float32)
     for i in range(20):
         ex.decode(z[i])
-    times = []
-    for i in range(200):
-        t = time.perf_counter()
-        ex.decode(z[i])
-        times.append(1000 * (time.perf_counter() - t))
+    times = time_ms(lambda i: ex.decode(z[i]), 200)
     print(f"decode one {ex.resolution}x{ex.resolution} face: p50 {pct(times, 50):.2f} ms, p95 {pct(times, 95):.2f} ms")
 
     fresh = Explorer.open(a.checkpoint)
@@ -60,11 +67,7 @@ def main() -> None:
     data = fresh.map("umap")
     print(f"map from cache ({len(data.coords)} points, embedding + UMAP coords): "
           f"{1000 * (time.perf_counter() - t):.0f} ms")
-    times = []
-    for i in range(100):
-        t = time.perf_counter()
-        fresh.place(z[i])
-        times.append(1000 * (time.perf_counter() - t))
+    times = time_ms(lambda i: fresh.place(z[i]), 100)
     print(f"place one new point: p50 {pct(times, 50):.2f} ms, p95 {pct(times, 95):.2f} ms")
 
     if not a.skip_umap:

@@ -29,7 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.common import machine, pct  # noqa: E402
+from bench.common import machine, pct, run_concurrently  # noqa: E402
 
 
 def free_port() -> int:
@@ -88,7 +88,7 @@ def upload_file(folder: Path) -> Path:
 def one_round(url: str, clients: int, calls: int, upload: Path, seed: int) -> dict:
     from gradio_client import Client, handle_file
 
-    from ui.sliders import N_ATTR, N_PCA, N_RAW
+    from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
 
     lat: dict[str, list[float]] = {"generate": [], "reconstruct": []}
     errors: list[str] = []
@@ -132,13 +132,8 @@ def one_round(url: str, clients: int, calls: int, upload: Path, seed: int) -> di
             if i == calls // 2:
                 timed("reconstruct", lambda: client.predict(handle_file(str(upload)), api_name="/reconstruct"))
 
-    threads = [threading.Thread(target=session, args=(k,)) for k in range(clients)]
-    t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return {"lat": lat, "errors": errors, "wall": time.perf_counter() - t0}
+    wall = run_concurrently(session, clients)
+    return {"lat": lat, "errors": errors, "wall": wall}
 
 
 def main() -> int:
@@ -149,7 +144,7 @@ def main() -> int:
     p.add_argument("--checkpoint", default="", help="checkpoint directory (default: the app's, checkpoints/default)")
     a = p.parse_args()
 
-    from ui.settings import AppSettings
+    from ui.common.settings import AppSettings
 
     env_extra = {"CVAE_CHECKPOINT": str(Path(a.checkpoint).resolve())} if a.checkpoint else {}
     s = AppSettings.from_env({**os.environ, **env_extra})

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,42 +27,39 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.common import machine  # noqa: E402
 from bench.train_speed import DecodedImages  # noqa: E402
+from vae_core.cli_flags import add_config_flags, config_kwargs  # noqa: E402
 from vae_core.config import DataSpec, ModelConfig, TrainConfig  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
+from vae_core.grid import make_grid  # noqa: E402
 from vae_core.latent import decode_latents, sample_prior  # noqa: E402
 from vae_core.losses import elbo_terms  # noqa: E402
 from vae_core.metrics import evaluate_model  # noqa: E402
 from vae_core.model import ConvVAE  # noqa: E402
-from vae_core.training import DoneEvent, Trainer, make_grid  # noqa: E402
+from vae_core.training import DoneEvent, Trainer  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "cartoonset-sample-256"
+#: The recipe's fields this script's flags can change (named and defaulted as in ``python -m vae_core train``).
+RECIPE_MODEL_FLAGS = ("latent_dim", "channels", "encoder_width", "res_blocks", "norm", "obs_std")
+RECIPE_TRAIN_FLAGS = ("lr", "batch_size", "beta", "lr_schedule", "shift", "hflip", "adam_beta2", "weight_decay")
 
 
 #: The issue's real-face split: the sample's first 1,500 faces, 1,200 train / 300 held-out (FaceDataset.split).
 REAL_SPEC = DataSpec(kind="folder", path=str(SAMPLE), limit=1500, val_fraction=0.2)
 
 
-def recipe(*, latent_dim: int = ModelConfig().latent_dim, channels: tuple[int, ...] = ModelConfig().channels,
-           encoder_width: float = ModelConfig().encoder_width, res_blocks: int = 0, norm: str = "batch",
-           obs_std: float = ModelConfig().obs_std, lr: float = TrainConfig().lr,
-           batch_size: int = TrainConfig().batch_size, beta: float = TrainConfig().beta,
-           schedule: str = "wsd", shift: int = 2, hflip: bool = False, adam_beta2: float = TrainConfig().adam_beta2,
-           kl_warmup: int = 1000, weight_decay: float = TrainConfig().weight_decay, seed: int = 0,
-           max_steps: int | None = None) -> tuple[TrainConfig, ModelConfig]:
-    """The project's recipe for a time-budgeted run, any part overridable (this script's flags, the sweep's variants).
+#: What a time- or step-budgeted benchmark run changes from the configs' defaults (which are the recipe): no
+#: epoch limit (the caller sets ``max_minutes`` or ``max_steps``) and no per-epoch checkpoints (time spent
+#: writing them would come out of the budget).
+BUDGETED_RUN = dict(epochs=None, checkpoint_every_epoch=False)
 
-    Constant lr then a linear decay over the last 20% of the run (wsd; a cosine annealed over the whole run
-    scored lower), β warm-up, ±2 px shifts (they close most of the train/held-out gap; step-matched: 0.810 with,
-    0.781 without), no flips (0.816 without, 0.810 with: these faces are not mirror-symmetric enough for a flip
-    to be a free extra face), Adam β2 0.99, AdamW weight decay 0.3 (0.837 against 0.826 without), z 256 and a
-    half-width encoder (more steps in the budget). The
-    caller sets the end: ``max_minutes`` (this script) or ``max_steps``. Figures: README "Performance".
-    """
-    train = TrainConfig(epochs=100_000, batch_size=batch_size, lr=lr, kl_warmup_steps=kl_warmup, hflip=hflip,
-                        shift=shift, beta=beta, lr_schedule=schedule, checkpoint_every_epoch=False,
-                        adam_beta2=adam_beta2, weight_decay=weight_decay, seed=seed, max_steps=max_steps)
-    cfg = ModelConfig(obs_std=obs_std, res_blocks=res_blocks, latent_dim=latent_dim, norm=norm,
-                      channels=tuple(channels), encoder_width=encoder_width)
+
+def recipe(**overrides: Any) -> tuple[TrainConfig, ModelConfig]:
+    """The project's recipe (the defaults of TrainConfig and ModelConfig) for a budgeted run, any field of
+    either overridable by name (this script's flags, the sweep's variants). Why each default is what it is:
+    the configs' field comments; the measurements: docs/performance.md, "Why the defaults"."""
+    model_fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    train = TrainConfig(**{**BUDGETED_RUN, **{k: v for k, v in overrides.items() if k not in model_fields}})
+    cfg = ModelConfig(**{k: v for k, v in overrides.items() if k in model_fields})
     return train, cfg
 
 
@@ -148,7 +146,7 @@ def bench(label: str, spec: DataSpec, minutes: float, train: TrainConfig, cfg: M
     train_idx, test_idx = ds.split()
     print(f"{label}: {len(train_idx)} train / {len(test_idx)} held-out faces, {minutes:g} min each")
     with tempfile.TemporaryDirectory() as tmp:
-        ours, steps = run_ours(ds, cfg, dataclasses.replace(train, max_minutes=minutes), Path(tmp) / "ours")
+        ours, steps = run_ours(ds, cfg, dataclasses.replace(train, epochs=None, max_minutes=minutes), Path(tmp) / "ours")
         report("vae_core default recipe", ours, ds, train_idx, test_idx, out_dir / f"samples-{label}-ours.png", steps)
     if not baseline:
         return
@@ -162,32 +160,15 @@ def main() -> None:
     p.add_argument("--data", choices=["real", "synthetic", "both"], default="real",
                    help="real: the issue's run (< 25 min); synthetic: the same report on the synthetic set")
     p.add_argument("--out", default="bench/out")
-    p.add_argument("--obs-std", type=float, default=ModelConfig().obs_std, help="our recipe's decoder σ")
-    p.add_argument("--res-blocks", type=int, default=0, help="our recipe's residual blocks per stage")
-    p.add_argument("--latent-dim", type=int, default=ModelConfig().latent_dim, help="our recipe's z size")
-    p.add_argument("--beta", type=float, default=TrainConfig().beta, help="our recipe's KL weight")
-    p.add_argument("--lr", type=float, default=TrainConfig().lr, help="our recipe's learning rate")
-    p.add_argument("--shift", type=int, default=2, help="our recipe's random translation, pixels")
-    p.add_argument("--channels", default="32,64,128,256", help="our recipe's channels per stage")
-    p.add_argument("--encoder-width", type=float, default=ModelConfig().encoder_width,
-                   help="our recipe's encoder channels as a multiple of --channels")
-    p.add_argument("--norm", choices=["batch", "none"], default="batch", help="our recipe's normalisation")
-    p.add_argument("--schedule", choices=["constant", "cosine", "wsd"], default="wsd",
-                   help="our recipe's lr schedule (cosine and wsd anneal to the end of the budget)")
-    p.add_argument("--batch-size", type=int, default=TrainConfig().batch_size, help="our recipe's batch size")
-    p.add_argument("--hflip", action="store_true", help="our recipe with random horizontal flips (off by default)")
-    p.add_argument("--adam-beta2", type=float, default=TrainConfig().adam_beta2, help="our recipe's Adam β2")
-    p.add_argument("--weight-decay", type=float, default=TrainConfig().weight_decay,
-                   help="our recipe's AdamW weight decay")
+    add_config_flags(p.add_argument_group("our recipe's model"), ModelConfig, RECIPE_MODEL_FLAGS)
+    add_config_flags(p.add_argument_group("our recipe's training"), TrainConfig, RECIPE_TRAIN_FLAGS)
     p.add_argument("--no-baseline", action="store_true", help="train only our recipe (recipe search)")
     a = p.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}")
-    train, cfg = recipe(latent_dim=a.latent_dim, channels=tuple(int(c) for c in a.channels.split(",")),
-                        encoder_width=a.encoder_width, res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std,
-                        lr=a.lr, batch_size=a.batch_size, beta=a.beta, schedule=a.schedule, shift=a.shift,
-                        hflip=a.hflip, adam_beta2=a.adam_beta2, weight_decay=a.weight_decay)
+    train, cfg = recipe(**config_kwargs(a, ModelConfig, RECIPE_MODEL_FLAGS),
+                        **config_kwargs(a, TrainConfig, RECIPE_TRAIN_FLAGS))
     print(f"our recipe: z {cfg.latent_dim}, channels {list(cfg.channels)} (encoder {list(cfg.encoder_channels)}), norm {cfg.norm}, obs_std {cfg.obs_std}, res_blocks "
           f"{cfg.res_blocks}, β {train.beta}, KL warm-up {train.kl_warmup_steps} steps, hflip {'on' if train.hflip else 'off'}, "
           f"shift ±{train.shift} px, lr {train.lr} ({train.lr_schedule}), Adam β2 {train.adam_beta2}, weight decay {train.weight_decay}, batch {train.batch_size}, "

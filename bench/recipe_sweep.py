@@ -64,8 +64,8 @@ VARIANTS: dict[str, Variant] = {
     "beta2-0.999": Variant(dict(adam_beta2=0.999)),
     "lr3e-3": Variant(dict(lr=3e-3)),
     "lr1e-3": Variant(dict(lr=1e-3)),
-    "cosine": Variant(dict(schedule="cosine")),
-    "no-warmup": Variant(dict(kl_warmup=0)),
+    "cosine": Variant(dict(lr_schedule="cosine")),
+    "no-warmup": Variant(dict(kl_warmup_steps=0)),
     "beta0.5": Variant(dict(beta=0.5)),
     "sigma0.05": Variant(dict(obs_std=0.05)),
     "no-wd": Variant(dict(weight_decay=0.0)),
@@ -127,13 +127,13 @@ def cpu_step_costs(names: list[str], rounds: int = 3, steps: int = 20) -> dict[s
     from vae_core.losses import elbo_terms
     from vae_core.model import ConvVAE
     from vae_core.training.device import resolve_precision
-    from vae_core.training.trainer import _adamw
+    from vae_core.training.trainer import build_optimizer
 
     def step_time(name: str) -> float:
         train, cfg = recipe(**VARIANTS[name].overrides)
         torch.manual_seed(0)
         model = ConvVAE(cfg).to(memory_format=torch.channels_last)
-        opt = _adamw(model, train)
+        opt = build_optimizer(model, train)
         x = torch.rand(train.batch_size, 3, cfg.resolution, cfg.resolution).contiguous(memory_format=torch.channels_last)
         bf16 = resolve_precision(train.precision, torch.device("cpu")) == torch.bfloat16
 

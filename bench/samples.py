@@ -22,7 +22,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.common import machine  # noqa: E402
-from vae_core.attribute_classifier import load_or_train_classifier  # noqa: E402
+from vae_core.analysis.classifier.store import load_or_train_classifier  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.explorer import Explorer  # noqa: E402
 from vae_core.sample_quality import frechet_distance, knn_precision_recall, sample_quality  # noqa: E402

@@ -48,7 +48,7 @@ def train_flops_per_image(cfg: ModelConfig, batch: int) -> float:
 
 def ours(dataset, cfg: ModelConfig, steps: int, batch: int, warmup: int = 10, precision: str = "auto") -> float:
     """images/s of vae_core's Trainer between step `warmup` and `steps` (data loading included)."""
-    train = TrainConfig(epochs=1000, batch_size=batch, max_steps=steps, checkpoint_every_epoch=False,
+    train = TrainConfig(batch_size=batch, max_steps=steps, checkpoint_every_epoch=False,
                         precision=precision)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(dataset, cfg, train, Path(tmp) / "ck", device="cpu", log_every=warmup, command="bench")

@@ -1,4 +1,4 @@
-"""A checkpoint's cached analysis (vae_core.analysis): computed once, saved atomically, keyed by weights,
+"""A checkpoint's cached analysis (vae_core.analysis.report): computed once, saved atomically, keyed by weights,
 data and parameters, refused when malformed, carried over by re-saves, and shipped with the default model."""
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vae_core import analysis as an
-from vae_core.analysis import AnalysisConfig, compute_analysis, load_analysis, load_or_compute_analysis
-from vae_core.attribute_classifier import FidelityReport, analysis_dir
+from vae_core.analysis import report as an
+from vae_core.analysis.classifier.store import analysis_dir
+from vae_core.analysis.disentanglement import Scorecard
+from vae_core.analysis.edit_fidelity import FidelityReport
+from vae_core.analysis.report import AnalysisConfig, compute_analysis, load_analysis, load_or_compute_analysis
 from vae_core.checkpoint import load_checkpoint, save_checkpoint
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
 from vae_core.data.synthetic import synthetic_dataset
-from vae_core.disentanglement import Scorecard
 from vae_core.errors import CheckpointError, ConfigError
 from vae_core.explorer import Explorer
 from vae_core.training import Trainer
@@ -44,6 +45,7 @@ def result(trained):
     return compute_analysis(Explorer.open(out, max_points=160), ds, SMALL)
 
 
+@pytest.mark.slow
 def test_compute_saves_a_scorecard_with_fidelity_and_classifier(trained, result):
     out, _ = trained
     a = result.analysis

@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import ui_harness
-from ui.sliders import N_ATTR, N_PCA, N_RAW
+from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
 
 pytestmark = pytest.mark.slow
 N_SLIDERS = N_RAW + N_PCA + 2 * N_ATTR
@@ -144,7 +144,7 @@ def test_interpolate_to_strip_and_gif(client):
     client.predict("dataset example", 0, 3, None, "", 1.0, api_name="/set_endpoint_b")
     strip, gif_html, gif_file = client.predict("slerp", 7, 8, api_name="/interpolate")
     # the frames in rows of 6 at 128 px (readable), with 4 px gaps: 7 frames = 2 rows
-    from ui.tabs.interpolate import FRAME_PX, STRIP_COLUMNS
+    from ui.interpolate.tab import FRAME_PX, STRIP_COLUMNS
 
     assert Image.open(strip).size == (STRIP_COLUMNS * FRAME_PX + (STRIP_COLUMNS - 1) * 4, 2 * FRAME_PX + 4)
     gif = Image.open(gif_file)

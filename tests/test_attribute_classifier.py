@@ -12,21 +12,18 @@ import pytest
 import torch
 
 from helpers import blob_dataset
-from vae_core.attribute_classifier import (
-    AttributeClassifier,
-    ClassifierTrainConfig,
+from vae_core.analysis.classifier.config import ClassifierTrainConfig
+from vae_core.analysis.classifier.network import AttributeClassifier
+from vae_core.analysis.classifier.store import (
     analysis_dir,
     classifier_json_path,
-    edit_fidelity,
-    explorer_fidelity_report,
-    fidelity_report,
     load_classifier,
     load_classifier_file,
     load_or_train_classifier,
-    measure_edit,
     save_classifier,
-    train_attribute_classifier,
 )
+from vae_core.analysis.classifier.training import train_attribute_classifier
+from vae_core.analysis.edit_fidelity import edit_fidelity, explorer_fidelity_report, fidelity_report, measure_edit
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
 from vae_core.data.dataset import FaceDataset
 from vae_core.data.synthetic import synthetic_dataset
@@ -47,6 +44,7 @@ def clf(faces: FaceDataset) -> AttributeClassifier:
     return train_attribute_classifier(faces, attributes=ATTRS, train=ClassifierTrainConfig(epochs=6, batch_size=32))
 
 
+@pytest.mark.slow
 def test_learns_synthetic_attributes_far_above_the_majority_baseline(clf: AttributeClassifier) -> None:
     rep = clf.report
     assert [a.attribute for a in rep.per_attribute] == list(ATTRS)
@@ -147,7 +145,8 @@ def test_pickled_corrupt_and_tampered_files_are_refused(clf: AttributeClassifier
         (json.dumps({**doc, "format": "something-else"}), "not an attribute classifier"),
         (json.dumps({**doc, "weights": "../model.safetensors"}), "outside its folder"),
         (json.dumps({**doc, "config": {**doc["config"], "hidden": 8}}), "do not fit|is torch"),
-        (json.dumps({**doc, "config": {**doc["config"], "colour": 1}}), "unknown classifier config keys"),
+        (json.dumps({**doc, "config": {**doc["config"], "colour": 1}}), "unknown ClassifierConfig keys"),
+        (json.dumps({**doc, "config": {**doc["config"], "hidden": 8.5}}), "hidden must be a whole number"),
         (json.dumps({k: v for k, v in doc.items() if k != "report"}), "'report'"),
         (json.dumps({**doc, "config": {**doc["config"], "cardinalities": "xyz"}}), "invalid config"),
         (json.dumps({**doc, "data": 5}), "invalid config"),
@@ -244,7 +243,7 @@ def test_a_decoder_of_another_resolution_is_refused(blobs) -> None:
 
 # -- with a real checkpoint and Explorer ----------------------------------------------------------------
 def test_explorer_report_and_classifier_cached_in_the_checkpoint(tmp_path, monkeypatch) -> None:
-    from vae_core import attribute_classifier as ac
+    from vae_core.analysis.classifier import store
     from vae_core.explorer import Explorer
     from vae_core.training import Trainer
 
@@ -256,8 +255,8 @@ def test_explorer_report_and_classifier_cached_in_the_checkpoint(tmp_path, monke
         pass
     explorer = Explorer.open(out, max_points=160)
     calls: list[int] = []
-    real_train = ac.train_attribute_classifier
-    monkeypatch.setattr(ac, "train_attribute_classifier", lambda *a, **k: calls.append(1) or real_train(*a, **k))
+    real_train = store.train_attribute_classifier
+    monkeypatch.setattr(store, "train_attribute_classifier", lambda *a, **k: calls.append(1) or real_train(*a, **k))
     kw = dict(attributes=("hair_color", "face_color"), train=ClassifierTrainConfig(epochs=1))
     judge = load_or_train_classifier(out, ds, **kw)
     assert classifier_json_path(analysis_dir(out), spec).is_file()

@@ -6,7 +6,7 @@ import io
 import math
 
 from bench.ssim_curve import read_curve
-from vae_core.cli import _render_events
+from vae_core.cli import render_events
 from vae_core.training import EvalEvent
 
 
@@ -16,7 +16,7 @@ def test_curve_is_read_from_the_cli_eval_lines():
                         val_ssim=ssim)
               for s, mse, ssim in ((100, 0.02, 0.61), (200, 0.01, 0.72))]
     out = io.StringIO()
-    _render_events(iter(events), out)
+    render_events(iter(events), out)
     points = read_curve(out.getvalue())
     assert [(s, round(q, 2)) for s, _, q in points] == [(100, 0.61), (200, 0.72)]
     assert math.isclose(points[1][1], 20.0)  # PSNR from the printed MSE

@@ -64,8 +64,8 @@ def face_diff(src_a: str, src_b: str) -> float:
 
 
 def test_slider_moves_compose_with_every_other_slider_and_server_set_values(page):
-    """A move sends the page's mirror of all slider values (ui.slider_mirror): the face it paints must be
-    the face of *all* current slider positions — including ones set by the server since the page's last
+    """A move sends the page's mirror of all slider values (ui.generate.slider_mirror): the face it paints must
+    be the face of *all* current slider positions — including ones set by the server since the page's last
     move (a random face) and ones moved in other accordions — which copy → paste reproduces exactly."""
     move = lambda slider, v: page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [slider, v])  # noqa: E731
     # Opened first: Gradio 6 mounts an accordion's sliders on open, and a move in the first ~0.1 s can be

@@ -113,7 +113,7 @@ def test_attribute_values_have_names_and_swatches(page):
 
 
 def test_picked_map_point_lists_every_attribute_and_the_map_says_what_its_colours_show(page):
-    from ui.plotmap import separation
+    from ui.map.plotmap import separation
 
     open_tab(page, "Latent map")
     page.wait_for_selector("#map_plot .cvae-plot[data-key] .scatterlayer .point", timeout=60_000)

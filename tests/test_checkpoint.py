@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -16,9 +17,11 @@ import pytest
 import torch
 
 from vae_core.checkpoint import CheckpointMeta, list_checkpoints, load_checkpoint, load_training_state, read_meta, save_checkpoint
-from vae_core.config import DataSpec, ModelConfig, TrainConfig
+from vae_core.config import DEFAULT_CROP, DEFAULT_EPOCHS, DataSpec, ModelConfig, TrainConfig
 from vae_core.errors import CheckpointError, ConfigError
+from vae_core.migrations import upgrade_checkpoint_config
 from vae_core.model import ConvVAE
+from vae_core.version import CHECKPOINT_FORMAT
 
 TINY = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8))
 
@@ -46,7 +49,7 @@ def test_save_load_roundtrip_equal_config_and_tensors(tmp_path):
     assert not loaded.model.training
     assert all(not p.requires_grad for p in loaded.model.parameters())
     cfg = json.loads((path / "config.json").read_text())
-    assert cfg["format_version"] == 1 and cfg["class"] == "ConvVAE" and cfg["package_version"]
+    assert cfg["format_version"] == CHECKPOINT_FORMAT and cfg["class"] == "ConvVAE" and cfg["package_version"]
     assert sorted(os.listdir(tmp_path)) == ["ck"]  # no temp dirs left behind
 
 
@@ -150,6 +153,7 @@ def test_recovers_from_interrupted_swap(tmp_path):
     assert torch.equal(loaded.model.state_dict()["decoder.from_latent.weight"], model.state_dict()["decoder.from_latent.weight"])
 
 
+@pytest.mark.slow
 def test_sigkill_mid_save_keeps_previous_checkpoint_loadable(tmp_path):
     """A process saving big checkpoints in a loop is SIGKILLed at random moments; the dir always loads."""
     big = ModelConfig(resolution=64, latent_dim=32, channels=(64, 128, 256, 512))
@@ -185,10 +189,9 @@ def test_list_checkpoints_puts_default_first(tmp_path):
     assert read_meta(tmp_path / "zeta").metrics == {"ssim": 0.5}
 
 
-def test_restored_optimizer_moments_take_the_parameters_memory_layout():
+def test_restored_optimizer_moments_take_the_parameters_memory_layout(tmp_path):
     """Saved moments are contiguous; a fused AdamW over channels_last weights pairs elements by memory
     position, so restored moments must be laid out like their parameters (else resume silently diverges)."""
-    from vae_core.checkpoint import _optimizer_state, _restore_optimizer
 
     def make():
         torch.manual_seed(0)
@@ -204,10 +207,10 @@ def test_restored_optimizer_moments_take_the_parameters_memory_layout():
 
     a, opt_a = make()
     step(a, opt_a)
-    tensors, info = _optimizer_state(opt_a)
+    path = save_checkpoint(tmp_path / "ck", a, _meta(), optimizer=opt_a, train_state={"step": 1})
     b, opt_b = make()
     b.load_state_dict(a.state_dict())
-    _restore_optimizer(opt_b, {k: v.clone() for k, v in tensors.items()}, info)  # as if read from disk
+    load_training_state(path, opt_b)
     assert opt_b.state[b.weight]["exp_avg"].stride() == b.weight.stride()
     for _ in range(3):
         step(a, opt_a)
@@ -225,15 +228,44 @@ def test_encoder_width_sets_the_encoder_and_survives_a_roundtrip(tmp_path):
     assert load_checkpoint(path).meta.model == cfg
 
 
-def test_a_config_written_before_encoder_width_existed_loads_as_mirrored(tmp_path):
+def test_a_version_1_config_keeps_the_defaults_of_its_day(tmp_path):
+    """A version-1 file that lacks a field predates it (or its default change): the field takes the value it
+    had then, not today's default; the loaded metadata is of the current version."""
     cfg = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8), encoder_width=1.0)
-    path = save_checkpoint(tmp_path / "ck", ConvVAE(cfg), _meta(cfg))
+    train = TrainConfig(epochs=3, lr_schedule="cosine", shift=0, kl_warmup_steps=0, adam_beta2=0.999)
+    path = save_checkpoint(tmp_path / "ck", ConvVAE(cfg), dataclasses.replace(_meta(cfg), train=train))
     doc = json.loads((path / "config.json").read_text())
+    doc["format_version"] = 1
     del doc["model"]["encoder_width"]
+    for name in ("adam_beta2", "lr_schedule", "shift", "kl_warmup_steps"):
+        del doc["train"][name]
     (path / "config.json").write_text(json.dumps(doc))
     loaded = load_checkpoint(path)  # the weights hash is over the weights, not the config
-    assert loaded.meta.model.encoder_width == 1.0 and loaded.meta.model.encoder_channels == (4, 8, 8)
-    assert ModelConfig().encoder_width == 0.5  # while new models default to the half-width encoder
+    assert loaded.meta.model == cfg and loaded.meta.model.encoder_channels == (4, 8, 8)
+    assert loaded.meta.train == train and loaded.meta.format_version == CHECKPOINT_FORMAT
+    assert ModelConfig().encoder_width == 0.5 and TrainConfig().lr_schedule == "wsd"  # today's defaults differ
+    for bad in (0, CHECKPOINT_FORMAT + 1, "2", None):
+        with pytest.raises(CheckpointError, match="format version"):
+            upgrade_checkpoint_config({**doc, "format_version": bad})
+
+
+@pytest.mark.parametrize("cls", [ModelConfig, TrainConfig, DataSpec])
+def test_an_empty_config_is_the_default_config(cls):
+    assert cls.from_dict({}) == cls()
+    assert cls.from_dict(cls().to_dict()) == cls()
+
+
+def test_derived_defaults_are_resolved_and_recorded():
+    """None means "derived from the other fields": the config holds, and a checkpoint records, the number."""
+    assert TrainConfig().epochs == DEFAULT_EPOCHS
+    assert TrainConfig(max_minutes=5).epochs is None and TrainConfig(max_steps=5).epochs is None
+    assert TrainConfig(epochs=3, max_minutes=5).epochs == 3
+    for bad in (0, 2.5, True, "3"):
+        with pytest.raises(ConfigError, match="epochs"):
+            TrainConfig(epochs=bad)
+    assert DataSpec(kind="cartoonset", path="x").crop_fraction == 0.7 == DEFAULT_CROP["cartoonset"]
+    assert DataSpec(kind="folder", path="x").crop_fraction == 1.0
+    assert DataSpec(kind="cartoonset", path="x", crop_fraction=0.5).to_dict()["crop_fraction"] == 0.5
 
 
 @pytest.mark.parametrize("bad", [0, -1, 5, "0.5", True, None])

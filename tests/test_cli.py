@@ -12,6 +12,9 @@ from PIL import Image
 from helpers import run_cli
 
 from vae_core.checkpoint import load_checkpoint
+from vae_core.cli import data_spec, build_parser, subcommands, train_configs
+from vae_core.cli_flags import dest, flag_fields
+from vae_core.config import DataSpec, ModelConfig, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT.parent / "shared" / "data" / "cartoonset-sample-256"
@@ -32,6 +35,7 @@ def trained(tmp_path_factory):
     return tmp, out, proc
 
 
+@pytest.mark.slow
 def test_train_writes_a_checkpoint_with_its_command(trained):
     tmp, out, proc = trained
     summary = json.loads(proc.stdout)
@@ -44,6 +48,7 @@ def test_train_writes_a_checkpoint_with_its_command(trained):
     assert summary["time_budget_reached"] is False and summary["epochs"] == 2  # the epochs ran out first
 
 
+@pytest.mark.slow
 def test_resume_continues(trained):
     tmp, out, _ = trained
     proc = cli("train", "--data", "folder", "--path", str(SAMPLE), "--limit", "40", "--resolution", "32",
@@ -52,6 +57,7 @@ def test_resume_continues(trained):
     assert json.loads(proc.stdout)["epochs"] == 3
 
 
+@pytest.mark.slow
 def test_evaluate_json(trained):
     tmp, out, _ = trained
     report = json.loads(cli("evaluate", "--checkpoint", str(out), "--json", cache=tmp / "cache").stdout)
@@ -63,6 +69,7 @@ def test_evaluate_json(trained):
     assert str(SAMPLE.parent) not in report["dataset"]
 
 
+@pytest.mark.slow
 def test_sample_writes_png(trained):
     tmp, out, _ = trained
     png = tmp / "s.png"
@@ -70,6 +77,7 @@ def test_sample_writes_png(trained):
     assert np.asarray(Image.open(png)).shape == (64, 96, 3)
 
 
+@pytest.mark.slow
 def test_info_and_embed(trained):
     tmp, out, _ = trained
     info = json.loads(cli("info", "--checkpoint", str(out), cache=tmp / "cache").stdout)
@@ -79,6 +87,7 @@ def test_info_and_embed(trained):
     assert any(p.name.startswith("map-pca-") for p in (out / "projections").iterdir())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "folder", "--path", "/nonexistent/faces"], "does not exist"),
     (["train", "--data", "folder"], "needs a path"),
@@ -92,12 +101,40 @@ def test_clear_errors_without_traceback(tmp_path, args, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_every_subcommand_has_help(tmp_path):
-    for sub in ("download", "train", "evaluate", "embed", "sample", "info"):
-        proc = cli(sub, "--help", cache=tmp_path)
-        assert "usage: python -m vae_core" in proc.stdout
+def test_every_subcommand_has_help(capsys):
+    names = subcommands()
+    assert {"download", "train", "evaluate", "beta-sweep", "embed", "sample", "publish", "info"} <= set(names)
+    for sub in names:
+        with pytest.raises(SystemExit) as exit_:
+            build_parser().parse_args([sub, "--help"])
+        assert exit_.value.code == 0 and f"usage: python -m vae_core {sub}" in capsys.readouterr().out
 
 
+def test_train_without_flags_is_the_recipe_of_the_configs():
+    """The flags' defaults are the dataclasses' (one source of truth), the tuned recipe among them."""
+    model, train = train_configs(build_parser().parse_args(["train"]))
+    assert model == ModelConfig() and train == TrainConfig()
+    assert (train.lr_schedule, train.shift, train.kl_warmup_steps, train.weight_decay) == ("wsd", 2, 1000, 0.3)
+    args = build_parser().parse_args(["train", "--data", "cartoonset", "--path", "faces"])
+    assert data_spec(args, model.resolution).crop_fraction == DataSpec(kind="cartoonset", path="x").crop_fraction
+
+
+def test_minutes_alone_is_a_time_budget_without_an_epoch_limit():
+    _, train = train_configs(build_parser().parse_args(["train", "--minutes", "5"]))
+    assert train.max_minutes == 5 and train.epochs is None
+    _, train = train_configs(build_parser().parse_args(["train", "--minutes", "5", "--epochs", "3"]))
+    assert train.epochs == 3
+
+
+def test_every_flag_field_is_a_train_flag():
+    """Each config field with a help text is settable from ``train`` (data fields included)."""
+    args = vars(build_parser().parse_args(["train"]))
+    for cls in (ModelConfig, TrainConfig, DataSpec):
+        for field in flag_fields(cls):
+            assert args[dest(field)] == field.default, field.name
+
+
+@pytest.mark.slow
 def test_publish_half_precision_then_embed_fits_the_sampler_that_sample_draws_from(trained, tmp_path):
     tmp, out, _ = trained
     pub = tmp_path / "published"

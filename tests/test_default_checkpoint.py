@@ -94,7 +94,7 @@ def test_carries_map_sampler_and_examples_without_the_dataset(monkeypatch, path,
 
 
 def test_the_default_ships_its_analysis():
-    from vae_core.analysis import load_analysis
+    from vae_core.analysis.report import load_analysis
 
     a = load_analysis(Explorer.open(DEFAULT))
     assert a is not None, "run: python -m vae_core evaluate --checkpoint checkpoints/default --disentanglement"
@@ -133,7 +133,7 @@ def test_synthetic_generator_still_draws_the_faces_it_was_trained_on():
     for k, name in enumerate(bundle.example_ids[:3]):
         i = int(name.split("-")[1])  # face i depends only on (seed, i)
         attrs = synthetic.sample_attributes(i + 1, seed)[i]
-        face = synthetic.render_face(attrs, 64, int(synthetic._render_seeds(i + 1, seed)[i]))
+        face = synthetic.render_face(attrs, 64, int(synthetic.render_seeds(i + 1, seed)[i]))
         assert np.array_equal(face, bundle.examples[k]), f"synthetic face {i} changed since training"
 
 
@@ -146,3 +146,19 @@ def test_shipped_umap_map_is_found_in_the_cache_without_fitting(monkeypatch):
     assert not ex.has_cached_map("umap", n_neighbors=7)
     monkeypatch.setattr(projection, "fit_umap", lambda *a, **k: pytest.fail("UMAP was refitted"))
     assert len(ex.map("umap").coords) == 1500
+
+
+def test_readme_reproduce_line_asks_for_the_default_recipe_the_checkpoint_recorded():
+    """The README's short line (today's defaults are the recipe) gives the default's recorded configs, but for
+    what does not change the weights: ``epochs`` (its command's placeholder 100000 and today's None both mean
+    "until --minutes ends it"), when to write resumable checkpoints, and ``precision`` ("auto")."""
+    from vae_core.cli import build_parser, train_configs
+
+    m = re.search(r"python -m vae_core train --data folder --path \S+cartoonset-sample-256[^`]*?--threads 1",
+                  README.replace("\\\n", " "))
+    assert m, "README shows how the default was trained"
+    model, train = train_configs(build_parser().parse_args(shlex.split(m.group(0))[3:]))
+    ck = load_checkpoint(DEFAULT)
+    assert model == ck.meta.model
+    same = dict(epochs=None, precision="auto", checkpoint_every_epoch=False)
+    assert dataclasses.replace(train, **same) == dataclasses.replace(ck.meta.train, **same)

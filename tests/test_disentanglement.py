@@ -15,8 +15,8 @@ import pytest
 from scipy.stats import entropy as scipy_entropy
 
 from helpers import TINY_MODEL, blob_dataset
-from vae_core.disentanglement import (Scorecard, _split, dci_from_importance, histogram_discretize, score_codes,
-                                      score_model)
+from vae_core.analysis.disentanglement import (Scorecard, dci_from_importance, histogram_discretize, score_codes,
+                                               score_model, split_observations)
 from vae_core.errors import DatasetError
 from vae_core.latent import encode_images
 from vae_core.model import ConvVAE
@@ -106,7 +106,7 @@ def test_mig_matches_a_direct_implementation(y):
     x = aligned_code(y)
     x[:, 0] = x[:, 0] + 0.8 * x[:, 1]  # make the gaps unequal, so a wrong sort or normaliser shows
     s = score_codes(x, y, n_train=1600, n_test=800, seed=3)
-    tr, _, _ = _split(N, 1600, 800, 3)
+    tr, _, _ = split_observations(N, 1600, 800, 3)
     xt, yt = x[tr], y[tr]
     binned = np.stack([np.digitize(c, np.histogram(c, 20)[1][:-1]) for c in xt.T], axis=1)
     for k, f in enumerate(s.factors):

@@ -41,8 +41,8 @@ from PIL import Image
 
 import ui_harness
 from helpers import TINY_MODEL, blob_dataset, tiny_train
-from ui.sliders import N_ATTR, N_PCA, N_RAW
-from ui.state import SessionState
+from ui.common.state import SessionState
+from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
 from vae_core.checkpoint import load_checkpoint, load_training_state
 from vae_core.data import center_crop_resize, load_image
 from vae_core.data.cartoonset import CARTOONSET_SCHEMA, parse_cartoonset_csv
@@ -159,6 +159,7 @@ def app(tmp_path_factory):
     demo.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,data,message", [
     ("bomb.png", png_claiming(30_000, 30_000), "decompression bomb"),
     ("drawing.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "SVG"),
@@ -330,6 +331,7 @@ _DIE_DURING_SAVE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_death_at_every_stage_of_a_save_leaves_a_whole_checkpoint(tmp_path):
     """Deterministic companion of test_checkpoint's random SIGKILL test: the saving process is killed
     right after each step of a (resumable) save — weights written, training state written, each JSON,
@@ -431,7 +433,7 @@ def test_a_flood_beyond_the_queue_size_is_refused_and_the_app_recovers(app, monk
 def test_identical_images_for_concurrent_sessions_always_arrive_whole():
     """Many sessions reconstructing the same dataset example at once all get complete images. (Returned
     as arrays, Gradio rewrote the one cache file they share in place, cutting concurrent downloads short:
-    18 of 96 such requests failed before ui.images.image_file.)"""
+    18 of 96 such requests failed before ui.common.images.image_file.)"""
     url, _ = ui_harness.running_app()  # the shared app: 4 workers per event, a long queue
     clients = [Client(url, verbose=False) for _ in range(8)]
     errors: list[str] = []
@@ -455,7 +457,7 @@ def test_identical_images_for_concurrent_sessions_always_arrive_whole():
 
 
 def test_image_files_are_shared_by_content_and_never_partial(tmp_path):
-    from ui.images import image_file
+    from ui.common.images import image_file
 
     a = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     paths: list[str] = []
@@ -474,6 +476,7 @@ def _train_curve(events) -> list[tuple[int, float]]:
     return [(e.step, e.loss) for e in events if isinstance(e, StepEvent)]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_continues_the_loss_curve(tmp_path):
     """A training process killed two steps after its epoch-1 checkpoint resumes from that checkpoint;
     history and steps continue from there, and the curve is the uninterrupted run's. In fp32: oneDNN's bf16
@@ -557,9 +560,9 @@ def test_divergence_stops_with_the_last_good_checkpoint_intact_and_resumable(tmp
 def test_app_training_process_killed_then_resumed(tmp_path):
     """The app's training worker is SIGKILLed: the run reports it, the runner accepts a new run (not stuck
     "busy"), and resuming the last checkpoint continues the history where it stopped."""
-    from ui.settings import AppSettings
-    from ui.training_runner import TrainingRunner
-    from ui.training_worker import TrainRequest
+    from ui.common.settings import AppSettings
+    from ui.train.runner import TrainingRunner
+    from ui.train.worker import TrainRequest
 
     settings = AppSettings.from_env({"CVAE_RUNS_DIR": str(tmp_path / "runs"), "CVAE_DATA_ROOTS": str(tmp_path)},
                                     repo_root=tmp_path)
@@ -575,7 +578,7 @@ def test_app_training_process_killed_then_resumed(tmp_path):
     try:
         runner.start(request(False, 200))
         ui_harness.wait_until(lambda: runner.snapshot().checkpoint, 90)
-        os.kill(runner._process.pid, signal.SIGKILL)
+        os.kill(runner.pid, signal.SIGKILL)
         killed = ui_harness.wait_until(lambda: (s := runner.snapshot()).exited and s, 30)
         assert "stopped unexpectedly" in killed.error and "-9" in killed.error
         state = load_training_state(out, None)

@@ -15,7 +15,7 @@ import pytest
 from vae_core.config import DataSpec
 from vae_core.data import load_dataset
 from vae_core.data.schema import CARTOONSET_SCHEMA
-import vae_core.data.synthetic as synthetic
+import vae_core.data.synthetic.dataset as synthetic_data
 from vae_core.data.synthetic import (
     GENERATOR_VERSION,
     SYNTHETIC_LABEL,
@@ -216,7 +216,7 @@ def test_cache_hit_does_not_regenerate(tmp_path: Path, monkeypatch: pytest.Monke
     assert np.array_equal(first.images, images) and np.array_equal(first.labels, labels)
     assert first.is_synthetic and first.ids[11] == "synthetic-000011" and first.schema == CARTOONSET_SCHEMA
 
-    monkeypatch.setattr(synthetic, "generate_faces", _no_generation)
+    monkeypatch.setattr(synthetic_data, "generate_faces", _no_generation)
     again = cached_synthetic(spec)
     assert isinstance(again.images, np.memmap) and np.array_equal(again.images, images)
     assert np.array_equal(again.labels, labels)
@@ -249,14 +249,14 @@ def test_cache_explicit_dir_ignores_broken_files(tmp_path: Path, monkeypatch: py
 
 def test_synthetic_dataset_caches_large_sets_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(synthetic, "CACHE_MIN_FACES", 8)
+    monkeypatch.setattr(synthetic_data, "CACHE_MIN_FACES", 8)
     small = synthetic_dataset(DataSpec(kind="synthetic", size=4, seed=2, resolution=32))
     assert not (tmp_path / "synthetic").exists() and len(small) == 4
     big = synthetic_dataset(DataSpec(kind="synthetic", size=8, seed=2, resolution=32))
     assert isinstance(big.images, np.memmap)
     uncached = synthetic_dataset(DataSpec(kind="synthetic", size=8, seed=2, resolution=32), use_cache=False)
     assert not isinstance(uncached.images, np.memmap) and np.array_equal(uncached.images, big.images)
-    monkeypatch.setattr(synthetic, "generate_faces", _no_generation)
+    monkeypatch.setattr(synthetic_data, "generate_faces", _no_generation)
     via_loader = load_dataset(DataSpec(kind="synthetic", size=8, seed=2, resolution=32, limit=3))
     assert len(via_loader) == 3 and np.array_equal(via_loader.images, big.images[:3])
 

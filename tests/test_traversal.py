@@ -16,7 +16,7 @@ from vae_core.errors import DatasetError
 from vae_core.latent import attribute_directions, decode_latents, pca_directions
 from vae_core.model import ConvVAE
 from vae_core.atomic import atomic_write
-from vae_core.traversal import (
+from vae_core.analysis.traversal import (
     Direction,
     attribute_direction,
     dim_direction,

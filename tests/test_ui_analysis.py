@@ -1,5 +1,5 @@
-"""The Analysis tab's pure callbacks, its background jobs and the heatmap figure (ui.analysis_view,
-ui.analysis_jobs, ui.heatmap, ui.tabs.analysis) on a copy of the harness's tiny checkpoint.
+"""The Analysis tab's pure callbacks, its background jobs and the heatmap figure (ui.analysis.view,
+ui.analysis.jobs, ui.analysis.heatmap, ui.analysis.tab) on a copy of the harness's tiny checkpoint.
 
 A copy, so that the app the client and browser tests launch in this process still starts without a
 cached analysis of its own.
@@ -19,18 +19,18 @@ import pytest
 from PIL import Image
 
 import ui_harness
-from ui import analysis_view as view
-from ui import heatmap
-from ui.analysis_jobs import AnalysisJobs, JobStatus
+from ui.analysis import heatmap
+from ui.analysis import tab as analysis_tab
+from ui.analysis import view
+from ui.analysis.jobs import AnalysisJobs, JobStatus
+from ui.common.errors import UserInputError
+from ui.common.registry import ExplorerRegistry
+from ui.common.state import SessionState
 from ui.context import AppContext
-from ui.errors import UserInputError
-from ui.registry import ExplorerRegistry
-from ui.sliders import N_ATTR, N_PCA, N_RAW
-from ui.state import SessionState
-from ui.tabs import analysis as ana_tab
-from ui.training_runner import TrainingRunner
-from vae_core.analysis import AnalysisConfig, compute_analysis
-from vae_core.attribute_classifier import AttributeClassifier
+from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+from ui.train.runner import TrainingRunner
+from vae_core.analysis.classifier.network import AttributeClassifier
+from vae_core.analysis.report import AnalysisConfig, compute_analysis
 from vae_core.errors import DatasetError
 
 
@@ -70,6 +70,7 @@ def sliders(layout, attr_values=None, attr_strengths=None) -> list:
 
 
 # -- the background job -------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_job_computes_once_saves_and_a_new_app_loads_it_instantly(ctx, ready):
     explorer = ctx.registry.get(None)
     a = ready.analysis
@@ -109,6 +110,7 @@ def test_job_reports_failures_in_words(ctx):
     assert st.state == "failed" and "internal detail" not in st.message and "logged" in st.message
 
 
+@pytest.mark.slow
 def test_one_job_per_checkpoint_however_many_sessions_ask(ctx):
     explorer = ctx.registry.get(None)
     gate = threading.Event()
@@ -148,7 +150,7 @@ def test_status_and_scorecard_markdown(ready):
 
 def test_view_values_start_only_when_asked(ctx, ready):
     explorer = ctx.registry.get(None)
-    out = ana_tab.view_values(ctx, explorer)
+    out = analysis_tab.view_values(ctx, explorer)
     status, button, md, fig, timer = out
     assert "✓" in status and button["interactive"] is False and "| MIG |" in md
     assert fig["model_id"] == explorer.model_id and timer.active is False
@@ -175,7 +177,7 @@ def test_focus_highlights_exactly_that_slider_and_opens_generate(ctx, ready):
     layout = ctx.layout(explorer)
     slot = 3
     dim = layout.raw[slot].dim
-    out = ana_tab.focus_values(ctx, state(ctx), False, dim)
+    out = analysis_tab.focus_values(ctx, state(ctx), False, dim)
     tabs, box, raw, note = out[0], out[1], out[2:2 + N_RAW], out[-1]
     assert tabs.selected == "generate" and box.open is True
     focused = [i for i, u in enumerate(raw) if "cvae-focus" in (u.get("elem_classes") or [])]
@@ -233,15 +235,15 @@ def test_edit_fidelity_callback_with_and_without_classifier(ctx, ready):
     layout = ctx.layout(explorer)
     k = [s.name for s in layout.attrs].index("hair_color")
     values = [s.values[0] for s in layout.attrs]
-    assert ana_tab.edit_fidelity(ctx, state(ctx), sliders(layout, values)) == view.EDIT_HINT
+    assert analysis_tab.edit_fidelity(ctx, state(ctx), sliders(layout, values)) == view.EDIT_HINT
     strengths = [0.0] * N_ATTR
     strengths[k] = 2.0
-    md = ana_tab.edit_fidelity(ctx, state(ctx), sliders(layout, values, strengths))
+    md = analysis_tab.edit_fidelity(ctx, state(ctx), sliders(layout, values, strengths))
     assert "Edit fidelity" in md and "**hair color**" in md and ("✓" in md or "✗" in md)
     assert "Leakage" in md or "No leakage" in md
     bare = AppContext(settings=ctx.settings, registry=ctx.registry, runner=ctx.runner,
                       analyses=AnalysisJobs(config=AnalysisConfig(n_train=13)))  # nothing cached for this one
-    md = ana_tab.edit_fidelity(bare, state(ctx), sliders(layout, values, strengths))
+    md = analysis_tab.edit_fidelity(bare, state(ctx), sliders(layout, values, strengths))
     assert "Compute analysis" in md and "Analysis" in md
 
 
@@ -273,7 +275,7 @@ def test_traversal_range_is_checked(low, high, steps, match):
 
 def test_make_traversal_writes_a_grid_and_a_looping_gif(ctx):
     layout = ctx.layout(ctx.registry.get(None))
-    preview, png, gif = ana_tab.make_traversal(ctx, state(ctx), sliders(layout), "pca:0", -2, 2, 5)
+    preview, png, gif = analysis_tab.make_traversal(ctx, state(ctx), sliders(layout), "pca:0", -2, 2, 5)
     grid = Image.open(png)
     assert grid.size == (5 * 32 * 4, 32 * 4)  # 5 faces at 32 px, scaled ×4 to 128 px
     anim = Image.open(gif)
@@ -286,7 +288,7 @@ def test_make_traversal_writes_a_grid_and_a_looping_gif(ctx):
 
 def test_reset_values_match_the_outputs(ctx, ready):
     explorer = ctx.registry.get(None)
-    vals = ana_tab.reset_values(ctx, explorer)
+    vals = analysis_tab.reset_values(ctx, explorer)
     assert len(vals) == 10 and vals[-1] == view.EDIT_HINT and vals[6:9] == [None, None, None]
     assert vals[5]["choices"] and vals[5]["value"] == vals[5]["choices"][0][1]
     assert isinstance(vals[4], gr.Timer)

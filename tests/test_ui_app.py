@@ -1,5 +1,5 @@
 """The app builds without launching; every public endpoint is named; errors never leak tracebacks;
-synthetic-data models are labelled (ui.app, ui.errors, ui.modelinfo)."""
+synthetic-data models are labelled (ui.app, ui.common.errors, ui.common.modelinfo)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import gradio as gr
 import pytest
 
 import ui_harness
-from ui.errors import UserInputError, user_errors
-from ui.modelinfo import banner_html, info_markdown
-from ui.sliders import N_ATTR, N_PCA, N_RAW
+from ui.common.errors import UserInputError, user_errors
+from ui.common.modelinfo import banner_html, info_markdown
+from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
 from vae_core.errors import ImageInputError
 
 EXPECTED_ENDPOINTS = {
@@ -71,7 +71,7 @@ def test_user_errors_become_gradio_errors_without_traces(caplog):
     def bug():
         raise KeyError("internal detail")
 
-    with caplog.at_level(logging.ERROR, logger="ui.errors"), pytest.raises(gr.Error) as e:
+    with caplog.at_level(logging.ERROR, logger="ui.common.errors"), pytest.raises(gr.Error) as e:
         bug()
     assert "internal detail" not in e.value.message and "logged" in e.value.message
     assert "KeyError" in caplog.text  # the trace goes to the server log
@@ -101,13 +101,16 @@ def test_model_info_labels_synthetic_data_everywhere():
 def test_warm_up_prepares_the_shipped_checkpoints_first_visit():
     """What a first visit to a shipped checkpoint would compute (layout, gallery, map figure) is ready after
     the launch-time warm-up, so a switch and the map's first paint do not wait for it."""
-    from ui.app import build_app, warm_up
+    from ui.app import warm_up
+    from ui.context import AppContext
+    from ui.common.registry import ExplorerRegistry
+    from ui.train.runner import TrainingRunner
 
-    demo = build_app(ui_harness.settings())
-    ctx = demo.cvae_context
-    explorer = ctx.registry.get(None)
-    ctx.registry._derived.clear()
+    settings = ui_harness.settings()
+    ctx = AppContext(settings=settings, registry=ExplorerRegistry(settings), runner=TrainingRunner(settings))
     warm_up(ctx)
-    names = {name for (eid, name) in ctx.registry._derived if eid == id(ctx.registry.get(None))}
-    assert {"layout", "atlas"} <= names and any(n.startswith("separations-") for n in names), names
-    assert explorer is ctx.registry.get(None)
+    explorer = ctx.registry.get(None)
+    computed_now = []
+    for name in ("layout", "atlas", f"separations-{settings.map_method}"):
+        ctx.registry.derived(explorer, name, lambda name=name: computed_now.append(name))
+    assert not computed_now, f"not prepared by the warm-up: {computed_now}"

@@ -1,4 +1,5 @@
-"""The tabs' pure callbacks (ui.callbacks) on a real tiny checkpoint, including hostile uploads."""
+"""The tabs' pure callbacks (ui.generate.latents, ui.reconstruct.encode, ui.interpolate.interpolation) on a
+real tiny checkpoint, including hostile uploads."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pytest
 from PIL import Image
 
 import ui_harness
-from ui import callbacks as cb
-from ui.errors import UserInputError
-from ui.state import Endpoint, as_latent
+from ui.common.errors import UserInputError
+from ui.common.state import Endpoint, as_latent
+from ui.generate import latents
+from ui.interpolate import interpolation
+from ui.reconstruct import encode
 from vae_core.errors import ImageInputError, LatentFormatError, VaeCoreError
 from vae_core.explorer import Explorer
 
@@ -39,66 +42,66 @@ def bomb_png(side: int = 30000) -> bytes:
 
 def test_seeded_faces_are_reproducible(explorer):
     assert explorer.sampler is not None  # the trainer fitted one at the end of the run
-    a = cb.face_from_seed(explorer, 7, 1.0)
-    np.testing.assert_array_equal(a, cb.face_from_seed(explorer, 7.0, 1.0))
-    assert not np.allclose(a, cb.face_from_seed(explorer, 8, 1.0))
+    a = latents.face_from_seed(explorer, 7, 1.0)
+    np.testing.assert_array_equal(a, latents.face_from_seed(explorer, 7.0, 1.0))
+    assert not np.allclose(a, latents.face_from_seed(explorer, 8, 1.0))
     # Temperature scales the spread around the chosen component: 0 is that component's mean.
-    centre = cb.face_from_seed(explorer, 7, 0.0)
+    centre = latents.face_from_seed(explorer, 7, 0.0)
     assert any(np.allclose(centre, m, atol=1e-5) for m in explorer.sampler.means)
-    np.testing.assert_allclose(cb.face_from_seed(explorer, 7, 0.5), centre + 0.5 * (a - centre), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(latents.face_from_seed(explorer, 7, 0.5), centre + 0.5 * (a - centre), rtol=1e-4, atol=1e-5)
     # The prior stays available: N(0, T²I), 0 = the all-zero code.
-    p = cb.face_from_seed(explorer, 7, 1.0, "N(0, I) prior")
+    p = latents.face_from_seed(explorer, 7, 1.0, "N(0, I) prior")
     assert not np.allclose(p, a)
-    np.testing.assert_allclose(cb.face_from_seed(explorer, 7, 0.5, "N(0, I) prior"), 0.5 * p, rtol=1e-6)
-    assert not np.any(cb.face_from_seed(explorer, 7, 0.0, "N(0, I) prior"))
+    np.testing.assert_allclose(latents.face_from_seed(explorer, 7, 0.5, "N(0, I) prior"), 0.5 * p, rtol=1e-6)
+    assert not np.any(latents.face_from_seed(explorer, 7, 0.0, "N(0, I) prior"))
     for bad in ("gaussian", 3, ["fitted density"]):
         with pytest.raises(UserInputError, match="sampler"):
-            cb.face_from_seed(explorer, 1, 1.0, bad)
+            latents.face_from_seed(explorer, 1, 1.0, bad)
     for bad in (-1, 2**31, "seven", None):
         with pytest.raises(UserInputError, match="seed"):
-            cb.face_from_seed(explorer, bad)
+            latents.face_from_seed(explorer, bad)
     for bad in (-0.1, 3.5, float("nan"), "hot"):
         with pytest.raises(UserInputError, match="temperature"):
-            cb.face_from_seed(explorer, 1, bad)
+            latents.face_from_seed(explorer, 1, bad)
 
 
 def test_latent_strings_round_trip_and_refuse_other_models(explorer):
-    z = cb.face_from_seed(explorer, 3)
-    text = cb.copy_latent(explorer, z)
+    z = latents.face_from_seed(explorer, 3)
+    text = latents.copy_latent(explorer, z)
     assert text.startswith(f"cvae1:{explorer.model_id}:")
-    np.testing.assert_allclose(cb.paste_latent(explorer, text), z, atol=2e-3)  # float16 in the string
+    np.testing.assert_allclose(latents.paste_latent(explorer, text), z, atol=2e-3)  # float16 in the string
     other = text.replace(explorer.model_id, "ffffffff" if explorer.model_id != "ffffffff" else "00000000")
     with pytest.raises(LatentFormatError, match="another model"):
-        cb.paste_latent(explorer, other)
+        latents.paste_latent(explorer, other)
     for junk in ("", "hello", None, "cvae1:zz:abc", ", ".join(["1"] * (explorer.latent_dim + 1))):
         with pytest.raises(LatentFormatError):
-            cb.paste_latent(explorer, junk)
+            latents.paste_latent(explorer, junk)
     numbers = ", ".join(str(v) for v in range(explorer.latent_dim))
-    np.testing.assert_array_equal(cb.paste_latent(explorer, numbers), np.arange(explorer.latent_dim))
+    np.testing.assert_array_equal(latents.paste_latent(explorer, numbers), np.arange(explorer.latent_dim))
 
 
 def test_decode_one_shape(explorer):
-    img = cb.decode_one(explorer, np.zeros(explorer.latent_dim))
+    img = latents.decode_one(explorer, np.zeros(explorer.latent_dim))
     assert img.dtype == np.uint8 and img.shape == (explorer.resolution, explorer.resolution, 3)
 
 
 def test_upload_path_accepts_gradio_payloads_only():
-    assert cb.upload_path({"path": "/tmp/x.png", "orig_name": "x.png"}) == "/tmp/x.png"
-    assert cb.upload_path("/tmp/y.png") == "/tmp/y.png"
+    assert encode.upload_path({"path": "/tmp/x.png", "orig_name": "x.png"}) == "/tmp/x.png"
+    assert encode.upload_path("/tmp/y.png") == "/tmp/y.png"
     for empty in (None, "", {"path": None}, {}):
         with pytest.raises(UserInputError):
-            cb.upload_path(empty)
+            encode.upload_path(empty)
 
 
 def test_reconstruct_example_and_report(explorer):
-    img, name = cb.example(explorer, 0)
-    enc = cb.reconstruct(explorer, img)
+    img, name = encode.example(explorer, 0)
+    enc = encode.reconstruct(explorer, img)
     assert enc.reconstruction_u8.shape == img.shape and 0 <= enc.mse < 0.2 and -1 <= enc.ssim <= 1
-    report = cb.recon_report(enc, "face")
+    report = encode.recon_report(enc, "face")
     assert "MSE" in report and "SSIM" in report and "PSNR" in report
     for bad in (-1, 10_000, "one", None):
         with pytest.raises(UserInputError, match="example"):
-            cb.example(explorer, bad)
+            encode.example(explorer, bad)
 
 
 @pytest.mark.parametrize("name,make,note", [
@@ -112,9 +115,9 @@ def test_reconstruct_example_and_report(explorer):
 def test_unusual_but_valid_images_reconstruct_with_a_note(explorer, tmp_path, name, make, note):
     path = tmp_path / f"{name}.img"
     path.write_bytes(make())
-    enc, fname, notes = cb.encode_upload(explorer, {"path": str(path), "orig_name": f"my {name}.png"})
+    enc, fname, notes = encode.encode_upload(explorer, {"path": str(path), "orig_name": f"my {name}.png"})
     assert enc.input_u8.shape == (explorer.resolution, explorer.resolution, 3) and fname == f"my {name}.png"
-    assert any(note in n for n in notes) and any(note in n for n in cb.describe_upload(str(path)))
+    assert any(note in n for n in notes) and any(note in n for n in encode.describe_upload(str(path)))
 
 
 @pytest.mark.parametrize("name,data", [
@@ -128,37 +131,37 @@ def test_bad_images_raise_clear_errors(explorer, tmp_path, name, data):
     path = tmp_path / f"{name}.png"
     path.write_bytes(data)
     with pytest.raises(ImageInputError) as e:
-        cb.encode_upload(explorer, {"path": str(path), "orig_name": "holiday.png"})
+        encode.encode_upload(explorer, {"path": str(path), "orig_name": "holiday.png"})
     msg = str(e.value)
     assert msg.startswith("holiday.png: ") and len(msg) > 30 and str(tmp_path) not in msg
 
 
 def test_endpoints_and_interpolation(explorer, tmp_path):
-    a = cb.endpoint(explorer, "random", seed=1)
-    b = cb.endpoint(explorer, "dataset example", example_index=2)
+    a = interpolation.endpoint(explorer, "random", seed=1)
+    b = interpolation.endpoint(explorer, "dataset example", example_index=2)
     assert "seed 1" in a.source and "example" in b.source
-    text = cb.copy_latent(explorer, np.ones(explorer.latent_dim))
-    assert cb.endpoint(explorer, "latent string", text=text).source == "pasted latent"
+    text = latents.copy_latent(explorer, np.ones(explorer.latent_dim))
+    assert interpolation.endpoint(explorer, "latent string", text=text).source == "pasted latent"
     up = tmp_path / "face.png"
-    Image.fromarray(cb.example(explorer, 1)[0]).save(up)
-    assert "face.png" in cb.endpoint(explorer, "upload", upload={"path": str(up), "orig_name": "face.png"}).source
+    Image.fromarray(encode.example(explorer, 1)[0]).save(up)
+    assert "face.png" in interpolation.endpoint(explorer, "upload", upload={"path": str(up), "orig_name": "face.png"}).source
     with pytest.raises(UserInputError, match="source"):
-        cb.endpoint(explorer, "telepathy")
+        interpolation.endpoint(explorer, "telepathy")
 
     for method in ("slerp", "lerp"):
-        res = cb.interpolate(explorer, a, b, method, 6)
+        res = interpolation.interpolate(explorer, a, b, method, 6)
         assert res.frames.shape == (6, explorer.resolution, explorer.resolution, 3)
         np.testing.assert_allclose(res.latents[0], a.latent, atol=1e-6)
         np.testing.assert_allclose(res.latents[-1], b.latent, atol=1e-6)
-    assert not np.allclose(cb.interpolate(explorer, a, b, "slerp", 5).latents[2],
-                           cb.interpolate(explorer, a, b, "lerp", 5).latents[2])
+    assert not np.allclose(interpolation.interpolate(explorer, a, b, "slerp", 5).latents[2],
+                           interpolation.interpolate(explorer, a, b, "lerp", 5).latents[2])
     with pytest.raises(UserInputError, match="both ends"):
-        cb.interpolate(explorer, a, None, "slerp", 5)
+        interpolation.interpolate(explorer, a, None, "slerp", 5)
     for bad in (1, 65, "many"):
         with pytest.raises(UserInputError, match="steps"):
-            cb.interpolate(explorer, a, b, "slerp", bad)
+            interpolation.interpolate(explorer, a, b, "slerp", bad)
     with pytest.raises(UserInputError, match="another model"):
-        cb.interpolate(explorer, a, Endpoint(as_latent(np.zeros(3)), "x"), "lerp", 3)
+        interpolation.interpolate(explorer, a, Endpoint(as_latent(np.zeros(3)), "x"), "lerp", 3)
 
 
 def test_all_user_errors_are_core_errors():

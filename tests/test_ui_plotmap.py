@@ -1,4 +1,4 @@
-"""The latent map's figure, thumbnail atlas and click bridge script (ui.plotmap)."""
+"""The latent map's figure, thumbnail atlas and click bridge script (ui.map.plotmap)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ui import plotmap
+from ui.map import plotmap
 from vae_core.data.schema import AttributeSchema
 
 
@@ -88,7 +88,7 @@ def test_bridge_script_and_offline_plotly(tmp_path, monkeypatch):
 
 
 def test_separation_ranks_the_attribute_the_map_keeps_together_first():
-    from ui.plotmap import separation
+    from ui.map.plotmap import separation
 
     rng = np.random.default_rng(0)
     n = 600

@@ -1,4 +1,4 @@
-"""Settings from the environment and the shared explorer registry (ui.settings, ui.registry)."""
+"""Settings from the environment and the shared explorer registry (ui.common.settings, ui.common.registry)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import ui_harness
-from ui.registry import ExplorerRegistry
-from ui.settings import AppSettings
+from ui.common.registry import ExplorerRegistry
+from ui.common.settings import AppSettings
 from vae_core.errors import CheckpointError
 
 

@@ -1,4 +1,4 @@
-"""The packed slider values the page sends with every slider move (ui.slider_mirror)."""
+"""The packed slider values the page sends with every slider move (ui.generate.slider_mirror)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from ui import slider_mirror as sm
-from ui.sliders import ATTR_RANGE, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
+from ui.generate import slider_mirror as sm
+from ui.generate.sliders import ATTR_RANGE, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
 
 
 def test_pack_unpack_round_trip_and_every_pack_is_a_new_version():

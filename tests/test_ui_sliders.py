@@ -1,4 +1,4 @@
-"""Slider layout and latent composition (ui.sliders): pure functions, no Gradio."""
+"""Slider layout and latent composition (ui.generate.sliders): pure functions, no Gradio."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from ui import sliders as S
+from ui.generate import sliders as S
 from vae_core.latent import AttributeDirections, PCADirections
 
 

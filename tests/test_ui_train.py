@@ -1,5 +1,5 @@
 """Train tab logic without a browser: form validation (allowed data roots), the reproducible command,
-the event → RunLog bookkeeping and its rendering (ui.train_form, ui.training_runner, ui.train_view)."""
+the event → RunLog bookkeeping and its rendering (ui.train.form, ui.train.runner, ui.train.view)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import shlex
 import numpy as np
 import pytest
 
-from ui import train_form, train_view
-from ui.errors import UserInputError
-from ui.settings import AppSettings
-from ui.training_runner import RunLog, TrainingRunner, _apply_event
-from ui.training_worker import TrainRequest
+from ui.common.errors import UserInputError
+from ui.common.settings import AppSettings
+from ui.train import form as train_form
+from ui.train import view as train_view
+from ui.train.runner import RunLog, TrainingRunner
+from ui.train.worker import TrainRequest
 from vae_core.cli import build_parser
+from vae_core.config import TrainConfig
 from vae_core.errors import ConfigError
 from vae_core.training import CheckpointEvent, DoneEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent
 
@@ -95,7 +97,7 @@ def test_events_fill_the_run_log_and_its_views():
         CheckpointEvent(step=10, epoch=1, path="/tmp/x"),
     ]
     for ev in events:
-        _apply_event(run, ev)
+        run.apply_event(ev)
     assert run.total_steps == 20 and run.step == 10 and run.images_per_sec == 50.0 and run.samples is grid
     assert [h["kind"] for h in run.history] == ["train", "train", "val"]
     md = train_view.status_markdown(run)
@@ -104,7 +106,7 @@ def test_events_fill_the_run_log_and_its_views():
     train_traces = [t for t in fig.data if t.name == "train"]
     val_traces = [t for t in fig.data if t.name == "validation"]
     assert len(train_traces) == len(val_traces) == 3 and list(train_traces[0].y) == [95.0, 90.0]
-    _apply_event(run, DoneEvent(step=12, epoch=1, path="/tmp/x", metrics={"mse": 0.01}, cancelled=True, seconds=3))
+    run.apply_event(DoneEvent(step=12, epoch=1, path="/tmp/x", metrics={"mse": 0.01}, cancelled=True, seconds=3))
     assert run.done and run.cancelled and "cancelled" in train_view.status_markdown(run)
     assert "No training run yet" in train_view.status_markdown(None)
     assert len(train_view.loss_figure(None).data) == 6
@@ -134,3 +136,13 @@ def test_worker_process_trains_a_set_that_needs_the_data_process_pool(settings, 
     run = runner.snapshot()
     assert run.exited, f"the training process hung: {run.status}"
     assert run.error is None and run.done and not run.cancelled and run.projection_ready, run.status
+
+
+def test_a_short_run_from_the_tab_reaches_its_beta(settings):
+    """The recipe warms β up over 1000 steps; the tab's few-minute runs get at most a quarter of their length,
+    and long runs keep the recipe's warm-up."""
+    short = train_form.new_run(settings, **form(size=2000, epochs=5, batch_size=64))
+    steps = (int(2000 * 0.9) // 64) * 5
+    assert 0 < short.train["kl_warmup_steps"] == steps // 4 < TrainConfig().kl_warmup_steps
+    long = train_form.new_run(settings, **form(size=20_000, epochs=50, batch_size=64, name="long"))
+    assert long.train["kl_warmup_steps"] == TrainConfig().kl_warmup_steps

@@ -81,7 +81,7 @@ def ui_cache() -> Path:
 
 
 def settings(**overrides):
-    from ui.settings import AppSettings
+    from ui.common.settings import AppSettings
 
     base = workdir()
     (base / "data" / "faces").mkdir(parents=True, exist_ok=True)

@@ -1,35 +1,39 @@
 """Assemble the explorer: header, checkpoint picker, model info, the six tabs and the cross-tab events.
 
-``build_app()`` only builds Blocks (no side effects beyond opening the default checkpoint, which is
-cheap when its caches ship with it); ``launch()`` adds the server settings (upload limit, queue limits,
-CSS). ``app.py`` calls both.
+``build_app()`` builds Blocks and opens the default checkpoint (cheap when its caches ship with it); its
+one process-wide effect is registering the UI cache's plotly.js and thumbnail atlases as Gradio static
+paths, which must happen before the components that point at them are built. ``launch()`` sets what
+belongs to serving: the app process's torch threads, the background warm-up and the server settings
+(upload limit, CSS). ``app.py`` calls both.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import gradio as gr
 import torch
 
-from . import callbacks as cb
-from . import validate
-from . import plotmap
-from .context import AppContext
-from .errors import user_errors
-from .modelinfo import banner_html, info_markdown
-from .registry import ExplorerRegistry
-from .settings import AppSettings
-from .state import SessionState, as_array
-from .tabs import analysis as ana_tab
-from .tabs import generate as gen_tab
-from .tabs import interpolate as int_tab
-from .tabs import latent_map as map_tab
-from .tabs import reconstruct as rec_tab
-from .tabs import train as train_tab
-from .training_runner import TrainingRunner
 from vae_core.errors import VaeCoreError
+
+from .analysis import tab as analysis_tab
+from .common import validate
+from .common.errors import user_errors
+from .common.modelinfo import banner_html, info_markdown
+from .common.registry import ExplorerRegistry
+from .common.settings import AppSettings
+from .common.state import Latent, SessionState, as_array
+from .context import AppContext
+from .generate import tab as generate_tab
+from .generate.latents import sampler_note
+from .interpolate import tab as interpolate_tab
+from .map import plotmap
+from .map import tab as map_tab
+from .reconstruct import tab as reconstruct_tab
+from .train import tab as train_tab
+from .train.runner import TrainingRunner
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +65,13 @@ CSS = """
 
 def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | None = None,
               runner: TrainingRunner | None = None) -> gr.Blocks:
+    """The app's Blocks, not launched (tests build it without a server). Settings default to the CVAE_*
+    environment variables. Side effect: plotly.js is copied into the UI cache and it, with the thumbnail
+    atlases, is registered as a Gradio static path (process-wide, see :func:`gradio.set_static_paths`)."""
     settings = settings or AppSettings.from_env()
     registry = registry or ExplorerRegistry(settings)
     runner = runner or TrainingRunner(settings)
     ctx = AppContext(settings=settings, registry=registry, runner=runner)
-    # Requests decode one face at a time: one intra-op thread each is fastest, and stays fast when the
-    # cores are busy (training); concurrent requests still use several cores.
-    torch.set_num_threads(max(1, settings.torch_threads))
     # plotly.js and the hover atlases are served as static files: the map works offline.
     gr.set_static_paths([plotmap.static_plotly(settings.cache_dir), settings.cache_dir / "atlas"])
 
@@ -97,46 +101,47 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             info_md = gr.Markdown(info_markdown(info) if info else "", elem_id="model_info")
         with gr.Tabs() as tabs:
             with gr.Tab("Generate", id="generate", elem_id="tab_generate"):
-                gen = gen_tab.build(ctx, state, explorer, layout)
+                generate = generate_tab.build(ctx, state, explorer, layout)
             with gr.Tab("Reconstruct", id="reconstruct", elem_id="tab_reconstruct"):
-                rec = rec_tab.build(ctx, state, explorer)
-            with gr.Tab("Latent map", id="map", elem_id="tab_map") as map_tab_item:
-                mp, map_shows = map_tab.build(ctx, state, explorer, gen)
+                reconstruct = reconstruct_tab.build(ctx, state, explorer)
+            with gr.Tab("Latent map", id="map", elem_id="tab_map") as latent_map_page:
+                latent_map, map_shows = map_tab.build(ctx, state, explorer, generate)
             with gr.Tab("Interpolate", id="interpolate", elem_id="tab_interpolate"):
-                itp = int_tab.build(ctx, state, gen.temperature, gen.sampler)
-            with gr.Tab("Analysis", id="analysis", elem_id="tab_analysis") as ana_tab_item:
-                ana, ana_show = ana_tab.build(ctx, state, layout, gen, tabs)
-            with gr.Tab("Train", id="train", elem_id="tab_train") as train_tab_item:
-                trn = train_tab.build(ctx, picker)
+                interpolate = interpolate_tab.build(ctx, state, generate.temperature, generate.sampler)
+            with gr.Tab("Analysis", id="analysis", elem_id="tab_analysis") as analysis_page:
+                analysis, analysis_show = analysis_tab.build(ctx, state, layout, generate, tabs)
+            with gr.Tab("Train", id="train", elem_id="tab_train") as train_page:
+                train = train_tab.build(ctx, picker)
 
         # -- cross-tab events --------------------------------------------------------------------------
         for show in map_shows:
-            map_tab_item.select(api_visibility="private", **show)
-        ana_tab_item.select(api_visibility="private", **ana_show)
-        train_tab_item.select(user_errors(lambda seen: train_tab.view(ctx, seen, force=True)), [trn.seen],
-                              trn.view_outputs, api_visibility="private", show_progress="hidden")
+            latent_map_page.select(api_visibility="private", **show)
+        analysis_page.select(api_visibility="private", **analysis_show)
+        train_page.select(user_errors(lambda seen: train_tab.view(ctx, seen, force=True)), [train.seen],
+                          train.view_outputs, api_visibility="private", show_progress="hidden")
 
-        def send_latent(st: SessionState, z):
-            explorer = ctx.explorer(st)
-            layout = ctx.layout(explorer)
-            st = st.replace(base=tuple(float(v) for v in z), seed=None)
-            return [st, *gen_tab.latent_values(explorer, layout, z, st), gr.Tabs(selected="generate")]
+        def send_to_generate(latent_of: Callable[[SessionState], Latent | None], missing: str):
+            """A handler that opens the Generate tab on the session's ``latent_of(state)`` (the reconstructed
+            upload, the map's picked point), or says ``missing`` when there is none yet."""
+            @user_errors
+            def send(st: SessionState):
+                latent = latent_of(st)
+                if latent is None:
+                    raise gr.Error(missing)
+                z = as_array(latent)
+                explorer = ctx.explorer(st)
+                st = st.replace(base=latent, seed=None)
+                return [st, *generate_tab.latent_values(explorer, ctx.layout(explorer), z, st),
+                        gr.Tabs(selected="generate")]
+            return send
 
-        @user_errors
-        def edit_in_generate(st: SessionState):
-            if st.upload_mu is None:
-                raise gr.Error("Reconstruct an image first (upload one or pick an example).")
-            return send_latent(st, as_array(st.upload_mu))
-
-        rec.edit_btn.click(edit_in_generate, [state], [state, *gen.value_outputs, tabs], api_name="edit_in_generate")
-
-        @user_errors
-        def map_to_generate(st: SessionState):
-            if st.picked is None:
-                raise gr.Error("Click a point (or an empty spot) on the map first.")
-            return send_latent(st, as_array(st.picked))
-
-        mp.send_btn.click(map_to_generate, [state], [state, *gen.value_outputs, tabs], api_name="map_to_generate")
+        to_generate = [state, *generate.value_outputs, tabs]
+        reconstruct.edit_btn.click(
+            send_to_generate(lambda st: st.upload_mu, "Reconstruct an image first (upload one or pick an example)."),
+            [state], to_generate, api_name="edit_in_generate")
+        latent_map.send_btn.click(
+            send_to_generate(lambda st: st.picked, "Click a point (or an empty spot) on the map first."),
+            [state], to_generate, api_name="map_to_generate")
 
         @user_errors
         def set_checkpoint(choice, show_collapsed, sampler=None):
@@ -146,20 +151,22 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             layout = ctx.layout(explorer)
             inf = explorer.info()
             schema = explorer.embedding().schema
-            return [st, banner_html(inf), info_markdown(inf), cb.sampler_note(explorer, sampler),
-                    *gen_tab.layout_values(explorer, layout, st, show_collapsed),
-                    gr.update(value=rec_tab.example_gallery(ctx, explorer)), None, None, "",
+            return [st, banner_html(inf), info_markdown(inf), sampler_note(explorer, sampler),
+                    *generate_tab.layout_values(explorer, layout, st, show_collapsed),
+                    gr.update(value=reconstruct_tab.example_gallery(ctx, explorer)), None, None, "",
                     gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(ctx, explorer)),
-                    None, None, "", *[None] * len(itp.reset_outputs), *ana_tab.reset_values(ctx, explorer)]
+                    None, None, "", *[None] * len(interpolate.reset_outputs),
+                    *analysis_tab.reset_values(ctx, explorer)]
 
         def restore_picker(st: SessionState):
             # A failed switch (corrupt, mis-shaped or vanished checkpoint) changed nothing: the session
             # keeps its model, and the picker goes back to showing it.
             return gr.update(value=registry.name_of(st.checkpoint) if st.checkpoint else None)
 
-        picker.input(set_checkpoint, [picker, gen.show_collapsed, gen.sampler],
-                     [state, banner, info_md, gen.sampler_info, *gen.layout_outputs, rec.examples, *rec.result_outputs, mp.color_by,
-                      mp.plot, mp.face, mp.info, *itp.reset_outputs, *ana.reset_outputs], api_name="set_checkpoint",
+        picker.input(set_checkpoint, [picker, generate.show_collapsed, generate.sampler],
+                     [state, banner, info_md, generate.sampler_info, *generate.layout_outputs, reconstruct.examples,
+                      *reconstruct.result_outputs, latent_map.color_by, latent_map.plot, latent_map.face,
+                      latent_map.info, *interpolate.reset_outputs, *analysis.reset_outputs], api_name="set_checkpoint",
                      preprocess=False
                      ).failure(restore_picker, [state], picker, api_visibility="private", queue=False,
                                show_progress="hidden")
@@ -187,7 +194,7 @@ def warm_up(ctx: AppContext) -> None:
         try:
             explorer = ctx.registry.get(str(path))
             ctx.layout(explorer)
-            rec_tab.example_gallery(ctx, explorer)
+            reconstruct_tab.example_gallery(ctx, explorer)
             map_tab.map_view(ctx, explorer, map_tab.default_color(ctx, explorer), None, "", None)
         except Exception:  # noqa: BLE001 - a warm-up must never stop the app; the first visit computes it
             log.exception("warming up %s failed", path)
@@ -203,6 +210,9 @@ def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
     with faces nobody asked to keep.
     """
     settings = settings or demo.cvae_context.settings
+    # Requests decode one face at a time: one intra-op thread each is fastest, and stays fast when the
+    # cores are busy (training); concurrent requests still use several cores.
+    torch.set_num_threads(max(1, settings.torch_threads))
     threading.Thread(target=warm_up, args=(demo.cvae_context,), name="warm-up", daemon=True).start()
     # allowed_paths: the images and GIFs the app writes live in its own cache folder, wherever the working
     # folder is (Gradio otherwise serves only files under the working folder or the system's temp folder).

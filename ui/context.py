@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .analysis_jobs import AnalysisJobs
-from .registry import ExplorerRegistry
-from .settings import AppSettings
-from .sliders import SliderLayout, build_layout
-from .state import SessionState
-from .training_runner import TrainingRunner
+from .analysis.jobs import AnalysisJobs
+from .common.registry import ExplorerRegistry
+from .common.settings import AppSettings
+from .common.state import SessionState
+from .generate.sliders import SliderLayout, build_layout
+from .train.runner import TrainingRunner
 
 
 @dataclass(frozen=True)
@@ -18,12 +18,12 @@ class AppContext:
     settings: AppSettings
     registry: ExplorerRegistry
     runner: TrainingRunner
-    #: scorecards and attribute classifiers per checkpoint, computed in the background (ui.analysis_jobs)
+    #: scorecards and attribute classifiers per checkpoint, computed in the background (ui.analysis.jobs)
     analyses: AnalysisJobs = field(default_factory=AnalysisJobs)
 
     @property
     def image_dir(self):
-        """Where image outputs are written (see ui.images.image_file)."""
+        """Where image outputs are written (see ui.common.images.image_file)."""
         return self.settings.cache_dir / "images"
 
     def explorer(self, state: SessionState | None):

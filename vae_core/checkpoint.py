@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import fsync_dir as _fsync_dir
 from .config import DataSpec, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
+from .migrations import upgrade_checkpoint_config
 from .model import ConvVAE
 from .version import CHECKPOINT_FORMAT, __version__
 
@@ -87,12 +88,7 @@ class CheckpointMeta:
     def from_dict(cls, d: dict[str, Any]) -> "CheckpointMeta":
         if not isinstance(d, dict) or d.get("format") != "cartoon-vae-checkpoint":
             raise CheckpointError("config.json is not a cartoon-vae checkpoint config (missing 'format')")
-        version = d.get("format_version")
-        if version != CHECKPOINT_FORMAT:
-            raise CheckpointError(
-                f"checkpoint format version {version!r} is not supported by this vae_core "
-                f"(expects {CHECKPOINT_FORMAT}); retrain or upgrade the package"
-            )
+        d = upgrade_checkpoint_config(d)
         if d.get("class") != "ConvVAE":
             raise CheckpointError(f"unknown model class {d.get('class')!r} in checkpoint")
         try:
@@ -105,7 +101,7 @@ class CheckpointMeta:
                 extra=dict(d.get("extra") or {}),
                 created=str(d.get("created", "")),
                 package_version=str(d.get("package_version", "")),
-                format_version=int(version),
+                format_version=int(d["format_version"]),
                 weights_sha256=str(d.get("weights_sha256", "")),
             )
         except KeyError as e:
@@ -144,7 +140,8 @@ def current_command() -> str:
     return shlex.join(["python", *cmd])
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks (weights files are hashed without loading them)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -243,7 +240,7 @@ def save_checkpoint(
         save_file(tensors, str(weights), metadata={"format": "cartoon-vae"})
         with open(weights, "rb+") as f:
             os.fsync(f.fileno())
-        meta.weights_sha256 = _sha256(weights)
+        meta.weights_sha256 = file_sha256(weights)
         meta.created = meta.created or time.strftime("%Y-%m-%dT%H:%M:%S%z")
         if optimizer is not None or train_state is not None:
             tensors, info = _optimizer_state(optimizer) if optimizer is not None else ({}, None)
@@ -310,7 +307,9 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     return CheckpointMeta.from_dict(d)
 
 
-def _load_tensors(file: Path) -> dict[str, torch.Tensor]:
+def load_tensors(file: Path) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, on the CPU, never unpickled; a :class:`CheckpointError` if the file
+    is missing or not valid safetensors."""
     if not file.is_file():
         raise CheckpointError(f"checkpoint file {file} is missing")
     try:
@@ -326,11 +325,11 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", verify
     path = Path(path)
     meta = read_meta(path)
     weights = path / WEIGHTS
-    if verify_hash and meta.weights_sha256 and weights.is_file() and _sha256(weights) != meta.weights_sha256:
+    if verify_hash and meta.weights_sha256 and weights.is_file() and file_sha256(weights) != meta.weights_sha256:
         raise CheckpointError(
             f"{weights} does not match the sha256 recorded in {CONFIG}; the checkpoint was modified or is corrupt"
         )
-    state = _load_tensors(weights)
+    state = load_tensors(weights)
     model = ConvVAE(meta.model)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -366,7 +365,7 @@ def load_training_state(path: str | Path, optimizer: torch.optim.Optimizer | Non
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"{info_file} is corrupt ({e})") from None
     if optimizer is not None and info.get("optimizer"):
-        tensors = _load_tensors(path / TRAIN_STATE)
+        tensors = load_tensors(path / TRAIN_STATE)
         try:
             _restore_optimizer(optimizer, tensors, info["optimizer"])
         except (KeyError, ValueError, RuntimeError) as e:

@@ -1,6 +1,7 @@
-"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, info.
+"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, publish, info.
 
 The CLI only parses flags and renders the trainer's event stream with tqdm; all work is in the library.
+The training flags and their defaults come from the config dataclasses (:mod:`vae_core.cli_flags`).
 Errors the user can fix exit with status 2 and one clear line, never a traceback.
 """
 
@@ -12,45 +13,44 @@ import logging
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TextIO
 
+from .cli_flags import add_config_flags, config_kwargs
 from .config import DataSpec, ModelConfig, TrainConfig
 from .errors import VaeCoreError
 
+if TYPE_CHECKING:
+    from .training import TrainEvent
+
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+
+#: The fields a β sweep varies besides β; the rest of its runs keep the recipe's defaults.
+SWEEP_MODEL_FIELDS = ("resolution", "latent_dim", "channels")
+SWEEP_TRAIN_FIELDS = ("epochs", "batch_size", "lr", "kl_warmup_steps", "seed")
 
 
 # -- argument groups ------------------------------------------------------------------------------
-def _add_data_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    g = p.add_argument_group("data")
-    g.add_argument("--data", choices=["synthetic", "cartoonset", "folder"], default=None if not required else "synthetic",
-                   help="dataset kind: the embedded SYNTHETIC faces (offline default), a downloaded real Cartoon Set "
-                        "folder, or any folder of images")
-    g.add_argument("--path", help="folder of the Cartoon Set / image folder")
-    g.add_argument("--labels", help="labels CSV for an image folder (first column = file name)")
-    g.add_argument("--size", type=int, default=10_000, help="synthetic: number of faces (default %(default)s)")
-    g.add_argument("--data-seed", type=int, default=0, help="synthetic: generator seed")
-    g.add_argument("--crop", type=float, default=None,
-                   help="centred square crop as a fraction of the shorter side (default 0.7 for the real "
-                        "Cartoon Set, 1.0 otherwise)")
-    g.add_argument("--limit", type=int, default=None, help="use only the first N images")
-    g.add_argument("--val-fraction", type=float, default=0.1, help="held-out fraction (default 0.1)")
+class _DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, except where there is none or the help already says what it is."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or "(default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
-def _data_spec(a: argparse.Namespace, resolution: int) -> DataSpec:
-    kind = a.data or "synthetic"
-    crop = a.crop if a.crop is not None else (0.7 if kind == "cartoonset" else 1.0)
-    return DataSpec(kind=kind, path=str(Path(a.path).resolve()) if a.path else None, resolution=resolution,
-                    crop_fraction=crop, size=a.size, seed=a.data_seed,
-                    labels_csv=str(Path(a.labels).resolve()) if a.labels else None,
-                    limit=a.limit, val_fraction=a.val_fraction)
+def _add_data_args(parser: argparse.ArgumentParser) -> None:
+    add_config_flags(parser.add_argument_group("data"), DataSpec)
 
 
-def _parse_channels(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(c) for c in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--channels must be comma-separated integers, got {text!r}") from None
+def data_spec(args: argparse.Namespace, resolution: int) -> DataSpec:
+    """The dataset a command line asks for, at the model's resolution."""
+    fields = config_kwargs(args, DataSpec)
+    for name in ("path", "labels_csv"):  # recorded absolute, so the checkpoint finds its data from anywhere
+        if fields[name]:
+            fields[name] = str(Path(fields[name]).resolve())
+    return DataSpec(**fields, resolution=resolution)
 
 
 def _positive_int(text: str) -> int:
@@ -75,152 +75,161 @@ def _parse_betas(text: str) -> tuple[float, ...]:
     return betas
 
 
-def _add_scorecard_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("disentanglement scorecard (MIG, DCI, SAP; disentanglement_lib definitions)")
-    g.add_argument("--num-train", type=_positive_int, default=10_000,
-                   help="images to fit the DCI/SAP classifiers and compute MIG on (default 10000; a smaller "
-                        "dataset is split 2:1 and the output says so)")
-    g.add_argument("--num-test", type=_positive_int, default=5_000,
-                   help="held-out images for DCI/SAP accuracy (default 5000)")
-    g.add_argument("--score-seed", type=int, default=0, help="seed of the image draw and the DCI trees")
+def _add_scorecard_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("disentanglement scorecard (MIG, DCI, SAP; disentanglement_lib definitions)")
+    from .analysis.disentanglement import DEFAULT_NUM_TEST, DEFAULT_NUM_TRAIN, DEFAULT_SCORE_SEED
+
+    group.add_argument("--num-train", type=_positive_int, default=DEFAULT_NUM_TRAIN,
+                       help="images to fit the DCI/SAP classifiers and compute MIG on (default %(default)s; a "
+                            "smaller dataset is split 2:1 and the output says so)")
+    group.add_argument("--num-test", type=_positive_int, default=DEFAULT_NUM_TEST,
+                       help="held-out images for DCI/SAP accuracy (default %(default)s)")
+    group.add_argument("--score-seed", type=int, default=DEFAULT_SCORE_SEED,
+                       help="seed of the image draw and the DCI trees (default %(default)s)")
+
+
+def _add_device_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+
+
+def _add_download(sub: argparse._SubParsersAction) -> None:
+    download = sub.add_parser("download", help="download and verify the real Cartoon Set (needs internet)")
+    download.set_defaults(run=cmd_download)
+    download.add_argument("--name", choices=["cartoonset10k", "cartoonset100k"], default="cartoonset10k")
+    download.add_argument("--dest", default="data", help="folder to extract into (default ./data)")
+    download.add_argument("--url", help="override the archive URL (mirrors, tests)")
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    train = sub.add_parser("train", help="train a VAE with the tuned recipe; writes a checkpoint directory",
+                           formatter_class=_DefaultsHelpFormatter)
+    train.set_defaults(run=cmd_train)
+    _add_data_args(train)
+    add_config_flags(train.add_argument_group("model"), ModelConfig)
+    add_config_flags(train.add_argument_group("optimisation"), TrainConfig)
+    run = train.add_argument_group("run")
+    run.add_argument("--out", default=None, help="checkpoint directory (default runs/<dataset>-<time>)")
+    run.add_argument("--resume", action="store_true", help="continue the resumable checkpoint in --out")
+    run.add_argument("--init-from", help="start from another checkpoint's weights (fine-tune)")
+    _add_device_args(run)
+    run.add_argument("--log-every", type=int, default=10, help="report the losses every N steps")
+    run.add_argument("--no-train-state", action="store_true",
+                     help="final checkpoint without optimizer state (smaller, not resumable)")
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    evaluate = sub.add_parser("evaluate", help="held-out MSE/PSNR/SSIM, ELBO and KL per dim of a checkpoint")
+    evaluate.set_defaults(run=cmd_evaluate)
+    evaluate.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    _add_data_args(evaluate)
+    evaluate.set_defaults(data=None)  # no --data: the checkpoint's own dataset
+    evaluate.add_argument("--split", choices=["val", "all"], default="val")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.add_argument(
+        "--disentanglement", action="store_true",
+        help="also score MIG, DCI and SAP of the posterior means against the attribute labels, on the whole dataset "
+             "(it describes the representation, as disentanglement_lib does, so --split does not apply), and the "
+             "mean edit fidelity of each attribute slider (judged by an attribute classifier); cached in "
+             "<checkpoint>/analysis/, where the app's Analysis tab finds it")
+    _add_scorecard_args(evaluate)
+
+
+def _add_beta_sweep(sub: argparse._SubParsersAction) -> None:
+    sweep = sub.add_parser("beta-sweep", help="train short runs at several β; compare reconstruction, rate, "
+                                              "distortion and MIG/DCI/SAP in one table",
+                           formatter_class=_DefaultsHelpFormatter)
+    sweep.set_defaults(run=cmd_beta_sweep)
+    _add_data_args(sweep)
+    sweep.add_argument("--betas", type=_parse_betas, default=(0.5, 1.0, 4.0), help="comma-separated β values")
+    add_config_flags(sweep, ModelConfig, SWEEP_MODEL_FIELDS)
+    add_config_flags(sweep, TrainConfig, SWEEP_TRAIN_FIELDS)
+    # Short runs that compare β, then train for real: a small model, and no KL warm-up (it would last most of
+    # a run this short).
+    sweep.set_defaults(size=2000, resolution=32, latent_dim=10, channels=(32, 64, 128), epochs=5, kl_warmup=0)
+    sweep.add_argument("--out", default=None, help="folder for one checkpoint per β (default runs/beta-sweep-<time>)")
+    _add_device_args(sweep)
+    sweep.add_argument("--plot", default=None, help="write a PNG: rate-distortion and MIG/DCI/SAP against β")
+    sweep.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_scorecard_args(sweep)
+
+
+def _add_embed(sub: argparse._SubParsersAction) -> None:
+    embed = sub.add_parser("embed", help="encode the checkpoint's dataset and cache a 2-D map (UMAP or PCA)")
+    embed.set_defaults(run=cmd_embed)
+    embed.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    embed.add_argument("--method", choices=["umap", "pca"], default="umap")
+    from .projection import DEFAULT_MAX_POINTS, UMAP_MIN_DIST, UMAP_NEIGHBORS
+
+    embed.add_argument("--n-neighbors", type=int, default=UMAP_NEIGHBORS, help="UMAP neighbours (default %(default)s)")
+    embed.add_argument("--min-dist", type=float, default=UMAP_MIN_DIST, help="UMAP min_dist (default %(default)s)")
+    embed.add_argument("--max-points", type=int, default=DEFAULT_MAX_POINTS,
+                       help="embed at most this many images (the app maps the default %(default)s)")
+    embed.add_argument("--no-sampler", action="store_true",
+                       help="do not (re)fit the latent sampler that Random face and `sample` draw from")
+
+
+def _add_sample(sub: argparse._SubParsersAction) -> None:
+    sample = sub.add_parser("sample", help="decode random latents into a PNG grid (fitted sampler, or --prior)")
+    sample.set_defaults(run=cmd_sample)
+    sample.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    sample.add_argument("-n", "--count", type=int, default=16, help="number of faces")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--temperature", type=float, default=1.0,
+                        help="spread around the chosen mixture component (0 = its mean); with --prior the std of "
+                             "N(0, I)")
+    sample.add_argument("--prior", action="store_true",
+                        help="draw from the N(0, I) prior instead of the density fitted to the training codes")
+    sample.add_argument("--cols", type=int, default=8)
+    sample.add_argument("--out", default="samples.png")
+
+
+def _add_publish(sub: argparse._SubParsersAction) -> None:
+    publish = sub.add_parser("publish", help="copy a trained checkpoint for shipping: weights only, optionally "
+                                             "float16, with the largest pixel change that storage causes measured "
+                                             "and recorded")
+    publish.set_defaults(run=cmd_publish)
+    publish.add_argument("--checkpoint", required=True, help="the trained checkpoint folder")
+    publish.add_argument("--out", required=True, help="the folder to write (replaced atomically)")
+    publish.add_argument("--half", action="store_true", help="store floating weights as float16 (half the size)")
+
+
+def _add_info(sub: argparse._SubParsersAction) -> None:
+    info = sub.add_parser("info", help="print a checkpoint's metadata")
+    info.set_defaults(run=cmd_info)
+    info.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vae_core", description=__doc__.splitlines()[0])
+    # usage lines name the command as it was typed: the installed `cartoon-vae` script or the module
+    prog = "cartoon-vae" if Path(sys.argv[0]).name == "cartoon-vae" else "python -m vae_core"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
-
-    d = sub.add_parser("download", help="download and verify the real Cartoon Set (needs internet)")
-    d.add_argument("--name", choices=["cartoonset10k", "cartoonset100k"], default="cartoonset10k")
-    d.add_argument("--dest", default="data", help="folder to extract into (default ./data)")
-    d.add_argument("--url", help="override the archive URL (mirrors, tests)")
-
-    t = sub.add_parser("train", help="train a VAE; writes a checkpoint directory",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_data_args(t)
-    m = t.add_argument_group("model")
-    m.add_argument("--resolution", type=int, default=64, choices=[32, 64, 128])
-    m.add_argument("--latent-dim", type=int, default=ModelConfig().latent_dim)
-    m.add_argument("--channels", type=_parse_channels, default=(32, 64, 128, 256), help="per stage, e.g. 32,64,128,256")
-    m.add_argument("--encoder-width", type=float, default=ModelConfig().encoder_width,
-                   help="encoder channels = this × --channels (1 mirrors the decoder)")
-    m.add_argument("--res-blocks", type=int, default=0)
-    m.add_argument("--norm", choices=["batch", "none"], default="batch")
-    m.add_argument("--obs-std", type=float, default=0.1, help="std σ of the Gaussian decoder on [0,1] pixels")
-    o = t.add_argument_group("optimisation")
-    o.add_argument("--epochs", type=int, default=10)
-    o.add_argument("--batch-size", type=int, default=64)
-    o.add_argument("--lr", type=float, default=2e-3)
-    o.add_argument("--weight-decay", type=float, default=TrainConfig().weight_decay,
-                   help="AdamW's decoupled weight decay (default %(default)s)")
-    o.add_argument("--adam-beta2", type=float, default=TrainConfig().adam_beta2,
-                   help="Adam's second-moment decay (default %(default)s)")
-    o.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-    o.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
-    o.add_argument("--schedule", choices=["constant", "cosine", "wsd"], default="cosine",
-                   help="lr schedule: constant, cosine decay, or wsd (constant, then linear decay over the last 20%%)")
-    o.add_argument("--hflip", action="store_true", help="random horizontal flips")
-    o.add_argument("--shift", type=int, default=0, help="random translations by up to N pixels (edge-filled)")
-    o.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                   help="training arithmetic: bf16 autocast where the hardware has it natively (auto), or fixed")
-    o.add_argument("--seed", type=int, default=0)
-    o.add_argument("--max-steps", type=int, default=None)
-    o.add_argument("--minutes", type=float, default=None,
-                   help="time budget: stop after this many minutes; the cosine/wsd schedule anneals to it")
-    o.add_argument("--eval-every", type=int, default=0,
-                   help="validate every N epochs (0: every epoch, less often when epochs are very short)")
-    o.add_argument("--grid-every", type=int, default=0, help="image grids every N steps (0: at epoch ends)")
-    o.add_argument("--checkpoint-every-epoch", action=argparse.BooleanOptionalAction,
-                   default=TrainConfig().checkpoint_every_epoch,
-                   help="write a resumable checkpoint at every epoch end (off: only the final one; long runs on "
-                        "small sets spend less time writing)")
-    r = t.add_argument_group("run")
-    r.add_argument("--out", default=None, help="checkpoint directory (default runs/<dataset>-<time>)")
-    r.add_argument("--resume", action="store_true", help="continue the resumable checkpoint in --out")
-    r.add_argument("--init-from", help="start from another checkpoint's weights (fine-tune)")
-    r.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    r.add_argument("--log-every", type=int, default=10)
-    r.add_argument("--no-train-state", action="store_true",
-                   help="final checkpoint without optimizer state (smaller, not resumable)")
-    r.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
-
-    e = sub.add_parser("evaluate", help="held-out MSE/PSNR/SSIM, ELBO and KL per dim of a checkpoint")
-    e.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
-    _add_data_args(e)
-    e.add_argument("--split", choices=["val", "all"], default="val")
-    e.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    e.add_argument("--disentanglement", action="store_true",
-                   help="also score MIG, DCI and SAP of the posterior means against the attribute labels, on the "
-                        "whole dataset (it describes the representation, as disentanglement_lib does, so --split "
-                        "does not apply), and the mean edit fidelity of each attribute slider (judged by an "
-                        "attribute classifier); cached in <checkpoint>/analysis/, where the app's Analysis tab "
-                        "finds it")
-    _add_scorecard_args(e)
-
-    w = sub.add_parser("beta-sweep", help="train short runs at several β; compare reconstruction, rate, distortion "
-                                          "and MIG/DCI/SAP in one table",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_data_args(w)
-    w.set_defaults(size=2000)
-    w.add_argument("--betas", type=_parse_betas, default=(0.5, 1.0, 4.0), help="comma-separated β values")
-    w.add_argument("--resolution", type=int, default=32, choices=[32, 64, 128], help="image side in pixels")
-    w.add_argument("--latent-dim", type=int, default=10, help="latent size z")
-    w.add_argument("--channels", type=_parse_channels, default=(32, 64, 128), help="per stage")
-    w.add_argument("--epochs", type=int, default=5, help="epochs per β (short runs: compare, then train for real)")
-    w.add_argument("--batch-size", type=int, default=64, help="batch size")
-    w.add_argument("--lr", type=float, default=2e-3, help="learning rate")
-    w.add_argument("--kl-warmup", type=int, default=0, help="steps over which β ramps up from 0")
-    w.add_argument("--seed", type=int, default=0, help="training seed (the same for every β)")
-    w.add_argument("--out", default=None, help="folder for one checkpoint per β (default runs/beta-sweep-<time>)")
-    w.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    w.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
-    w.add_argument("--plot", default=None, help="write a PNG: rate-distortion and MIG/DCI/SAP against β")
-    w.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _add_scorecard_args(w)
-
-    b = sub.add_parser("embed", help="encode the checkpoint's dataset and cache a 2-D map (UMAP or PCA)")
-    b.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
-    b.add_argument("--method", choices=["umap", "pca"], default="umap")
-    b.add_argument("--n-neighbors", type=int, default=15)
-    b.add_argument("--min-dist", type=float, default=0.1)
-    b.add_argument("--max-points", type=int, default=5000,
-                   help="embed at most this many images (the app maps the default 5000)")
-    b.add_argument("--no-sampler", action="store_true",
-                   help="do not (re)fit the latent sampler that Random face and `sample` draw from")
-
-    s = sub.add_parser("sample", help="decode random latents into a PNG grid (fitted sampler, or --prior)")
-    s.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
-    s.add_argument("-n", type=int, default=16)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--temperature", type=float, default=1.0,
-                   help="spread around the chosen mixture component (0 = its mean); with --prior the std of N(0, I)")
-    s.add_argument("--prior", action="store_true",
-                   help="draw from the N(0, I) prior instead of the density fitted to the training codes")
-    s.add_argument("--cols", type=int, default=8)
-    s.add_argument("--out", default="samples.png")
-
-    u = sub.add_parser("publish", help="copy a trained checkpoint for shipping: weights only, optionally float16, "
-                                       "with the largest pixel change that storage causes measured and recorded")
-    u.add_argument("--checkpoint", required=True, help="the trained checkpoint folder")
-    u.add_argument("--out", required=True, help="the folder to write (replaced atomically)")
-    u.add_argument("--half", action="store_true", help="store floating weights as float16 (half the size)")
-
-    i = sub.add_parser("info", help="print a checkpoint's metadata")
-    i.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    for add in (_add_download, _add_train, _add_evaluate, _add_beta_sweep, _add_embed, _add_sample, _add_publish,
+                _add_info):
+        add(sub)
     return parser
 
 
+def subcommands(parser: argparse.ArgumentParser | None = None) -> list[str]:
+    """The subcommands' names, read from the parser (the README's CLI table is checked against them)."""
+    parser = parser or build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return list(action.choices)
+
+
 # -- commands -----------------------------------------------------------------------------------
-def cmd_download(a: argparse.Namespace) -> int:
+def cmd_download(args: argparse.Namespace) -> int:
     from .data import download_cartoonset
 
-    path = download_cartoonset(a.name, Path(a.dest), url=a.url)
+    path = download_cartoonset(args.name, Path(args.dest), url=args.url)
     print(f"Cartoon Set ready at {path} (Google, CC BY 4.0). Train on it with:\n"
           f"  python -m vae_core train --data cartoonset --path {path}")
     return 0
 
 
-def _render_events(events, out) -> dict[str, Any] | None:
+def render_events(events: Iterable[TrainEvent], out: TextIO) -> dict[str, Any] | None:
     """Draw the event stream: a tqdm bar with live losses, one line per epoch."""
     from tqdm import tqdm
 
@@ -254,20 +263,13 @@ def _render_events(events, out) -> dict[str, Any] | None:
     return done
 
 
-def train_configs(a: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+def train_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     """The configs a ``train`` command line asks for: separate from the run so that a checkpoint's recorded
     command can be checked against the configs it recorded (tests/test_default_checkpoint.py)."""
-    model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels,
-                            encoder_width=a.encoder_width, res_blocks=a.res_blocks, norm=a.norm, obs_std=a.obs_std)
-    train_cfg = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, weight_decay=a.weight_decay,
-                            adam_beta2=a.adam_beta2, beta=a.beta, kl_warmup_steps=a.kl_warmup, lr_schedule=a.schedule,
-                            hflip=a.hflip, shift=a.shift, seed=a.seed, max_steps=a.max_steps, grid_every=a.grid_every,
-                            precision=a.precision, max_minutes=a.minutes, eval_every=a.eval_every,
-                            checkpoint_every_epoch=a.checkpoint_every_epoch)
-    return model_cfg, train_cfg
+    return ModelConfig(**config_kwargs(args, ModelConfig)), TrainConfig(**config_kwargs(args, TrainConfig))
 
 
-def cmd_train(a: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     import time
 
     import torch
@@ -275,25 +277,25 @@ def cmd_train(a: argparse.Namespace) -> int:
     from .data import load_dataset
     from .training import Trainer, resolve_device
 
-    resolve_device(a.device)  # fail on a missing GPU before spending time on data
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    model_cfg, train_cfg = train_configs(a)
-    spec = _data_spec(a, a.resolution)
-    out = Path(a.out) if a.out else Path("runs") / f"{spec.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if a.resume and not out.is_dir():
+    resolve_device(args.device)  # fail on a missing GPU before spending time on data
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_cfg, train_cfg = train_configs(args)
+    spec = data_spec(args, args.resolution)
+    out = Path(args.out) if args.out else Path("runs") / f"{spec.kind}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.resume and not out.is_dir():
         raise VaeCoreError(f"--resume needs an existing checkpoint directory in --out, {out} does not exist")
     if spec.is_synthetic:
         print(f"dataset: {spec.describe()}", file=sys.stderr)
     dataset = load_dataset(spec)
-    trainer = Trainer(dataset, model_cfg, train_cfg, out, device=a.device, resume=a.resume, init_from=a.init_from,
-                      log_every=a.log_every, keep_training_state=not a.no_train_state)
+    trainer = Trainer(dataset, model_cfg, train_cfg, out, device=args.device, resume=args.resume, init_from=args.init_from,
+                      log_every=args.log_every, keep_training_state=not args.no_train_state)
     import os
 
     rank0 = int(os.environ.get("RANK", "0")) == 0
     stream = sys.stderr if rank0 else open(os.devnull, "w")
     try:
-        done = _render_events(trainer.run(), stream)
+        done = render_events(trainer.run(), stream)
     except KeyboardInterrupt:
         trainer.cancel()
         raise
@@ -302,96 +304,96 @@ def cmd_train(a: argparse.Namespace) -> int:
     return 0
 
 
-def _load(a: argparse.Namespace):
+def _load(args: argparse.Namespace):
     from .checkpoint import load_checkpoint
 
-    return load_checkpoint(a.checkpoint)
+    return load_checkpoint(args.checkpoint)
 
 
-def cmd_evaluate(a: argparse.Namespace) -> int:
+def cmd_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .data import load_dataset
     from .metrics import evaluate_model
 
-    ck = _load(a)
-    spec = _data_spec(a, ck.meta.model.resolution) if a.data else ck.meta.data
+    ck = _load(args)
+    spec = data_spec(args, ck.meta.model.resolution) if args.data else ck.meta.data
     dataset = load_dataset(spec)
     _, val = dataset.split()
-    idx = val if a.split == "val" and len(val) else np.arange(len(dataset))
+    idx = val if args.split == "val" and len(val) else np.arange(len(dataset))
     report = evaluate_model(ck.model, dataset, idx).to_dict()
     report["dataset"] = spec.describe()
-    report["split"] = a.split
-    if not a.json:
-        print(f"checkpoint {a.checkpoint}\ndataset    {report['dataset']} ({a.split} split, {report['n']} images)")
+    report["split"] = args.split
+    if not args.json:
+        print(f"checkpoint {args.checkpoint}\ndataset    {report['dataset']} ({args.split} split, {report['n']} images)")
         for k in ("mse", "psnr", "ssim", "recon_nll", "kl", "nelbo", "bits_per_dim", "active_units"):
             if k in report:
                 v = report[k]
                 print(f"  {k:<13} {v:.5g}" if isinstance(v, float) else f"  {k:<13} {v}")
-    if a.disentanglement:
+    if args.disentanglement:
         # The scorecard plus the attribute sliders' edit fidelity, cached in <checkpoint>/analysis/ (the app's
         # Analysis tab reads the same file): a second run, or the app, loads it instead of recomputing.
-        from .analysis import AnalysisConfig, load_or_compute_analysis
+        from .analysis.report import AnalysisConfig, load_or_compute_analysis
         from .explorer import Explorer
 
         analysis = load_or_compute_analysis(
-            Explorer(ck), dataset, AnalysisConfig(n_train=a.num_train, n_test=a.num_test, seed=a.score_seed),
+            Explorer(ck), dataset, AnalysisConfig(n_train=args.num_train, n_test=args.num_test, seed=args.score_seed),
             progress=lambda msg: print(f"analysis: {msg}", file=sys.stderr))
-        if a.json:
+        if args.json:
             report["disentanglement"] = analysis.scorecard.to_dict()
             report["edit_fidelity"] = analysis.fidelity.to_dict()
             report["attribute_classifier"] = analysis.classifier.to_dict()
         else:
-            print(f"\ndisentanglement of the posterior means ({a.checkpoint}, all of {len(dataset)} images)\n")
+            print(f"\ndisentanglement of the posterior means ({args.checkpoint}, all of {len(dataset)} images)\n")
             print(analysis.format_table())
-    if a.json:
+    if args.json:
         print(json.dumps(report, indent=2))
     return 0
 
 
-def cmd_beta_sweep(a: argparse.Namespace) -> int:
-    """Train one short run per β with the same data, model and seed, then measure each (see vae_core.sweep)."""
+def cmd_beta_sweep(args: argparse.Namespace) -> int:
+    """Train one short run per β with the same data, model and seed, then measure each (vae_core.analysis.sweep)."""
     import time
 
     import torch
 
     from .checkpoint import load_checkpoint
     from .data import load_dataset
-    from .sweep import format_sweep_table, measure_point, plot_sweep_png
+    from .analysis.sweep import format_sweep_table, measure_point, plot_sweep_png
     from .training import Trainer, resolve_device
 
-    resolve_device(a.device)
-    if a.threads:
-        torch.set_num_threads(a.threads)
-    model_cfg = ModelConfig(resolution=a.resolution, latent_dim=a.latent_dim, channels=a.channels)
-    configs = [TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, beta=b, kl_warmup_steps=a.kl_warmup,
-                           seed=a.seed) for b in a.betas]  # validate every β before training any
-    spec = _data_spec(a, a.resolution)
+    resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model_cfg = ModelConfig(**config_kwargs(args, ModelConfig, SWEEP_MODEL_FIELDS))
+    recipe = config_kwargs(args, TrainConfig, SWEEP_TRAIN_FIELDS)
+    configs = [TrainConfig(**recipe, beta=b) for b in args.betas]  # validate every β before training any
+    spec = data_spec(args, args.resolution)
     dataset = load_dataset(spec)
     if dataset.labels is None:
         raise VaeCoreError(f"{spec.describe()} has no attribute labels, so disentanglement cannot be scored; use the "
                            "synthetic set, the Cartoon Set, or --labels with a CSV")
-    root = Path(a.out) if a.out else Path("runs") / f"beta-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
-    print(f"dataset: {spec.describe()}\nβ sweep {', '.join(f'{b:g}' for b in a.betas)} into {root}", file=sys.stderr)
+    root = Path(args.out) if args.out else Path("runs") / f"beta-sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(f"dataset: {spec.describe()}\nβ sweep {', '.join(f'{b:g}' for b in args.betas)} into {root}", file=sys.stderr)
     points = []
     for cfg in configs:
         print(f"\n-- β = {cfg.beta:g} --", file=sys.stderr)
-        trainer = Trainer(dataset, model_cfg, cfg, root / f"beta-{cfg.beta:g}", device=a.device,
+        trainer = Trainer(dataset, model_cfg, cfg, root / f"beta-{cfg.beta:g}", device=args.device,
                           log_every=10, keep_training_state=False)
         try:
-            done = _render_events(trainer.run(), sys.stderr)
+            done = render_events(trainer.run(), sys.stderr)
         except KeyboardInterrupt:
             trainer.cancel()
             raise
         if not done:
             raise VaeCoreError(f"training at β = {cfg.beta:g} ended without a checkpoint")
         ck = load_checkpoint(done["path"])
-        points.append(measure_point(ck.model, dataset, cfg.beta, done["path"], n_train=a.num_train,
-                                    n_test=a.num_test, seed=a.score_seed))
-    if a.plot:
-        plot_sweep_png(points, a.plot)
-        print(f"wrote {a.plot}", file=sys.stderr)
-    if a.json:
+        points.append(measure_point(ck.model, dataset, cfg.beta, done["path"], n_train=args.num_train,
+                                    n_test=args.num_test, seed=args.score_seed))
+    if args.plot:
+        plot_sweep_png(points, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    if args.json:
         print(json.dumps({"dataset": spec.describe(), "out": str(root), "points": [p.to_dict() for p in points]},
                          indent=2))
     else:
@@ -403,14 +405,14 @@ def cmd_beta_sweep(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_embed(a: argparse.Namespace) -> int:
+def cmd_embed(args: argparse.Namespace) -> int:
     from .explorer import Explorer
 
-    ex = Explorer.open(a.checkpoint, max_points=a.max_points)
-    data = ex.map(method=a.method, n_neighbors=a.n_neighbors, min_dist=a.min_dist)
-    print(f"{len(data.coords)} points mapped with {a.method} ({data.bundle.dataset_label}); "
-          f"cached under {Path(a.checkpoint) / 'projections'}")
-    if not a.no_sampler:
+    ex = Explorer.open(args.checkpoint, max_points=args.max_points)
+    data = ex.map(method=args.method, n_neighbors=args.n_neighbors, min_dist=args.min_dist)
+    print(f"{len(data.coords)} points mapped with {args.method} ({data.bundle.dataset_label}); "
+          f"cached under {Path(args.checkpoint) / 'projections'}")
+    if not args.no_sampler:
         sampler = ex.fit_sampler()
         chosen = sampler.info["chosen"]
         print(f"latent sampler: {sampler.describe()} fitted to {sampler.info['n_final']} training codes, chosen "
@@ -420,30 +422,30 @@ def cmd_embed(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sample(a: argparse.Namespace) -> int:
+def cmd_sample(args: argparse.Namespace) -> int:
     from PIL import Image
 
     from .explorer import Explorer
+    from .grid import make_grid
     from .latent import decode_latents
-    from .training import make_grid
 
-    if a.n < 1 or a.cols < 1:
-        raise VaeCoreError("-n and --cols must be >= 1")
-    if not (math.isfinite(a.temperature) and a.temperature >= 0):
-        raise VaeCoreError(f"--temperature must be a finite number >= 0, got {a.temperature}")
-    ex = Explorer(_load(a))
-    source = "the N(0, I) prior" if a.prior or ex.sampler is None else f"the fitted {ex.sampler.describe()}"
-    if not a.prior and ex.sampler is None:
+    if args.count < 1 or args.cols < 1:
+        raise VaeCoreError("--count (-n) and --cols must be >= 1")
+    if not (math.isfinite(args.temperature) and args.temperature >= 0):
+        raise VaeCoreError(f"--temperature must be a finite number >= 0, got {args.temperature}")
+    ex = Explorer(_load(args))
+    source = "the N(0, I) prior" if args.prior or ex.sampler is None else f"the fitted {ex.sampler.describe()}"
+    if not args.prior and ex.sampler is None:
         print("this checkpoint has no fitted sampler (fit one with `python -m vae_core embed`); "
               "sampling the prior", file=sys.stderr)
-    z = ex.sample(a.n, seed=a.seed, temperature=a.temperature, prior=a.prior)
-    grid = make_grid(decode_latents(ex.model, z), cols=a.cols)
-    Image.fromarray(grid).save(a.out)
-    print(f"wrote {a.n} samples from {source} (temperature {a.temperature:g}) to {a.out}")
+    z = ex.sample(args.count, seed=args.seed, temperature=args.temperature, prior=args.prior)
+    grid = make_grid(decode_latents(ex.model, z), cols=args.cols)
+    Image.fromarray(grid).save(args.out)
+    print(f"wrote {args.count} samples from {source} (temperature {args.temperature:g}) to {args.out}")
     return 0
 
 
-def cmd_publish(a: argparse.Namespace) -> int:
+def cmd_publish(args: argparse.Namespace) -> int:
     """Weights (optionally float16) and metadata only; the caches are made afresh for the new file (embed,
     evaluate --disentanglement), since they are keyed by the weights' hash."""
     import dataclasses
@@ -456,14 +458,14 @@ def cmd_publish(a: argparse.Namespace) -> int:
     from .errors import DatasetError
     from .latent import decode_latents, encode_images, sample_prior
 
-    src = load_checkpoint(a.checkpoint)
-    out = Path(a.out)
-    if out.resolve() == Path(a.checkpoint).resolve():
+    src = load_checkpoint(args.checkpoint)
+    out = Path(args.out)
+    if out.resolve() == Path(args.checkpoint).resolve():
         raise VaeCoreError("--out must be another folder than --checkpoint")
-    dtype = torch.float16 if a.half else torch.float32
+    dtype = torch.float16 if args.half else torch.float32
     meta = dataclasses.replace(src.meta, weights_sha256="", created="",
                                extra={**src.meta.extra, "weights_dtype": str(dtype).removeprefix("torch."),
-                                      "published_from": Path(a.checkpoint).name})
+                                      "published_from": Path(args.checkpoint).name})
     save_checkpoint(out, src.model, meta, weights_dtype=dtype)
     shipped = load_checkpoint(out)
     # The largest change the storage makes to what a user sees: decoded faces, as 0–255 pixel values.
@@ -486,23 +488,19 @@ def cmd_publish(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_info(a: argparse.Namespace) -> int:
+def cmd_info(args: argparse.Namespace) -> int:
     from .checkpoint import read_meta
 
-    print(json.dumps(read_meta(a.checkpoint).to_dict(), indent=2))
+    print(json.dumps(read_meta(args.checkpoint).to_dict(), indent=2))
     return 0
-
-
-COMMANDS = {"download": cmd_download, "train": cmd_train, "evaluate": cmd_evaluate, "beta-sweep": cmd_beta_sweep,
-            "embed": cmd_embed, "sample": cmd_sample, "publish": cmd_publish, "info": cmd_info}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    a = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[a.command](a)
+        return args.run(args)
     except VaeCoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

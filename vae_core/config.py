@@ -16,7 +16,7 @@ SUPPORTED_RESOLUTIONS = (32, 64, 128)
 DatasetKind = Literal["synthetic", "cartoonset", "folder"]
 
 
-def _from_dict(cls, d: dict[str, Any]):
+def dataclass_from_dict(cls, d: dict[str, Any]):
     """Build a dataclass from a dict, rejecting unknown keys (a typo must not be ignored silently)."""
     if not isinstance(d, dict):
         raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(d).__name__}")
@@ -38,6 +38,19 @@ def _from_dict(cls, d: dict[str, Any]):
         raise ConfigError(f"bad {cls.__name__}: {e}") from None
 
 
+def _flag(default: Any, help: str, flag: str | None = None, choices: tuple[Any, ...] | None = None) -> Any:
+    """A field that is also a command-line flag: :mod:`vae_core.cli_flags` builds the parser from this
+    metadata, so the default, the help and the flag's name live here only. ``flag`` names the option where it
+    differs from the field's (``--minutes`` for ``max_minutes``): the shorter spelling users and the shipped
+    checkpoints' recorded commands type."""
+    meta: dict[str, Any] = {"help": help}
+    if flag:
+        meta["flag"] = flag
+    if choices:
+        meta["choices"] = choices
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of the convolutional VAE.
@@ -45,27 +58,23 @@ class ModelConfig:
     The encoder halves the resolution once per entry of ``channels`` (at ``encoder_width`` × their width);
     the decoder doubles it back through the same channels reversed. With the defaults a 64×64 image
     becomes a 128×4×4 feature map before the latent heads, and z a 256×4×4 map at the decoder's start.
+    The measurements behind the defaults are in docs/performance.md, "Why the defaults".
     """
 
-    resolution: int = 64
-    #: 256: on real Cartoon Set faces every one of 256 dims stays active at β = 1. After the 10-minute budget's
-    #: 6,714 steps held-out SSIM was 0.819 (256) vs 0.810 (128) with flips and 0.822 vs 0.816 without; a z-256
-    #: step costs ~10% more CPU time, which at equal CPU time leaves a small win of about the spread between
-    #: two seeds (0.004). 3-minute probes could not tell them apart (0.748 both; 32: 0.692). README
-    #: "Performance", recipe sweep.
-    latent_dim: int = 256
+    resolution: int = _flag(64, "image side in pixels", choices=SUPPORTED_RESOLUTIONS)
+    #: Why 256: on real Cartoon Set faces every one of 256 dims stays active at β = 1, and at equal CPU time
+    #: it reconstructed held-out faces slightly better than 128 (a z-256 step costs a little more).
+    latent_dim: int = _flag(256, "latent size z")
     #: Decoder channels per stage (from the image side); the encoder has the same stages.
-    channels: tuple[int, ...] = (32, 64, 128, 256)
+    channels: tuple[int, ...] = _flag((32, 64, 128, 256), "channels per stage, comma-separated, e.g. 32,64,128,256")
     #: Encoder channels = this × ``channels``. Why 0.5: on a fixed time budget a half-width encoder (¼ of its
-    #: FLOPs) buys ~20% more steps, and 3-minute real-face probes scored held-out SSIM 0.727 (0.5) and 0.727
-    #: (0.25) against 0.714 (1.0). Checkpoints written before this field existed have mirrored encoders
-    #: (1.0): :meth:`from_dict` reads a missing value as 1.0.
-    encoder_width: float = 0.5
-    res_blocks: int = 0
-    norm: Literal["batch", "none"] = "batch"
+    #: FLOPs) buys more steps, and scored better than a mirrored one (1.0) in the same time.
+    encoder_width: float = _flag(0.5, "encoder channels = this × --channels (1 mirrors the decoder)")
+    res_blocks: int = _flag(0, "residual blocks per stage")
+    norm: Literal["batch", "none"] = _flag("batch", "normalisation after each convolution")
     #: Fixed std of the Gaussian decoder p(x|z) = N(x̂, σ²I) on [0, 1] pixels. It sets how much a
     #: squared pixel error weighs against a nat of KL: recon NLL = SSE / (2σ²) + const.
-    obs_std: float = 0.1
+    obs_std: float = _flag(0.1, "std σ of the Gaussian decoder on [0, 1] pixels")
 
     def __post_init__(self) -> None:
         if self.resolution not in SUPPORTED_RESOLUTIONS:
@@ -117,9 +126,14 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
-        if isinstance(d, dict) and "encoder_width" not in d:
-            d = {**d, "encoder_width": 1.0}  # written before the field existed: the encoder mirrored the decoder
-        return _from_dict(cls, d)
+        """A config of the current format (older ones are upgraded by :mod:`vae_core.migrations`); a missing
+        key takes its default, so ``from_dict({}) == ModelConfig()``."""
+        return dataclass_from_dict(cls, d)
+
+
+#: Centred square crop of each kind when none is given: the real Cartoon Set's 500×500 faces sit in a wide
+#: white margin, so its central 350×350 box (0.7) holds the face; other images are used whole.
+DEFAULT_CROP = {"cartoonset": 0.7, "synthetic": 1.0, "folder": 1.0}
 
 
 @dataclass(frozen=True)
@@ -127,26 +141,31 @@ class DataSpec:
     """Where training images come from and how they were turned into model inputs.
 
     Stored in the checkpoint so that uploads are preprocessed exactly like the training data.
-    ``crop_fraction`` is the side of the centred square crop relative to the shorter image side
-    (the real Cartoon Set's 500×500 faces use 0.7 → the central 350×350 box).
+    ``crop_fraction`` is the side of the centred square crop relative to the shorter image side; None
+    takes the kind's :data:`DEFAULT_CROP` (the stored spec always holds the number).
     """
 
-    kind: DatasetKind = "synthetic"
-    path: str | None = None
+    kind: DatasetKind = _flag("synthetic", "dataset kind: the embedded SYNTHETIC faces (offline default), a "
+                                           "downloaded real Cartoon Set folder, or any folder of images",
+                              flag="--data")
+    path: str | None = _flag(None, "folder of the Cartoon Set / image folder")
     resolution: int = 64
-    crop_fraction: float = 1.0
+    crop_fraction: float | None = _flag(None, "centred square crop as a fraction of the shorter side (default: 0.7 "
+                                              "for the real Cartoon Set, 1.0 otherwise)", flag="--crop")
     #: synthetic only: number of faces and generator seed
-    size: int = 10_000
-    seed: int = 0
+    size: int = _flag(10_000, "synthetic: number of faces")
+    seed: int = _flag(0, "synthetic: generator seed", flag="--data-seed")
     #: folder only: optional labels CSV (one row per file)
-    labels_csv: str | None = None
+    labels_csv: str | None = _flag(None, "labels CSV for an image folder (first column = file name)", flag="--labels")
     #: use at most this many images (None = all); the split is deterministic
-    limit: int | None = None
-    val_fraction: float = 0.1
+    limit: int | None = _flag(None, "use only the first N images")
+    val_fraction: float = _flag(0.1, "held-out fraction")
 
     def __post_init__(self) -> None:
-        if self.kind not in ("synthetic", "cartoonset", "folder"):
+        if self.kind not in DEFAULT_CROP:
             raise ConfigError(f"dataset kind must be synthetic, cartoonset or folder, got {self.kind!r}")
+        if self.crop_fraction is None:
+            object.__setattr__(self, "crop_fraction", DEFAULT_CROP[self.kind])
         if self.kind != "synthetic" and not self.path:
             raise ConfigError(f"a {self.kind} dataset needs a path")
         if self.resolution not in SUPPORTED_RESOLUTIONS:
@@ -188,57 +207,76 @@ class DataSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DataSpec":
-        return _from_dict(cls, d)
+        """A spec of the current format (older ones are upgraded by :mod:`vae_core.migrations`)."""
+        return dataclass_from_dict(cls, d)
+
+
+#: Epochs of a run that sets no other end (``max_steps`` or ``max_minutes``).
+DEFAULT_EPOCHS = 10
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation recipe. ``kl_warmup_steps`` ramps β linearly from 0 (avoids early posterior collapse)."""
+    """Optimisation recipe. The defaults are the tuned recipe the shipped models were trained with, so a run
+    needs no flags beyond its data; docs/performance.md ("Why the defaults") has the measurements."""
 
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 2e-3
+    #: None: no epoch limit when ``max_steps`` or ``max_minutes`` ends the run, else :data:`DEFAULT_EPOCHS`
+    #: (the stored config always holds what was used).
+    epochs: int | None = _flag(None, f"epochs (default: {DEFAULT_EPOCHS}, or no limit when --minutes or "
+                                     "--max-steps ends the run)")
+    batch_size: int = _flag(64, "images per optimizer step")
+    lr: float = _flag(2e-3, "peak learning rate")
     #: AdamW's decoupled weight decay, on every parameter. Why 0.3, which looks large: with batch norm most
     #: convolution weights are scale-free, so decay mostly keeps their norm small and their effective step
-    #: large, and it narrows the train/held-out gap of a small data set. Step-matched real-face runs (10 CPU
-    #: minutes' worth of steps): held-out SSIM 0.826 with none, 0.827 at 0.01, 0.835 at 0.1, 0.837 at 0.3,
-    #: 0.820 at 1 (README "Performance", recipe sweep). Configs always recorded the value, so old runs keep theirs.
-    weight_decay: float = 0.3
+    #: large, and it narrows the train/held-out gap of a small data set; 1 was too much.
+    weight_decay: float = _flag(0.3, "AdamW's decoupled weight decay")
     #: Adam's second-moment decay. Why 0.99 rather than the usual 0.999: runs here are short (thousands of
     #: steps), and a variance estimate that forgets in ~100 steps instead of ~1,000 tracks the loss landscape
-    #: as the learning rate and β change. Step-matched real-face runs scored held-out SSIM 0.813 against 0.810
-    #: alone and 0.826 against 0.822 with z = 256 and no flips: small, about the spread between two seeds, but
-    #: the same sign both times (README "Performance", recipe sweep). Configs written before the field existed used 0.999:
-    #: :meth:`from_dict` reads a missing value as 0.999.
-    adam_beta2: float = 0.99
-    beta: float = 1.0
-    kl_warmup_steps: int = 0
-    lr_schedule: Literal["constant", "cosine", "wsd"] = "cosine"
-    hflip: bool = False
-    #: random translation of each training image by up to this many pixels per axis (edge-filled); 0 = off
-    shift: int = 0
-    seed: int = 0
+    #: as the learning rate and β change. The gain is small but had the same sign in every comparison.
+    adam_beta2: float = _flag(0.99, "Adam's second-moment decay")
+    beta: float = _flag(1.0, "weight β of the KL term")
+    #: β ramps linearly from 0 over these steps: the decoder learns to use z before the KL term pulls the
+    #: posteriors to the prior (avoids early posterior collapse).
+    kl_warmup_steps: int = _flag(1000, "steps over which β ramps up from 0", flag="--kl-warmup")
+    #: Why "wsd" (see :func:`vae_core.training.trainer.lr_at`): a high rate for most of a short run keeps it
+    #: learning fast, and the final decay still settles the weights; a cosine from the start scored lower.
+    lr_schedule: Literal["constant", "cosine", "wsd"] = _flag(
+        "wsd", "lr schedule: constant, cosine decay, or wsd (constant, then linear decay over the last 20%%)",
+        flag="--schedule")
+    #: Why off: these faces are not mirror-symmetric enough for a flip to be a free extra face.
+    hflip: bool = _flag(False, "random horizontal flips")
+    #: Random translation of each training image by up to this many pixels per axis (edge-filled); 0 = off.
+    #: Why 2: it closes most of the gap between training and held-out faces.
+    shift: int = _flag(2, "random translations by up to N pixels (edge-filled)")
+    seed: int = _flag(0, "training seed")
     #: emit an image grid event every N optimizer steps (0 = only at epoch ends)
-    grid_every: int = 0
+    grid_every: int = _flag(0, "image grids every N steps (0: at epoch ends)")
     #: write a checkpoint at every epoch end (the final one is always written)
-    checkpoint_every_epoch: bool = True
+    checkpoint_every_epoch: bool = _flag(True, "write a resumable checkpoint at every epoch end (off: only the "
+                                               "final one; long runs on small sets spend less time writing)")
     channels_last: bool = True
-    max_steps: int | None = None
+    max_steps: int | None = _flag(None, "stop after this many optimizer steps")
     #: Wall-clock budget: the run ends (normally, with its final metrics) once this many minutes of training
     #: have passed, and the cosine schedule anneals to that deadline rather than to the last epoch, so a
     #: "train for 10 minutes" run ends at a low learning rate instead of being cut off mid-schedule.
-    max_minutes: float | None = None
+    max_minutes: float | None = _flag(None, "time budget: stop after this many minutes; the cosine/wsd schedule "
+                                            "anneals to it", flag="--minutes")
     #: Evaluate on the validation split every N epochs; 0 = at most ~5% of the time: every epoch unless
     #: epochs are so short that the evaluation would cost more (small sets), and always after the last.
-    eval_every: int = 0
+    eval_every: int = _flag(0, "validate every N epochs (0: every epoch, less often when epochs are very short)")
     #: Arithmetic of the training step's convolutions: "bf16" autocast (weights, optimizer, loss, KL and
     #: every evaluation stay fp32), "fp32", or "auto" = bf16 where the hardware does it natively (CPUs
     #: with AMX or AVX-512 BF16, CUDA GPUs with bf16), else fp32. See vae_core.training.device.
-    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    precision: Literal["auto", "fp32", "bf16"] = _flag(
+        "auto", "training arithmetic: bf16 autocast where the hardware has it natively (auto), or fixed")
 
     def __post_init__(self) -> None:
-        if not 1 <= self.epochs <= 100_000:
-            raise ConfigError(f"epochs must be in 1..100000, got {self.epochs}")
+        if self.epochs is None and self.max_steps is None and self.max_minutes is None:
+            object.__setattr__(self, "epochs", DEFAULT_EPOCHS)
+        if self.epochs is not None and (isinstance(self.epochs, bool) or not isinstance(self.epochs, int)
+                                        or not 1 <= self.epochs <= 100_000):
+            raise ConfigError(f"epochs must be a whole number in 1..100000 (or None with a step or time limit), "
+                              f"got {self.epochs!r}")
         if not 1 <= self.batch_size <= 4096:
             raise ConfigError(f"batch_size must be in 1..4096, got {self.batch_size}")
         if not 0 < self.lr <= 10:
@@ -273,6 +311,5 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        if isinstance(d, dict) and "adam_beta2" not in d:
-            d = {**d, "adam_beta2": 0.999}  # written before the field existed: PyTorch's default then applied
-        return _from_dict(cls, d)
+        """A config of the current format (older ones are upgraded by :mod:`vae_core.migrations`)."""
+        return dataclass_from_dict(cls, d)

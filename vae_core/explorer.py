@@ -25,6 +25,7 @@ from PIL import Image
 
 from . import latent as latent_ops
 from . import projection as proj_ops
+from .projection import DEFAULT_MAX_POINTS, UMAP_MIN_DIST, UMAP_NEIGHBORS
 from .atomic import atomic_write
 from .attribute_values import ValueSwatch
 from .checkpoint import LoadedCheckpoint, load_checkpoint
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 EMBED_VERSION = 1
 THUMB = 32
 NUM_EXAMPLES = 48
-#: Faces embedded for the map; the CLI's `embed` and the app must agree, since it keys the cache.
-DEFAULT_MAX_POINTS = 5000
 
 
 @dataclass(frozen=True)
@@ -339,7 +338,7 @@ class Explorer:
 
     # -- the 2-D map ----------------------------------------------------------------------------------
     @staticmethod
-    def _map_params(method: str, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> dict[str, Any]:
+    def _map_params(method: str, n_neighbors: int = UMAP_NEIGHBORS, min_dist: float = UMAP_MIN_DIST, seed: int = 0) -> dict[str, Any]:
         """The parameters a map's cache key holds: one place, so a lookup and a fit agree on the file."""
         return {"n_neighbors": n_neighbors, "min_dist": min_dist, "seed": seed} if method == "umap" else {}
 
@@ -351,7 +350,8 @@ class Explorer:
         key = proj_ops.projection_cache_key(self.checkpoint.fingerprint, self._embedding_key(), method, params)
         return self._cache_dir() / f"map-{method}-{key}.npz"
 
-    def map(self, method: str = "umap", n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> MapData:
+    def map(self, method: str = "umap", n_neighbors: int = UMAP_NEIGHBORS, min_dist: float = UMAP_MIN_DIST,
+            seed: int = 0) -> MapData:
         """The dataset sample mapped to 2-D, from the cache or fitted now (UMAP: slow on first fit)."""
         params = self._map_params(method, n_neighbors, min_dist, seed)
         cache_key = f"{method}:{json.dumps(params, sort_keys=True)}"

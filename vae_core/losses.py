@@ -50,11 +50,6 @@ def elbo_terms(x: torch.Tensor, x_hat: torch.Tensor, posterior: Posterior, cfg: 
     )
 
 
-def nelbo(recon_nll: float, kl: float) -> float:
-    """Negative ELBO at β = 1, nats/image."""
-    return recon_nll + kl
-
-
 def bits_per_dim(nelbo_nats: float, cfg: ModelConfig) -> float:
     """nats/image on [0, 1] pixels → bits/dim on the 8-bit scale."""
     d = cfg.data_dim

@@ -35,6 +35,11 @@ PROJECTION_FORMAT = 1
 #: Up to this many points fit_umap computes the exact k-NN graph itself (sklearn, brute force, no numba)
 #: and hands it to UMAP: exact neighbours, and it skips pynndescent's numba JIT (~30 s of a cold fit).
 EXACT_KNN_MAX_POINTS = 20_000
+#: UMAP's own defaults, kept: the shipped maps were fitted with them, and they key the map caches.
+UMAP_NEIGHBORS = 15
+UMAP_MIN_DIST = 0.1
+#: Faces embedded for the map; the CLI's `embed` and the app must agree, since it keys the cache.
+DEFAULT_MAX_POINTS = 5000
 #: Queries per block in the k-NN blends: bounds the [block, N] distance matrix (256 × 100k × 8 B = 200 MB).
 _QUERY_BLOCK = 256
 
@@ -115,7 +120,7 @@ def fit_pca2(mu: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def fit_umap(mu: np.ndarray, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> np.ndarray:
+def fit_umap(mu: np.ndarray, n_neighbors: int = UMAP_NEIGHBORS, min_dist: float = UMAP_MIN_DIST, seed: int = 0) -> np.ndarray:
     """UMAP of μ [N, Z] to float32 [N, 2], reproducible for a given ``seed`` (single-threaded).
 
     Cost: umap-learn is imported here, lazily, and its first fit in a process JIT-compiles numba code,

@@ -13,10 +13,11 @@ size, newest mtime and a hash of the sorted list of (path, size, mtime)). A cach
 its manifest's key and fingerprint equal the current ones and the arrays it names have the recorded
 shapes; otherwise it is rebuilt in place.
 
-Atomicity: arrays are written under fresh token names, fsynced, and only then the manifest is
-switched with ``os.replace``. A build killed at any point leaves either the old valid cache or no
-manifest pointing at the partial files, never a valid-looking half cache; readers that already
-memory-mapped the old arrays keep reading them (the inode lives until they close it).
+Atomicity: arrays are written under fresh token names, each whole or not at all
+(:mod:`.npy_files`), and only then the manifest is switched atomically. A build killed at any point
+leaves either the old valid cache or no manifest pointing at the partial files, never a valid-looking
+half cache; readers that already memory-mapped the old arrays keep reading them (the inode lives
+until they close it). Decoding runs in a process pool (:mod:`.pool`) for large sets.
 """
 
 from __future__ import annotations
@@ -24,27 +25,27 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing as mp
 import os
 import re
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Generator, Sequence
 
 import numpy as np
 
-from ..atomic import fsync_dir as _fsync_dir
+from ..atomic import atomic_write_bytes
 from ..errors import DatasetError, ImageInputError
 from .images import PREPROCESS_VERSION, preprocess_file
+from .npy_files import load_npy, save_npy, write_npy_rows
+from .pool import MIN_POOL_ITEMS, ordered_map
 
 log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
-#: Below this many images a process pool costs more to start than it saves.
-POOL_MIN_IMAGES = 256
 #: A build stops after this many unreadable images and reports them.
 MAX_REPORTED_BAD = 10
 #: Leftovers of killed builds older than this are removed by the next build of the slot.
@@ -116,7 +117,7 @@ def cached_images(
 
     ``extra_paths`` (e.g. the Cartoon Set CSVs) join the fingerprint; ``labels_fn`` is called only on a
     build and its int64 [N, A] result is cached with the images. ``workers`` processes decode in
-    parallel (None: up to 2, and 1 for small sets).
+    parallel (None: up to 2, and 1 for sets of fewer than :data:`~.pool.MIN_POOL_ITEMS`).
     """
     source = Path(source).resolve()
     if not image_paths:
@@ -157,16 +158,12 @@ def _try_load(slot: Path, key: dict[str, Any], fingerprint: dict[str, Any]) -> t
         return None, "the source files changed"
     try:
         n, r = int(manifest["count"]), key["resolution"]
-        images = np.load(slot / manifest["images_file"], mmap_mode="r", allow_pickle=False)
+        images = load_npy(slot / manifest["images_file"], np.uint8, (n, r, r, 3), mmap=True)
         labels = None
         if manifest.get("labels_file"):
-            labels = np.load(slot / manifest["labels_file"], allow_pickle=False)
+            labels = load_npy(slot / manifest["labels_file"], np.int64, (n, None))
     except (OSError, ValueError, KeyError, TypeError) as e:
-        return None, f"cache files unreadable ({e})"
-    if images.dtype != np.uint8 or images.shape != (n, r, r, 3):
-        return None, f"cache holds {images.dtype} {images.shape}, expected uint8 {(n, r, r, 3)}"
-    if labels is not None and (labels.ndim != 2 or len(labels) != n or labels.dtype != np.int64):
-        return None, "cached labels have the wrong shape"
+        return None, f"cache files unusable ({e})"
     return CachedImages(images=images, labels=labels, directory=slot, manifest=manifest, built=False), ""
 
 
@@ -181,13 +178,6 @@ def _decode_task(task: tuple[str, int, float]) -> tuple[np.ndarray | None, str |
         return None, f"{type(e).__name__}: {e}"
 
 
-def _pool_context() -> mp.context.BaseContext:
-    """'fork' where available: 'spawn'/'forkserver' re-import the caller's ``__main__`` (e.g. app.py,
-    which builds a whole UI) in every worker. The workers only run Pillow/numpy code, never torch."""
-    methods = mp.get_all_start_methods()
-    return mp.get_context("fork" if "fork" in methods else "spawn")
-
-
 def _build(
     slot: Path,
     key: dict[str, Any],
@@ -197,8 +187,6 @@ def _build(
     progress: bool,
     workers: int | None,
 ) -> CachedImages:
-    from tqdm.auto import tqdm
-
     try:
         slot.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -217,44 +205,16 @@ def _build(
 
     token = f"{time.strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:8]}"
     img_name, lab_name = f"images-{token}.npy", (f"labels-{token}.npy" if labels is not None else None)
-    partial = slot / f"{img_name}.partial"
     t0 = time.perf_counter()
-    n_workers = workers if workers is not None else (min(2, os.cpu_count() or 1) if n >= POOL_MIN_IMAGES else 1)
-    written: list[Path] = [partial]
+    n_workers = workers if workers is not None else (min(2, os.cpu_count() or 1) if n >= MIN_POOL_ITEMS else 1)
+    written: list[Path] = []
     try:
-        out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8, shape=(n, r, r, 3))
-        bad: list[tuple[Path, str]] = []
-        tasks = [(str(p), r, key["crop_fraction"]) for p in paths]
-        bar = tqdm(total=n, unit="img", desc=f"preprocessing {n} images to {r}px (once, cached)",
-                   disable=not progress, dynamic_ncols=True)
-        try:
-            if n_workers > 1:
-                with _pool_context().Pool(n_workers) as pool:
-                    _fill(out, pool.imap(_decode_task, tasks, chunksize=16), paths, bad, bar)
-            else:
-                _fill(out, map(_decode_task, tasks), paths, bad, bar)
-        finally:
-            bar.close()
-        if bad:
-            listing = "\n".join(f"  {p}: {msg}" for p, msg in bad)
-            more = " (stopped after the first ones)" if len(bad) >= MAX_REPORTED_BAD else ""
-            raise DatasetError(
-                f"{len(bad)} image(s) could not be read{more}; fix or remove them and retry:\n{listing}"
-            )
-        out.flush()
-        del out
-        _fsync(partial)
-        os.replace(partial, slot / img_name)
-        written = [slot / img_name]
+        written.append(slot / img_name)
+        with closing(_decoded(paths, r, key["crop_fraction"], n_workers, progress)) as images:
+            write_npy_rows(slot / img_name, np.uint8, (n, r, r, 3), images)
         if lab_name is not None:
-            tmp = slot / f"{lab_name}.partial"
-            written.append(tmp)
-            with open(tmp, "wb") as f:
-                np.save(f, np.ascontiguousarray(labels, dtype=np.int64), allow_pickle=False)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, slot / lab_name)
-            written[-1] = slot / lab_name
+            written.append(slot / lab_name)
+            save_npy(slot / lab_name, np.asarray(labels, dtype=np.int64))
         seconds = time.perf_counter() - t0
         manifest = {
             "key": key,
@@ -266,14 +226,7 @@ def _build(
             "build_seconds": round(seconds, 3),
             "workers": n_workers,
         }
-        tmp_manifest = slot / f"{MANIFEST}.{token}.partial"
-        written.append(tmp_manifest)
-        with open(tmp_manifest, "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_manifest, slot / MANIFEST)
-        _fsync_dir(slot)
+        atomic_write_bytes(slot / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
     except BaseException:
         for p in written:
             p.unlink(missing_ok=True)
@@ -289,16 +242,32 @@ def _build(
                         manifest=loaded.manifest, built=True)
 
 
-def _fill(out: np.ndarray, results, paths: list[Path], bad: list[tuple[Path, str]], bar) -> None:
-    """Copy decoded images into ``out``; collect failures, stopping after MAX_REPORTED_BAD."""
-    for i, (arr, err) in enumerate(results):
-        if err is not None:
-            bad.append((paths[i], err))
-            if len(bad) >= MAX_REPORTED_BAD:
-                return
-        else:
-            out[i] = arr
-        bar.update(1)
+def _decoded(paths: list[Path], resolution: int, crop_fraction: float, workers: int,
+             progress: bool) -> Generator[np.ndarray, None, None]:
+    """The preprocessed images in the order of ``paths``; raises DatasetError listing unreadable files
+    at the end (after at most MAX_REPORTED_BAD of them), so no cache is published with holes."""
+    from tqdm.auto import tqdm
+
+    bad: list[tuple[Path, str]] = []
+    n = len(paths)
+    tasks = [(str(p), resolution, crop_fraction) for p in paths]
+    with (
+        tqdm(total=n, unit="img", desc=f"preprocessing {n} images to {resolution}px (once, cached)",
+             disable=not progress, dynamic_ncols=True) as bar,
+        ordered_map(_decode_task, tasks, workers, chunksize=16) as results,
+    ):
+        for i, (arr, err) in enumerate(results):
+            if err is not None:
+                bad.append((paths[i], err))
+                if len(bad) >= MAX_REPORTED_BAD:
+                    break
+            elif not bad:  # after a failure the rest is only checked, not kept
+                yield arr
+            bar.update(1)
+    if bad:
+        listing = "\n".join(f"  {p}: {msg}" for p, msg in bad)
+        more = " (stopped after the first ones)" if len(bad) >= MAX_REPORTED_BAD else ""
+        raise DatasetError(f"{len(bad)} image(s) could not be read{more}; fix or remove them and retry:\n{listing}")
 
 
 def _referenced_files(slot: Path) -> set[str]:
@@ -310,19 +279,15 @@ def _referenced_files(slot: Path) -> set[str]:
 
 
 def _remove_stale_partials(slot: Path, keep: set[str]) -> None:
-    """Delete leftovers of killed builds (old ``*.partial`` and unreferenced arrays)."""
+    """Delete old leftovers of killed builds: temporary files (``*.tmp``; ``*.partial`` from builds of
+    earlier versions of this package) and arrays no manifest names."""
     now = time.time()
     for p in slot.iterdir():
         if p.name == MANIFEST or p.name in keep:
             continue
-        if p.name.endswith(".partial") or re.match(r"^(images|labels)-.*\.npy$", p.name):
+        if p.name.endswith((".tmp", ".partial")) or re.match(r"^(images|labels)-.*\.npy$", p.name):
             try:
                 if now - p.stat().st_mtime > STALE_PARTIAL_SECONDS:
                     p.unlink()
             except OSError:
                 pass
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())

@@ -37,7 +37,7 @@ class DatasetCard:
 
 #: Values the Cartoon Set's schema marks as "none" (the synthetic generator follows the same schema).
 _NONE_VALUES = {"glasses": {11: "no glasses"}, "facial_hair": {14: "no facial hair"}}
-#: The synthetic generator's palettes, named (vae_core.data.synthetic HAIR, IRIS, FRAME, SKIN, by index).
+#: The synthetic generator's palettes, named (vae_core.data.synthetic.palette HAIR, IRIS, FRAME, SKIN, by index).
 _SYNTHETIC_NAMES = {
     **_NONE_VALUES,
     "hair_color": dict(enumerate(("black", "dark brown", "brown", "light brown", "auburn", "ginger", "blond",

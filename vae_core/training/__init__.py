@@ -2,9 +2,9 @@
 
 from .device import resolve_device
 from .events import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent, TrainEvent
-from .trainer import Trainer, make_grid
+from .trainer import Trainer
 
 __all__ = [
-    "Trainer", "make_grid", "resolve_device", "TrainEvent", "StartEvent", "StepEvent", "EvalEvent",
+    "Trainer", "resolve_device", "TrainEvent", "StartEvent", "StepEvent", "EvalEvent",
     "ImagesEvent", "CheckpointEvent", "DoneEvent", "ErrorEvent",
 ]

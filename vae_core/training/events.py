@@ -33,7 +33,7 @@ class StartEvent(_Event):
     """Training is about to take its first step (after any resume)."""
 
     kind: ClassVar[str] = "start"
-    total_steps: int
+    total_steps: int | None  # None: a time budget alone ends the run
     steps_per_epoch: int
     start_step: int
     start_epoch: int

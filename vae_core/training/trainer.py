@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,14 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoint import CheckpointMeta, current_command, load_checkpoint, load_training_state, read_meta, save_checkpoint
+from ..checkpoint import (TRAIN_STATE, CheckpointMeta, current_command, load_checkpoint, load_training_state, read_meta,
+                          save_checkpoint)
 from ..config import ModelConfig, TrainConfig
 from ..data.dataset import FaceDataset, to_uint8
 from ..errors import ConfigError, TrainingError
 from ..losses import bits_per_dim, elbo_terms
 from ..latent import encode_images
+from ..grid import make_grid
 from ..metrics import ssim
 from ..sampler import fit_checkpoint_sampler, quick_sampler
 from ..model import ConvVAE
@@ -53,6 +55,8 @@ SAMPLER_GRID_CODES = 512
 
 @dataclass
 class _RunState:
+    """What a resumed run continues from (saved in the training state)."""
+
     step: int = 0
     epoch: int = 0
     batch_in_epoch: int = 0
@@ -61,6 +65,66 @@ class _RunState:
     #: seconds spent in the training loop by earlier processes of this run (resume keeps the time budget)
     elapsed_before: float = 0.0
     loop_started: float = 0.0
+
+    def elapsed(self) -> float:
+        """Seconds of training in this run so far, earlier processes included."""
+        return self.elapsed_before + time.perf_counter() - self.loop_started
+
+
+@dataclass
+class _Run:
+    """What the steps of one run share, built once by :meth:`Trainer._prepare`."""
+
+    ctx: DistContext
+    model: ConvVAE
+    net: torch.nn.Module  # the model, or its DistributedDataParallel wrapper under torchrun
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator  # the reparameterisation noise
+    state: _RunState
+    train_idx: np.ndarray
+    val_idx: np.ndarray
+    per_rank: int  # training images per process
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int | None  # None: only the time budget ends the run
+    autocast: dict[str, Any]
+    budget_s: float  # math.inf without a time budget
+
+    def steps_left(self) -> bool:
+        return self.total_steps is None or self.state.step < self.total_steps
+
+
+@dataclass
+class _Loop:
+    """Bookkeeping of the loop: the losses of the current log window and epoch (on the device, read only
+    when reported), and why and when it stops or evaluates."""
+
+    window: torch.Tensor  # sums of loss, mse, recon, kl and the step count since the last StepEvent
+    epoch_sums: torch.Tensor  # the same since the epoch began
+    window_started: float
+    last_eval: float
+    window_steps: int = 0
+    window_images: int = 0
+    eval_cost: float = 0.0  # seconds the last evaluation took; with eval_every = 0 it sets the cadence
+    cancelled: bool = False
+    timed_out: bool = False  # the time budget (max_minutes) ran out: a normal end, not a cancel
+
+    @classmethod
+    def begin(cls, device: torch.device) -> "_Loop":
+        now = time.perf_counter()
+        return cls(window=torch.zeros(5, device=device), epoch_sums=torch.zeros(5, device=device),
+                   window_started=now, last_eval=now)
+
+    def add(self, row: torch.Tensor, images: int) -> None:
+        self.window += row
+        self.epoch_sums += row
+        self.window_steps += 1
+        self.window_images += images
+
+    def reset_window(self) -> None:
+        self.window.zero_()
+        self.window_steps = 0
+        self.window_started, self.window_images = time.perf_counter(), 0
 
 
 def epoch_permutation(train_idx: np.ndarray, seed: int, epoch: int) -> np.ndarray:
@@ -72,7 +136,7 @@ def epoch_permutation(train_idx: np.ndarray, seed: int, epoch: int) -> np.ndarra
 WSD_DECAY_FRACTION = 0.2
 
 
-def lr_at(step: int, total_steps: int, cfg: TrainConfig, elapsed_s: float = 0.0) -> float:
+def lr_at(step: int, total_steps: int | None, cfg: TrainConfig, elapsed_s: float = 0.0) -> float:
     """Learning rate at ``step``: short linear warm-up, then one of
 
     * ``constant``;
@@ -83,16 +147,17 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig, elapsed_s: float = 0.0)
       settles the weights into a low-loss point before the end.
 
     With a time budget (``cfg.max_minutes``) the decay follows whichever runs out first, steps or time, so
-    the schedule anneals to the real end of the run.
+    the schedule anneals to the real end of the run; ``total_steps`` None: the budget alone ends it.
     """
     budget_s = 60.0 * cfg.max_minutes if cfg.max_minutes else math.inf
-    warm = min(100, max(1, total_steps // 20))
+    warm = 100 if total_steps is None else min(100, max(1, total_steps // 20))
     warmed = max((step + 1) / warm, elapsed_s / (0.05 * budget_s))  # a short budget must not end in warm-up
     if warmed < 1:
         return cfg.lr * warmed
     if cfg.lr_schedule == "constant":
         return cfg.lr
-    t = min(1.0, max((step - warm) / max(1, total_steps - warm), elapsed_s / budget_s))
+    by_steps = 0.0 if total_steps is None else (step - warm) / max(1, total_steps - warm)
+    t = min(1.0, max(by_steps, elapsed_s / budget_s))
     if cfg.lr_schedule == "wsd":
         into_decay = max(0.0, (t - (1 - WSD_DECAY_FRACTION)) / WSD_DECAY_FRACTION)
         return cfg.lr * (1 - 0.95 * into_decay)
@@ -106,18 +171,7 @@ def beta_at(step: int, cfg: TrainConfig) -> float:
     return cfg.beta * min(1.0, step / cfg.kl_warmup_steps)
 
 
-def make_grid(images_u8: np.ndarray, cols: int) -> np.ndarray:
-    """uint8 [N, R, R, 3] → one uint8 [rows·R, cols·R, 3] image, padded with white."""
-    n, r = images_u8.shape[0], images_u8.shape[1]
-    rows = max(1, math.ceil(n / cols))
-    grid = np.full((rows * r, cols * r, 3), 255, dtype=np.uint8)
-    for i in range(n):
-        y, x = divmod(i, cols)
-        grid[y * r:(y + 1) * r, x * r:(x + 1) * r] = images_u8[i]
-    return grid
-
-
-def _adamw(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
     """AdamW, fused where this torch has the fused kernel for the model's device: one pass over all
     parameters instead of a dozen small ops per tensor (~2 ms of a ~100 ms CPU step)."""
     kw = dict(lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, cfg.adam_beta2))
@@ -194,8 +248,28 @@ class Trainer:
             shutdown(ctx)
 
     def _run(self, ctx: DistContext) -> Iterator[TrainEvent]:
-        cfg = self.train_config
+        """Prepare, then epochs of steps with an evaluation and a checkpoint after each, then the final
+        checkpoint. A non-finite loss ends the run with an :class:`ErrorEvent` instead."""
         t_start = time.perf_counter()
+        run = self._prepare(ctx)
+        if ctx.is_main:
+            yield self._start_event(run)
+        loop = _Loop.begin(self.device)
+        run.state.loop_started = loop.window_started
+        while run.steps_left() and not loop.timed_out:
+            if not (yield from self._train_epoch(run, loop)):
+                return
+            if loop.cancelled:
+                break
+            if not (yield from self._end_epoch(run, loop)):
+                return
+        yield from self._finish(run, loop, t_start)
+
+    # -- steps of a run ---------------------------------------------------------------------------
+    def _prepare(self, ctx: DistContext) -> _Run:
+        """The model (restored, fine-tuned from another checkpoint, or fresh), its optimizer, the split and
+        the number of steps."""
+        cfg = self.train_config
         torch.manual_seed(cfg.seed)
         model = ConvVAE(self.model_config)
         # Device and memory layout before the optimizer: its state must share the parameters' layout (the
@@ -204,170 +278,184 @@ class Trainer:
         if cfg.channels_last:
             model.to(memory_format=torch.channels_last)
         state = _RunState(history=[])
-        optimizer = _adamw(model, cfg)
+        optimizer = build_optimizer(model, cfg)
         gen_state: torch.Tensor | None = None
         if self.resume:
             gen_state = self._restore(model, optimizer, state)
         elif self.init_from is not None:
-            src = load_checkpoint(self.init_from)
-            if src.meta.model != self.model_config:
-                raise ConfigError(f"{self.init_from} has a different model config; cannot initialise from it")
-            model.load_state_dict(src.model.state_dict())
-            for p in model.parameters():
-                p.requires_grad_(True)
+            self._init_weights(model)
         self._sanity_check(model)
 
         train_idx, val_idx = self.dataset.split()
         per_rank = len(train_idx) // ctx.world_size
         if per_rank < 1:
             raise ConfigError(f"{len(train_idx)} training images cannot be split over {ctx.world_size} processes")
-        bs = min(cfg.batch_size, per_rank)
-        steps_per_epoch = per_rank // bs
-        total_steps = cfg.epochs * steps_per_epoch
+        batch_size = min(cfg.batch_size, per_rank)
+        steps_per_epoch = per_rank // batch_size
+        total_steps = cfg.epochs * steps_per_epoch if cfg.epochs is not None else None
         if cfg.max_steps is not None:
-            total_steps = min(total_steps, cfg.max_steps)
+            total_steps = cfg.max_steps if total_steps is None else min(total_steps, cfg.max_steps)
 
         generator = torch.Generator(device=self.device)
         generator.manual_seed(cfg.seed)
         if gen_state is not None:
             generator.set_state(gen_state)
-        net: torch.nn.Module = DistributedDataParallel(model) if ctx.enabled else model
         compute_dtype = resolve_precision(cfg.precision, self.device)
-        autocast = dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=compute_dtype == torch.bfloat16)
+        return _Run(
+            ctx=ctx, model=model, net=DistributedDataParallel(model) if ctx.enabled else model, optimizer=optimizer,
+            generator=generator, state=state, train_idx=train_idx, val_idx=val_idx, per_rank=per_rank,
+            batch_size=batch_size, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+            autocast=dict(device_type=self.device.type, dtype=torch.bfloat16, enabled=compute_dtype == torch.bfloat16),
+            budget_s=60.0 * cfg.max_minutes if cfg.max_minutes else math.inf,
+        )
 
-        if ctx.is_main:
-            yield StartEvent(
-                total_steps=total_steps, steps_per_epoch=steps_per_epoch, start_step=state.step,
-                start_epoch=state.epoch, device=str(self.device), world_size=ctx.world_size,
-                num_train=len(train_idx), num_val=len(val_idx), num_parameters=model.num_parameters(),
-                dataset=self.dataset.spec.describe(), history=list(state.history or []),
-                precision="bf16" if autocast["enabled"] else "fp32",
-            )
+    def _init_weights(self, model: ConvVAE) -> None:
+        """Fine-tuning: start from ``init_from``'s weights (same model config), with a fresh optimizer."""
+        src = load_checkpoint(self.init_from)
+        if src.meta.model != self.model_config:
+            raise ConfigError(f"{self.init_from} has a different model config; cannot initialise from it")
+        model.load_state_dict(src.model.state_dict())
+        for p in model.parameters():
+            p.requires_grad_(True)
 
-        acc = torch.zeros(5, device=self.device)  # loss, mse, recon, kl, count
-        acc_steps = 0
-        t_window = time.perf_counter()
-        window_images = 0
-        cancelled = False
-        timed_out = False  # the time budget (cfg.max_minutes) ran out: a normal end, not a cancel
-        budget_s = 60.0 * cfg.max_minutes if cfg.max_minutes else math.inf
-        t_loop = state.loop_started = time.perf_counter()
+    def _start_event(self, run: _Run) -> StartEvent:
+        state = run.state
+        return StartEvent(
+            total_steps=run.total_steps, steps_per_epoch=run.steps_per_epoch, start_step=state.step,
+            start_epoch=state.epoch, device=str(self.device), world_size=run.ctx.world_size,
+            num_train=len(run.train_idx), num_val=len(run.val_idx), num_parameters=run.model.num_parameters(),
+            dataset=self.dataset.spec.describe(), history=list(state.history or []),
+            precision="bf16" if run.autocast["enabled"] else "fp32",
+        )
 
-        def elapsed() -> float:
-            return state.elapsed_before + time.perf_counter() - t_loop
-
-        eval_cost = 0.0  # seconds the last evaluation took; with eval_every = 0 it sets the cadence
-        t_last_eval = time.perf_counter()
-        epoch_acc = torch.zeros(5, device=self.device)
-
-        while state.step < total_steps and not timed_out:
-            perm = epoch_permutation(train_idx, cfg.seed, state.epoch)
-            shard = perm[: per_rank * ctx.world_size][ctx.rank::ctx.world_size]
-            net.train()
-            while state.batch_in_epoch < steps_per_epoch and state.step < total_steps:
-                out_of_time = elapsed() >= budget_s
-                if broadcast_flag(self._stop.is_set() or out_of_time, ctx):
-                    timed_out = broadcast_flag(out_of_time and not self._stop.is_set(), ctx)
-                    cancelled = not timed_out
-                    break
-                idx = shard[state.batch_in_epoch * bs:(state.batch_in_epoch + 1) * bs]
-                batch = self.dataset.images[np.sort(idx)]
-                batch = augment(batch, hflip=cfg.hflip, shift=cfg.shift, seed=cfg.seed, step=state.step, rank=ctx.rank)
-                # NHWC uint8 → NCHW float view with channels_last strides: no copy of the layout.
-                x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
-                if not cfg.channels_last:
-                    x = x.contiguous()
-                lr = lr_at(state.step, total_steps, cfg, elapsed())
-                for g in optimizer.param_groups:
-                    g["lr"] = lr
-                beta = beta_at(state.step, cfg)
-                with torch.autocast(**autocast):  # the model returns fp32 posterior and reconstruction
-                    out = net(x, generator)
-                terms = elbo_terms(x, out.reconstruction, out.posterior, self.model_config, beta)
-                optimizer.zero_grad(set_to_none=True)
-                terms.loss.backward()
-                optimizer.step()
-                row = torch.stack([terms.loss.detach(), terms.mse.detach(), terms.recon_nll.detach(),
-                                   terms.kl.detach(), torch.ones((), device=self.device)])
-                acc += row
-                epoch_acc += row
-                acc_steps += 1
-                window_images += len(idx) * ctx.world_size
-                state.step += 1
-                state.batch_in_epoch += 1
-
-                at_epoch_end = state.batch_in_epoch >= steps_per_epoch or state.step >= total_steps
-                if acc_steps >= self.log_every or at_epoch_end:
-                    means = all_reduce_mean(acc / acc[4], ctx).tolist()  # the only host sync
-                    if not all(math.isfinite(v) for v in means[:4]):
-                        yield from self._fault(ctx, state, lr)
-                        return
-                    now = time.perf_counter()
-                    ips = window_images / max(1e-9, now - t_window)
-                    eta = (total_steps - state.step) * bs * ctx.world_size / max(ips, 1e-9)
-                    eta = min(eta, max(0.0, budget_s - elapsed()))
-                    if ctx.is_main:
-                        point = StepEvent(
-                            step=state.step, epoch=state.epoch,
-                            epoch_progress=state.batch_in_epoch / steps_per_epoch,
-                            loss=means[0], mse=means[1], recon=means[2], kl=means[3], nelbo=means[2] + means[3],
-                            beta=beta, lr=lr, images_per_sec=ips, eta_sec=eta,
-                        )
-                        state.history.append({"kind": "train", "step": point.step, "epoch": point.epoch,
-                                              "loss": point.loss, "mse": point.mse, "recon": point.recon,
-                                              "kl": point.kl, "nelbo": point.nelbo, "beta": beta})
-                        yield point
-                    acc.zero_()
-                    acc_steps = 0
-                    t_window, window_images = time.perf_counter(), 0
-                if cfg.grid_every and state.step % cfg.grid_every == 0 and ctx.is_main:
-                    yield self._images(model, val_idx, state, generator)
-                    net.train()
-            if cancelled:
+    def _train_epoch(self, run: _Run, loop: _Loop) -> Generator[TrainEvent, None, bool]:
+        """The steps of one epoch (the rest of it, after a resume mid-epoch) or until the run must stop;
+        False when the loss became non-finite (the ErrorEvent is yielded)."""
+        cfg, state, ctx = self.train_config, run.state, run.ctx
+        perm = epoch_permutation(run.train_idx, cfg.seed, state.epoch)
+        shard = perm[: run.per_rank * ctx.world_size][ctx.rank::ctx.world_size]
+        run.net.train()
+        while state.batch_in_epoch < run.steps_per_epoch and run.steps_left():
+            if self._must_stop(run, loop):
                 break
-            # -- epoch end: evaluate, show, checkpoint --------------------------------------------
-            train_means = all_reduce_mean(epoch_acc / epoch_acc[4].clamp(min=1), ctx).tolist()
-            epoch_acc.zero_()
-            epoch_done = state.batch_in_epoch >= steps_per_epoch
-            if epoch_done:
-                state.epoch += 1
-                state.batch_in_epoch = 0
-            finishing = state.step >= total_steps or timed_out
-            if cfg.eval_every:
-                due = state.epoch % cfg.eval_every == 0
-            else:  # keep evaluation under ~5% of the time: short epochs (small sets) evaluate less often
-                due = time.perf_counter() - t_last_eval >= 20 * eval_cost
-            if ctx.is_main and (due or finishing):
-                t_eval = time.perf_counter()
-                ev = self._evaluate(model, val_idx, state, train_means, beta_at(state.step, cfg))
-                if not math.isfinite(ev.val_loss):
-                    yield from self._fault(ctx, state, lr_at(state.step, total_steps, cfg, elapsed()), synced=True)
-                    return
-                state.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
-                                      "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo,
-                                      "ssim": ev.val_ssim})
-                yield ev
-                yield self._images(model, val_idx, state, generator)
-                t_last_eval = time.perf_counter()
-                eval_cost = t_last_eval - t_eval
-            if ctx.is_main:
-                if cfg.checkpoint_every_epoch and not finishing:
-                    path = self._save(model, optimizer, generator, state, metrics=None, resumable=True)
-                    yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
-            barrier(ctx)
+            idx = shard[state.batch_in_epoch * run.batch_size:(state.batch_in_epoch + 1) * run.batch_size]
+            lr, beta = self._step(run, loop, idx)
+            at_epoch_end = state.batch_in_epoch >= run.steps_per_epoch or not run.steps_left()
+            if loop.window_steps >= self.log_every or at_epoch_end:
+                if not (yield from self._report(run, loop, lr, beta)):
+                    return False
+            if cfg.grid_every and state.step % cfg.grid_every == 0 and ctx.is_main:
+                yield self._images(run.model, run.val_idx, state, run.generator)
+                run.net.train()
+        return True
 
-        # -- finish: final metrics on the held-out split and the final checkpoint ---------------------
+    def _must_stop(self, run: _Run, loop: _Loop) -> bool:
+        """True when cancel() was called or the time budget ran out, on every rank alike."""
+        out_of_time = run.state.elapsed() >= run.budget_s
+        if broadcast_flag(self._stop.is_set() or out_of_time, run.ctx):
+            loop.timed_out = broadcast_flag(out_of_time and not self._stop.is_set(), run.ctx)
+            loop.cancelled = not loop.timed_out
+            return True
+        return False
+
+    def _step(self, run: _Run, loop: _Loop, idx: np.ndarray) -> tuple[float, float]:
+        """One optimizer step on the images ``idx``; its losses join the log window (no host sync here).
+        Returns the step's learning rate and β."""
+        cfg, state = self.train_config, run.state
+        batch = self.dataset.images[np.sort(idx)]
+        batch = augment(batch, hflip=cfg.hflip, shift=cfg.shift, seed=cfg.seed, step=state.step, rank=run.ctx.rank)
+        # NHWC uint8 → NCHW float view with channels_last strides: no copy of the layout.
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        if not cfg.channels_last:
+            x = x.contiguous()
+        lr = lr_at(state.step, run.total_steps, cfg, state.elapsed())
+        for g in run.optimizer.param_groups:
+            g["lr"] = lr
+        beta = beta_at(state.step, cfg)
+        with torch.autocast(**run.autocast):  # the model returns fp32 posterior and reconstruction
+            out = run.net(x, run.generator)
+        terms = elbo_terms(x, out.reconstruction, out.posterior, self.model_config, beta)
+        run.optimizer.zero_grad(set_to_none=True)
+        terms.loss.backward()
+        run.optimizer.step()
+        loop.add(torch.stack([terms.loss.detach(), terms.mse.detach(), terms.recon_nll.detach(),
+                              terms.kl.detach(), torch.ones((), device=self.device)]),
+                 images=len(idx) * run.ctx.world_size)
+        state.step += 1
+        state.batch_in_epoch += 1
+        return lr, beta
+
+    def _report(self, run: _Run, loop: _Loop, lr: float, beta: float) -> Generator[TrainEvent, None, bool]:
+        """The log window's mean losses as a StepEvent (the loop's only host sync); False if non-finite."""
+        state, ctx = run.state, run.ctx
+        means = all_reduce_mean(loop.window / loop.window[4], ctx).tolist()
+        if not all(math.isfinite(v) for v in means[:4]):
+            yield from self._fault(ctx, state, lr)
+            return False
+        ips = loop.window_images / max(1e-9, time.perf_counter() - loop.window_started)
+        steps_left = math.inf if run.total_steps is None else run.total_steps - state.step
+        eta = min(steps_left * run.batch_size * ctx.world_size / max(ips, 1e-9),
+                  max(0.0, run.budget_s - state.elapsed()))
         if ctx.is_main:
-            metrics = self._final_metrics(model, val_idx)
+            point = StepEvent(
+                step=state.step, epoch=state.epoch, epoch_progress=state.batch_in_epoch / run.steps_per_epoch,
+                loss=means[0], mse=means[1], recon=means[2], kl=means[3], nelbo=means[2] + means[3],
+                beta=beta, lr=lr, images_per_sec=ips, eta_sec=eta,
+            )
+            state.history.append({"kind": "train", "step": point.step, "epoch": point.epoch, "loss": point.loss,
+                                  "mse": point.mse, "recon": point.recon, "kl": point.kl, "nelbo": point.nelbo,
+                                  "beta": beta})
+            yield point
+        loop.reset_window()
+        return True
+
+    def _end_epoch(self, run: _Run, loop: _Loop) -> Generator[TrainEvent, None, bool]:
+        """After an epoch (or a stop within one): evaluate when due, show images, write a checkpoint;
+        False when the held-out loss is non-finite."""
+        cfg, state, ctx = self.train_config, run.state, run.ctx
+        train_means = all_reduce_mean(loop.epoch_sums / loop.epoch_sums[4].clamp(min=1), ctx).tolist()
+        loop.epoch_sums.zero_()
+        if state.batch_in_epoch >= run.steps_per_epoch:
+            state.epoch += 1
+            state.batch_in_epoch = 0
+        finishing = not run.steps_left() or loop.timed_out
+        if cfg.eval_every:
+            due = state.epoch % cfg.eval_every == 0
+        else:  # keep evaluation under ~5% of the time: short epochs (small sets) evaluate less often
+            due = time.perf_counter() - loop.last_eval >= 20 * loop.eval_cost
+        if ctx.is_main and (due or finishing):
+            t_eval = time.perf_counter()
+            ev = self._evaluate(run.model, run.val_idx, state, train_means, beta_at(state.step, cfg))
+            if not math.isfinite(ev.val_loss):
+                yield from self._fault(ctx, state, lr_at(state.step, run.total_steps, cfg, state.elapsed()),
+                                       synced=True)
+                return False
+            state.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
+                                  "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo, "ssim": ev.val_ssim})
+            yield ev
+            yield self._images(run.model, run.val_idx, state, run.generator)
+            loop.last_eval = time.perf_counter()
+            loop.eval_cost = loop.last_eval - t_eval
+        if ctx.is_main and cfg.checkpoint_every_epoch and not finishing:
+            path = self._save(run.model, run.optimizer, run.generator, state, metrics=None, resumable=True)
+            yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
+        barrier(ctx)
+        return True
+
+    def _finish(self, run: _Run, loop: _Loop, t_start: float) -> Iterator[TrainEvent]:
+        """Final metrics on the held-out split, the final checkpoint and its latent sampler."""
+        state = run.state
+        if run.ctx.is_main:
+            metrics = self._final_metrics(run.model, run.val_idx)
             metrics.update({"steps": state.step, "epochs": state.epoch, "seconds": time.perf_counter() - t_start,
-                            "cancelled": cancelled, "time_budget_reached": timed_out})
-            path = self._save(model, optimizer, generator, state, metrics=metrics,
-                              resumable=self.keep_training_state or cancelled)
-            self._fit_sampler(model, train_idx, path)
+                            "cancelled": loop.cancelled, "time_budget_reached": loop.timed_out})
+            path = self._save(run.model, run.optimizer, run.generator, state, metrics=metrics,
+                              resumable=self.keep_training_state or loop.cancelled)
+            self._fit_sampler(run.model, run.train_idx, path)
             yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
             yield DoneEvent(step=state.step, epoch=state.epoch, path=str(path), metrics=metrics,
-                            cancelled=cancelled, seconds=time.perf_counter() - t_start)
-        barrier(ctx)
+                            cancelled=loop.cancelled, seconds=time.perf_counter() - t_start)
+        barrier(run.ctx)
 
     # -- pieces ---------------------------------------------------------------------------------
     def _sanity_check(self, model: ConvVAE) -> None:
@@ -404,7 +492,7 @@ class Trainer:
         state.last_good = str(self.out_dir)
         from safetensors.torch import load_file  # local: only resuming needs the RNG tensor
 
-        tensors = load_file(str(self.out_dir / "training_state.safetensors"))
+        tensors = load_file(str(self.out_dir / TRAIN_STATE))
         rng = tensors.get("rng.generator")
         return rng.to(torch.uint8) if rng is not None else None
 
@@ -422,7 +510,7 @@ class Trainer:
         train_state = None
         if resumable:
             train_state = {"step": state.step, "epoch": state.epoch, "batch_in_epoch": state.batch_in_epoch,
-                           "history": state.history, "elapsed_s": state.elapsed_before + time.perf_counter() - state.loop_started}
+                           "history": state.history, "elapsed_s": state.elapsed()}
         path = save_checkpoint(self.out_dir, model, meta, optimizer=optimizer if resumable else None,
                                train_state=train_state,
                                extra_tensors={"rng.generator": generator.get_state()} if resumable else None)

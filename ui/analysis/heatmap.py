@@ -1,0 +1,112 @@
+"""The DCI importance heatmap (latent dim × attribute), drawn by plotly.js in a custom ``gr.HTML``.
+
+Same bridge as the latent map (:mod:`ui.map.plotmap`): ``gr.Plot`` has no click event, so the figure is JSON
+in the component's value, drawn by ``js_on_load`` (re-drawn on every new value through ``watch``), and a
+click on a cell is reported with ``trigger('focus_dim', {dim, model_id})``; Python answers by switching to
+the Generate tab with that dim's slider highlighted. plotly.js is the copy inside the installed ``plotly``
+package (offline), loaded once per page through ``head`` (Gradio deduplicates the script with the map's).
+
+Rows are the latent dims in the Generate tab's order (by KL, most informative first), so the heatmap
+reads like the slider column; columns are the scored attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vae_core.analysis.report import Analysis
+
+from ..generate.sliders import SliderLayout
+from ..map.plotmap import wait_plotly_js
+
+ROW_PX = 22
+
+
+def row_dims(layout: SliderLayout, latent_dim: int) -> list[int]:
+    """Dims in slider order (by KL), then any dims without a slider (latents wider than the slots)."""
+    shown = [s.dim for s in layout.raw]
+    return shown + [d for d in range(latent_dim) if d not in shown]
+
+
+def figure(analysis: Analysis, layout: SliderLayout, model_id: str) -> dict[str, Any]:
+    """The JSON the heatmap component draws: importance [D, K] of the scored (non-skipped) factors, rows in
+    slider order. Cells carry their dim in ``customdata``; ``dims`` lists the rows' dims for the click."""
+    card = analysis.scorecard
+    imp = np.asarray(card.importance, np.float64)
+    cols = [k for k, f in enumerate(card.factors) if not f.skipped]
+    dims = row_dims(layout, imp.shape[0])
+    active = {s.dim: s.active for s in layout.raw}
+    kl = {s.dim: s.kl for s in layout.raw}
+    labels = [f"z{d}" + ("" if active.get(d, True) else " (collapsed)") for d in dims]
+    names = [card.factors[k].name for k in cols]
+    z = np.round(imp[np.ix_(dims, cols)], 4).tolist()
+    hover = [[f"z{d} · KL {kl.get(d, float('nan')):.2f} nats<br>{n}: importance {imp[d, k]:.3f}"
+              for n, k in zip(names, cols)] for d in dims]
+    trace = {
+        "type": "heatmap", "z": z, "x": names, "y": labels, "customdata": [[d] * len(cols) for d in dims],
+        "text": hover, "hovertemplate": "%{text}<extra></extra>", "colorscale": "Blues", "reversescale": True, "zmin": 0,
+        "colorbar": {"title": {"text": "DCI importance"}, "thickness": 12},
+        "xgap": 1, "ygap": 1,
+    }
+    height = max(320, ROW_PX * len(dims) + 170)
+    fig_layout = {
+        "title": {"text": "Which latent dim drives which attribute (DCI importance; click a cell to open its "
+                          "slider in Generate)", "font": {"size": 13}},
+        "height": height, "margin": {"l": 110, "r": 10, "t": 40, "b": 130},
+        "xaxis": {"tickangle": -45, "type": "category", "fixedrange": True},
+        "yaxis": {"autorange": "reversed", "type": "category", "fixedrange": True},
+        "paper_bgcolor": "rgba(0,0,0,0)", "clickmode": "event",
+    }
+    return {"key": f"{model_id}:{analysis.key}", "model_id": model_id, "dims": dims, "height": height,
+            "data": [trace], "layout": fig_layout}
+
+
+TEMPLATE = """<div class="cvae-heat-wrap">
+  <div class="cvae-heat" style="width:100%;min-height:320px"></div>
+  <div class="cvae-heat-status"></div>
+</div>"""
+
+CSS = """
+.cvae-heat-status { font-size: 12px; color: #666; min-height: 1em; }
+"""
+
+JS_ON_LOAD = r"""
+let current = null;
+const q = (s) => element.querySelector(s);
+""" + wait_plotly_js(".cvae-heat-status") + r"""function bind(gd) {
+  gd._cvaeBound = true;
+  gd.on('plotly_click', (ev) => {
+    const p = ev.points && ev.points[0];
+    if (!p || !current) return;
+    const row = Array.isArray(p.pointNumber) ? p.pointNumber[0] : p.pointIndex && p.pointIndex[0];
+    const dim = (typeof p.customdata === 'number') ? p.customdata : current.dims[row];
+    if (dim === undefined || dim === null) return;
+    trigger('focus_dim', {dim: dim, attribute: p.x, model_id: current.model_id});
+  });
+  new ResizeObserver(() => { if (gd._fullLayout && gd.offsetWidth) Plotly.Plots.resize(gd); }).observe(gd);
+}
+function render() {
+  let v = props.value;
+  if (typeof v === 'string') { try { v = JSON.parse(v || 'null'); } catch (err) { v = null; } }
+  const gd = q('.cvae-heat');
+  if (!gd) return;
+  if (!v || !v.data) {
+    current = null;
+    if (window.Plotly && gd._fullLayout) Plotly.purge(gd);
+    gd.dataset.key = '';
+    return;
+  }
+  current = v;
+  waitPlotly(() => {
+    gd.style.height = `${v.height}px`;
+    Plotly.react(gd, v.data, v.layout, {displaylogo: false, responsive: true,
+                                         modeBarButtonsToRemove: ['select2d', 'lasso2d', 'zoom2d', 'pan2d']});
+    gd.dataset.key = v.key;
+    if (!gd._cvaeBound) bind(gd);
+  });
+}
+render();
+watch('value', render);
+"""

@@ -1,0 +1,77 @@
+"""Where a Generate latent comes from (a seed and a sampler, or a pasted string) and how it becomes a face.
+
+Pure functions of (explorer, inputs): no Gradio, no globals. The Explorer is shared and read-only;
+errors are :class:`~vae_core.errors.VaeCoreError` subclasses with messages for the user, shown by
+:mod:`ui.common.errors`. The Interpolate and Latent map tabs use them too (random ends, decoding a point).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vae_core import latent as latent_ops
+from vae_core.errors import LatentFormatError
+
+from ..common import validate
+from ..common.errors import UserInputError
+
+MAX_SEED = 2**31 - 1
+
+
+def decode_one(explorer, z: np.ndarray) -> np.ndarray:
+    """Latent [Z] → uint8 [R, R, 3]."""
+    return explorer.decode(np.asarray(z, np.float32)[None])[0]
+
+
+def check_seed(seed: Any) -> int:
+    return validate.whole(seed, "the seed", 0, MAX_SEED)
+
+
+def check_temperature(t: Any) -> float:
+    return validate.number(t, "the temperature", 0.0, 3.0)
+
+
+#: Where random faces come from: the density fitted to the training codes (the default: faces where the
+#: decoder has seen codes) or the N(0, I) prior the VAE was trained towards (for comparison).
+SAMPLERS = ("fitted density", "N(0, I) prior")
+
+
+def check_sampler(sampler: Any) -> str:
+    if sampler is None or sampler == "":
+        return SAMPLERS[0]
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
+        raise UserInputError(f"the sampler must be one of: {', '.join(SAMPLERS)}; got {sampler!r}")
+    return sampler
+
+
+def face_from_seed(explorer, seed: Any, temperature: Any = 1.0, sampler: Any = SAMPLERS[0]) -> np.ndarray:
+    """A random code [Z], reproducible from the seed (the same seed gives the same face): from the fitted
+    density (temperature scales the spread around its component, 0 = the component's mean) or the prior."""
+    prior = check_sampler(sampler) == SAMPLERS[1]
+    return explorer.sample(1, seed=check_seed(seed), temperature=check_temperature(temperature), prior=prior)[0]
+
+
+def sampler_note(explorer, sampler: Any = SAMPLERS[0]) -> str:
+    """One line saying what the random faces are drawn from (shown under the temperature slider)."""
+    if check_sampler(sampler) == SAMPLERS[1]:
+        return "Random faces: N(0, I) prior, temperature = its standard deviation (0 = the all-zero code)."
+    fitted = explorer.sampler
+    if fitted is None:
+        return ("Random faces: N(0, I) prior: this checkpoint has no fitted density "
+                "(`python -m vae_core embed` fits one).")
+    return (f"Random faces: a {fitted.describe()} fitted to the training faces' codes; temperature scales the "
+            "spread around the chosen component (0 = its mean, a typical face).")
+
+
+def copy_latent(explorer, z: np.ndarray) -> str:
+    """The shareable ``cvae1:<model id>:<data>`` string of z."""
+    return latent_ops.format_latent(z, explorer.model_id)
+
+
+def paste_latent(explorer, text: Any) -> np.ndarray:
+    """Parse a pasted latent (a cvae1 string of this model, or Z numbers); LatentFormatError if unusable."""
+    if text is None or text == "":
+        raise LatentFormatError("paste a latent string first")
+    return latent_ops.parse_latent(validate.text(text, "the latent string"), explorer.latent_dim, explorer.model_id)

@@ -1,0 +1,366 @@
+"""Generate: sliders that make faces live.
+
+Every slider's ``.input`` runs its own small event with ``trigger_mode="always_last"`` and no progress
+overlay: while a request runs, only the newest position of that slider is queued. The event's inputs
+are the slider, the attribute dropdowns and one packed string of all slider values kept by the page
+(see :mod:`ui.generate.slider_mirror`: Gradio's frontend cost grows with the number of inputs), and the face
+comes back as an inline PNG in an ``<img>`` (one request, no file round trip). Both keep a slider move
+under 100 ms in the browser. ``/generate`` takes every value explicitly, for API clients.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from dataclasses import dataclass
+
+import gradio as gr
+import numpy as np
+
+from . import latents, slider_mirror
+from ..analysis.view import EDIT_HINT
+from ..common import validate
+from ..common.errors import user_errors
+from ..common.images import data_url, face_html
+from ..common.state import SessionState, as_array, as_latent
+from ..context import AppContext
+from .page_only import PageOnlyTextbox
+from .sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout, check_values
+
+
+@dataclass
+class GenerateTab:
+    image: gr.HTML
+    raw: list[gr.Slider]
+    pca: list[gr.Slider]
+    attr_value: list[gr.Dropdown]
+    attr_strength: list[gr.Slider]
+    #: per attribute slot, every value's average face, name and (colour attributes) measured colour
+    attr_swatches: list[gr.HTML]
+    show_collapsed: gr.Checkbox
+    seed: gr.Number
+    temperature: gr.Slider
+    sampler: gr.Radio
+    sampler_info: gr.Markdown
+    latent_text: gr.Textbox
+    note: gr.Markdown
+    #: the "Latent dimensions" accordion (opened when the Analysis heatmap focuses a dim)
+    raw_box: gr.Accordion
+    #: edit fidelity of the attribute sliders (wired by ui.analysis.tab: it needs the classifier)
+    fidelity: gr.Markdown
+    #: hidden: the slider values the server last set, packed for the page's mirror (ui.generate.slider_mirror)
+    packed: PageOnlyTextbox
+
+    @property
+    def slider_inputs(self) -> list:
+        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength]
+
+    @property
+    def value_outputs(self) -> list:
+        """What setting a latent updates: raw positions, PCA/attribute offsets (zeroed), the face, packed."""
+        return [*self.raw, *self.pca, *self.attr_strength, self.image, self.packed]
+
+    @property
+    def layout_outputs(self) -> list:
+        """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, packed."""
+        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.packed,
+                *self.attr_swatches]
+
+
+# -- pure adapters --------------------------------------------------------------------------------------
+def split(values) -> tuple[list, list, list, list]:
+    v = list(values)
+    return (v[:N_RAW], v[N_RAW:N_RAW + N_PCA], v[N_RAW + N_PCA:N_RAW + N_PCA + N_ATTR],
+            v[N_RAW + N_PCA + N_ATTR:N_RAW + N_PCA + 2 * N_ATTR])
+
+
+def base_latent(layout: SliderLayout, state: SessionState) -> np.ndarray:
+    base = as_array(state.base)
+    return layout.mean if base is None or base.size != layout.latent_dim else base
+
+
+def slider_latent(ctx: AppContext, state: SessionState, values, strict: bool = True):
+    """(explorer, layout, latent) of slider values (checked: see :func:`ui.generate.sliders.check_values`)."""
+    explorer = ctx.explorer(state)
+    layout = ctx.layout(explorer)
+    raw, pca, av, ast = split(check_values(layout, list(values), strict))
+    return explorer, layout, layout.compose(base_latent(layout, state), raw, pca, av, ast)
+
+
+def caption(explorer, state: SessionState) -> str:
+    what = f"random face, seed {state.seed}" if state.seed is not None else (
+        "average face of the dataset" if state.base is None else "your latent")
+    return f"{what} · model {explorer.model_id}"
+
+
+def latent_values(explorer, layout: SliderLayout, z: np.ndarray, state: SessionState) -> list:
+    """Values for :attr:`GenerateTab.value_outputs` showing latent z (offsets zeroed)."""
+    raw = layout.raw_values(z)
+    return [*raw, *([0.0] * N_PCA), *([0.0] * N_ATTR),
+            face_html(latents.decode_one(explorer, z), caption(explorer, state)),
+            packed_values(raw)]
+
+
+def packed_values(raw: list[float]) -> str:
+    """The packed mirror string for raw slider positions with every offset slider at 0."""
+    return slider_mirror.pack([*raw, *([0.0] * (N_PCA + N_ATTR))])
+
+
+def mirrored_split(values: list[float], attr_values) -> list:
+    """Mirrored values (raw, PCA, strengths) + dropdown values → the order of :attr:`slider_inputs`."""
+    return [*values[:N_RAW], *values[N_RAW:N_RAW + N_PCA], *attr_values, *values[N_RAW + N_PCA:]]
+
+
+def default_target(slot) -> int | None:
+    """The value an attribute slider pushes towards at first: not a "none" value (no glasses, no facial hair)."""
+    for v in slot.values:
+        if not slot.value_name(v).startswith(("no ", "not ")):
+            return v
+    return slot.values[0] if slot.values else None
+
+
+def swatches_html(explorer, slot) -> str:
+    """A row of small faces, one per value of an attribute slot: its average face, name and face count (and a
+    dot of its measured colour for colour attributes), so a value is seen, not just read."""
+    rows = {sw.value: sw for sw in explorer.value_swatches().get(slot.name, [])}
+    items = []
+    for v in slot.values:
+        sw = rows.get(v)
+        if sw is None:
+            continue
+        name = html.escape(sw.name)
+        dot = (f'<span class="cvae-dot" style="background:{sw.hex}"></span>' if sw.hex else "")
+        items.append(f'<figure title="{name} ({sw.count} faces)"><img src="{data_url(sw.face)}" alt="{name}">'
+                     f'<figcaption>{dot}{name}</figcaption></figure>')
+    return f'<div class="cvae-swatches" aria-label="values of {html.escape(slot.title)}">{"".join(items)}</div>'
+
+
+def layout_values(explorer, layout: SliderLayout | None, state: SessionState, show_collapsed: bool) -> list:
+    """gr.update()s for :attr:`GenerateTab.layout_outputs` for a (new) checkpoint."""
+    out: list = []
+    if layout is None:
+        hidden = [gr.update(visible=False)] * (N_RAW + N_PCA + 2 * N_ATTR)
+        return [*hidden, "No checkpoint is loaded.", "", packed_values([0.0] * N_RAW),
+                *[gr.update(value="", visible=False)] * N_ATTR]
+    z = base_latent(layout, state)
+    raw_vals = layout.raw_values(z)
+    for i in range(N_RAW):
+        if i < len(layout.raw):
+            slot = layout.raw[i]
+            out.append(gr.update(label=slot.label, value=raw_vals[i], visible=slot.active or bool(show_collapsed),
+                                 elem_classes=raw_classes(slot)))
+        else:
+            out.append(gr.update(visible=False, value=0.0))
+    for j in range(N_PCA):
+        if j < layout.n_pca:
+            out.append(gr.update(label=f"PC{j + 1} · {100 * float(layout.pca_ratio[j]):.1f}% of the variance",
+                                 value=0.0, visible=True))
+        else:
+            out.append(gr.update(visible=False, value=0.0))
+    for k in range(N_ATTR):
+        if k < len(layout.attrs):
+            slot = layout.attrs[k]
+            out.append(gr.update(label=f"{slot.title}: target value", choices=slot.choices(),
+                                 value=default_target(slot), visible=True))
+        else:
+            out.append(gr.update(visible=False, choices=[], value=None))
+    for k in range(N_ATTR):
+        if k < len(layout.attrs):
+            out.append(gr.update(label=f"{layout.attrs[k].title}: strength", value=0.0, visible=True))
+        else:
+            out.append(gr.update(visible=False, value=0.0))
+    swatches = [gr.update(value=swatches_html(explorer, layout.attrs[k]), visible=True) if k < len(layout.attrs)
+                else gr.update(value="", visible=False) for k in range(N_ATTR)]
+    return [*out, layout_note(layout), face_html(latents.decode_one(explorer, z), caption(explorer, state)),
+            packed_values(raw_vals), *swatches]
+
+
+def raw_classes(slot, focused: bool = False) -> list[str]:
+    """CSS classes of a raw slider: collapsed dims are dimmed; the dim the Analysis heatmap focused is
+    highlighted (``cvae-focus``)."""
+    return ["cvae-raw"] + ([] if slot.active else ["cvae-collapsed"]) + (["cvae-focus"] if focused else [])
+
+
+def layout_note(layout: SliderLayout) -> str:
+    """The note above the sliders: how many dims are shown and how many of them collapsed."""
+    n_collapsed = sum(not s.active for s in layout.raw)
+    return (f"Latent size {layout.latent_dim}: showing the {len(layout.raw)} most informative dims (by KL)"
+            + (f", {n_collapsed} of them collapsed (KL ≈ 0, hidden unless shown)" if n_collapsed else "")
+            + ("; the other dims keep their current values." if layout.latent_dim > len(layout.raw) else "."))
+
+
+# -- build ------------------------------------------------------------------------------------------------
+def _kw(upd) -> dict:
+    """Constructor keyword arguments from a gr.update() (so the first page shows the default checkpoint)."""
+    return {k: v for k, v in upd.items() if k != "__type__"} if isinstance(upd, dict) else {"value": upd}
+
+
+def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | None) -> GenerateTab:
+    init = SessionState(checkpoint=str(explorer.path)) if explorer is not None else SessionState()
+    first = layout_values(explorer, layout, init, False)
+    raw0, rest = first[:N_RAW], first[N_RAW:]
+    pca0, rest = rest[:N_PCA], rest[N_PCA:]
+    av0, rest = rest[:N_ATTR], rest[N_ATTR:]
+    as0, (note0, image0, packed0, *sw0) = rest[:N_ATTR], rest[N_ATTR:]
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
+            packed = PageOnlyTextbox(value=packed0, visible=False, elem_id="gen_packed")
+            show_pixels = gr.Checkbox(label="Show model pixels (no smoothing)", value=False, elem_id="gen_show_pixels")
+            show_pixels.change(None, [show_pixels], None, api_visibility="private",
+                               js="(on) => { document.body.classList.toggle('cvae-show-pixels', !!on); return []; }")
+            with gr.Row():
+                random_btn = gr.Button("Random face", elem_id="gen_random", variant="primary")
+                reset_btn = gr.Button("Reset (average face)", elem_id="gen_reset")
+            with gr.Row():
+                seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=latents.MAX_SEED,
+                                 elem_id="gen_seed")
+                seed_btn = gr.Button("Face from seed", elem_id="gen_seed_btn")
+            temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature (spread of random faces)",
+                                    elem_id="gen_temperature")
+            sampler = gr.Radio(list(latents.SAMPLERS), value=latents.SAMPLERS[0], label="Random faces from",
+                               elem_id="gen_sampler")
+            sampler_info = gr.Markdown(latents.sampler_note(explorer) if explorer is not None else "",
+                                       elem_id="gen_sampler_note")
+            latent_text = gr.Textbox(label="Latent (shareable string)", lines=2, buttons=["copy"],
+                                     placeholder="cvae1:… — copy it, or paste one and press Paste",
+                                     elem_id="gen_latent")
+            with gr.Row():
+                copy_btn = gr.Button("Copy latent", elem_id="gen_copy")
+                paste_btn = gr.Button("Paste latent", elem_id="gen_paste")
+        with gr.Column(scale=2):
+            note = gr.Markdown(value=note0, elem_id="gen_note")
+            with gr.Accordion("Latent dimensions (ordered by KL)", open=True) as raw_box:
+                show_collapsed = gr.Checkbox(label="Show collapsed dims", value=False, elem_id="gen_show_collapsed")
+                with gr.Row(elem_classes=["cvae-grid"]):
+                    raw = [gr.Slider(-RAW_RANGE, RAW_RANGE, step=STEP, elem_id=f"gen_raw_{i}", min_width=200,
+                                     **_kw(raw0[i])) for i in range(N_RAW)]
+            with gr.Accordion("PCA directions of the dataset (GANSpace-style, in standard deviations)", open=False):
+                with gr.Row(elem_classes=["cvae-grid"]):
+                    pca = [gr.Slider(-PCA_RANGE, PCA_RANGE, step=STEP, elem_id=f"gen_pca_{j}", min_width=200,
+                                     **_kw(pca0[j])) for j in range(N_PCA)]
+            with gr.Accordion("Attributes (mean-difference directions from the labels)", open=False):
+                attr_value, attr_strength, attr_swatches = [], [], []
+                for k in range(N_ATTR):
+                    with gr.Row():
+                        # allow_custom_value: a checkpoint switch replaces the choices while the page may still
+                        # send the old model's value; Gradio would refuse it with an error toast and a server
+                        # traceback. The layout ignores values its attribute does not have.
+                        attr_value.append(gr.Dropdown(elem_id=f"gen_attr_value_{k}", interactive=True,
+                                                      allow_custom_value=True, **_kw(av0[k])))
+                        attr_strength.append(gr.Slider(-ATTR_RANGE, ATTR_RANGE, step=STEP,
+                                                       elem_id=f"gen_attr_strength_{k}", **_kw(as0[k])))
+                    attr_swatches.append(gr.HTML(elem_id=f"gen_swatches_{k}", padding=False, **_kw(sw0[k])))
+                fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
+    tab = GenerateTab(image=image, raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength,
+                      attr_swatches=attr_swatches,
+                      show_collapsed=show_collapsed, seed=seed, temperature=temperature, sampler=sampler,
+                      sampler_info=sampler_info, latent_text=latent_text,
+                      note=note, raw_box=raw_box, fidelity=fidelity, packed=packed)
+    _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
+    return tab
+
+
+# -- events -----------------------------------------------------------------------------------------------
+def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_btn, seed_btn, copy_btn,
+          paste_btn) -> None:
+    fast = dict(show_progress="hidden", concurrency_id="decode", concurrency_limit=ctx.settings.concurrency)
+
+    def face_for(st: SessionState, values, strict: bool = True) -> str:
+        explorer, _, z = slider_latent(ctx, st, values, strict)
+        return face_html(latents.decode_one(explorer, z), caption(explorer, st))
+
+    @user_errors
+    def generate(st: SessionState, *values):
+        return face_for(st, values)
+
+    # For API clients: every value explicit (the page uses the per-slider events below).
+    api_only = gr.Button(visible=False)
+    # preprocess=False on every API event: values arrive as sent and are checked by ui.common.validate (a clear
+    # message naming the parameter), instead of failing inside Gradio's preprocessing with a traceback.
+    api_only.click(generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image], api_name="generate",
+                   preprocess=False, **fast)
+
+    def on_move(index: int):
+        @user_errors
+        def move(st: SessionState, value, packed, *attr_values):
+            return face_for(st, mirrored_split(slider_mirror.with_move(packed, index, value), attr_values), False)
+        return move
+
+    @user_errors
+    def on_target(st: SessionState, packed, *attr_values):
+        return face_for(st, mirrored_split(slider_mirror.unpack(packed), attr_values), False)
+
+    mirrored = [*tab.raw, *tab.pca, *tab.attr_strength]
+    for i, slider in enumerate(mirrored):
+        slider.input(on_move(i), [state, slider, tab.packed, *tab.attr_value], [tab.image],
+                     js=slider_mirror.mirror_js(i), trigger_mode="always_last", api_visibility="private", **fast)
+    gr.on([d.input for d in tab.attr_value], on_target, [state, tab.packed, *tab.attr_value], [tab.image],
+          js=slider_mirror.mirror_js(None), trigger_mode="always_last", api_visibility="private", **fast)
+
+    def set_latent(st: SessionState, z: np.ndarray, seed=None):
+        explorer = ctx.explorer(st)
+        layout = ctx.layout(explorer)
+        st = st.replace(base=as_latent(z), seed=seed)
+        return [st, *latent_values(explorer, layout, z, st)]
+
+    @user_errors
+    def random_face(st: SessionState, temperature, sampler=latents.SAMPLERS[0]):
+        seed = secrets.randbelow(latents.MAX_SEED)
+        z = latents.face_from_seed(ctx.explorer(st), seed, temperature, sampler)
+        return [seed, *set_latent(st, z, seed)]
+
+    @user_errors
+    def face_from_seed(st: SessionState, seed, temperature, sampler=latents.SAMPLERS[0]):
+        s = latents.check_seed(seed)
+        z = latents.face_from_seed(ctx.explorer(st), s, temperature, sampler)
+        return [s, *set_latent(st, z, s)]
+
+    seeded_outputs = [tab.seed, state, *tab.value_outputs]
+    random_btn.click(random_face, [state, tab.temperature, tab.sampler], seeded_outputs, api_name="random_face",
+                     preprocess=False, **fast)
+    gr.on([seed_btn.click, tab.seed.submit, tab.temperature.input, tab.sampler.input], face_from_seed,
+          [state, tab.seed, tab.temperature, tab.sampler], seeded_outputs, api_name="face_from_seed",
+          trigger_mode="always_last", preprocess=False, **fast)
+
+    @user_errors
+    def describe_sampler(st: SessionState, sampler):
+        return latents.sampler_note(ctx.explorer(st), sampler)
+
+    tab.sampler.change(describe_sampler, [state, tab.sampler], [tab.sampler_info], api_visibility="private",
+                       show_progress="hidden")
+
+    @user_errors
+    def reset(st: SessionState):
+        explorer = ctx.explorer(st)
+        layout = ctx.layout(explorer)
+        st = st.replace(base=None, seed=None)
+        return [st, *latent_values(explorer, layout, layout.mean, st)]
+
+    reset_btn.click(reset, [state], [state, *tab.value_outputs], api_name="reset_face", **fast)
+
+    @user_errors
+    def copy_latent(st: SessionState, *values):
+        explorer, _, z = slider_latent(ctx, st, values)
+        return latents.copy_latent(explorer, z)
+
+    copy_btn.click(copy_latent, [state, *tab.slider_inputs], [tab.latent_text], api_name="copy_latent",
+                   preprocess=False, **fast)
+
+    @user_errors
+    def paste_latent(st: SessionState, text):
+        z = latents.paste_latent(ctx.explorer(st), validate.text(text, "the latent string", optional=False))
+        return set_latent(st, z)
+
+    gr.on([paste_btn.click, tab.latent_text.submit], paste_latent, [state, tab.latent_text],
+          [state, *tab.value_outputs], api_name="paste_latent", preprocess=False, **fast)
+
+    @user_errors
+    def toggle_collapsed(st: SessionState, show: bool):
+        show = validate.flag(show, "show collapsed dims")
+        layout = ctx.layout(ctx.explorer(st))
+        return [gr.update(visible=i < len(layout.raw) and (layout.raw[i].active or bool(show)))
+                for i in range(N_RAW)]
+
+    tab.show_collapsed.change(toggle_collapsed, [state, tab.show_collapsed], tab.raw, api_name="show_collapsed",
+                              show_progress="hidden", preprocess=False)

@@ -1,0 +1,303 @@
+"""The latent map: a plotly figure built in Python, drawn by plotly.js inside a custom ``gr.HTML``.
+
+``gr.Plot`` has no click event, so the map is a ``gr.HTML`` whose ``js_on_load`` draws the figure
+(``props.value``, re-drawn on every new value through ``watch``) and reports clicks with
+``trigger('pick', {...})``: ``{index}`` for a dataset point, ``{x, y}`` (data coordinates) for empty
+space. Python handles ``pick`` events like any other event.
+
+Offline: plotly.js is the copy inside the installed ``plotly`` package, served by Gradio as a static
+file and loaded through the component's ``head`` (once per page). Hovering a point shows its face from
+a thumbnail atlas (one PNG of all 32×32 thumbnails, written once per map into the UI cache and served
+the same way), so hovering costs no request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly
+from PIL import Image
+
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+ATLAS_COLS = 64
+MAX_CATEGORIES = 12
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+           "#bcbd22", "#7f7f7f", "#393b79", "#ad494a")
+OTHER_COLOR = "#c7c7c7"
+NO_COLOR = "none"
+
+
+def file_url(path: Path) -> str:
+    """URL of a file Gradio serves (its folder must be a static path). Relative, so it also works when
+    the app is mounted under a sub-path; and the file is named relative to the server's working folder
+    where it lies inside it (the app's own cache), so the page does not reveal where the app is installed."""
+    p = Path(path).resolve()
+    try:
+        shown = p.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:  # a cache folder outside the working folder (tests, an operator's choice)
+        shown = str(p)
+    return f"gradio_api/file={shown}"
+
+
+def static_plotly(cache_dir: Path) -> Path:
+    """plotly.js copied (once) into the app's cache folder: served from there, not from site-packages."""
+    target = Path(cache_dir) / "static" / "plotly.min.js"
+    if not target.is_file() or target.stat().st_size != PLOTLY_JS.stat().st_size:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        shutil.copyfile(PLOTLY_JS, tmp)
+        os.replace(tmp, target)
+    return target
+
+
+def plotly_head(cache_dir: Path) -> str:
+    return f'<script src="{file_url(static_plotly(cache_dir))}"></script>'
+
+
+def wait_plotly_js(status_selector: str) -> str:
+    """``waitPlotly(cb)`` for a component's ``js_on_load``: calls ``cb`` once the ``head`` script has loaded
+    plotly.js (polling every 25 ms), or after 5 s writes that it failed into the ``status_selector`` element
+    (found with the component's ``q``)."""
+    return f"""function waitPlotly(cb, tries) {{
+  if (window.Plotly) return cb();
+  if ((tries || 0) > 200) {{ q('{status_selector}').textContent = 'plotly.js failed to load'; return; }}
+  setTimeout(() => waitPlotly(cb, (tries || 0) + 1), 25);
+}}
+"""
+
+
+# -- the thumbnail atlas --------------------------------------------------------------------------------
+def atlas_path(cache_dir: Path, thumbnails: np.ndarray, tag: str) -> Path:
+    """Write (once) a PNG atlas of thumbnails uint8 [N, t, t, 3], ATLAS_COLS per row; returns its path."""
+    digest = hashlib.sha256(thumbnails.tobytes()).hexdigest()[:12]
+    path = Path(cache_dir) / "atlas" / f"{tag}-{digest}.png"
+    if path.is_file():
+        return path
+    n, t = len(thumbnails), thumbnails.shape[1]
+    rows = max(1, math.ceil(n / ATLAS_COLS))
+    sheet = np.full((rows * t, ATLAS_COLS * t, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ATLAS_COLS)
+        sheet[r * t:(r + 1) * t, c * t:(c + 1) * t] = thumbnails[i]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{id(sheet)}.png")
+    Image.fromarray(sheet).save(tmp, format="PNG", optimize=False)
+    tmp.replace(path)
+    return path
+
+
+# -- the figure -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Marker:
+    """A special point drawn on top of the map: the upload, the Generate face, the last pick."""
+
+    name: str
+    xy: tuple[float, float]
+    symbol: str
+    color: str
+
+
+@dataclass(frozen=True)
+class Separation:
+    """How well a map keeps faces of one attribute value together: the mean share of each face's k nearest
+    map neighbours that share its value (``agreement``), against the share expected by chance (``chance`` =
+    Σ p_v², the same labels shuffled)."""
+
+    attribute: str
+    agreement: float
+    chance: float
+    k: int = 10
+
+    @property
+    def lift(self) -> float:
+        return self.agreement - self.chance
+
+    def sentence(self, best: bool = False) -> str:
+        """One line saying what the colours show, for the map's status."""
+        which = ", the attribute this map separates best" if best else ""
+        return (f"Colours show **{self.attribute.replace('_', ' ')}**{which}: {100 * self.agreement:.0f}% of each "
+                f"face's {self.k} nearest map neighbours share its value (chance: {100 * self.chance:.0f}%).")
+
+
+def separation(coords: np.ndarray, labels: np.ndarray, names, k: int = 10) -> list[Separation]:
+    """:class:`Separation` of every attribute on a 2-D map, best first (faces with unknown values skipped)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    xy = np.asarray(coords, np.float64)
+    if len(xy) <= k or labels is None:
+        return []
+    nbrs = NearestNeighbors(n_neighbors=k + 1).fit(xy).kneighbors(xy, return_distance=False)[:, 1:]
+    out = []
+    for a, name in enumerate(names):
+        col = labels[:, a]
+        ok = col >= 0
+        if ok.sum() <= k or len(np.unique(col[ok])) < 2:
+            continue
+        same = (col[nbrs] == col[:, None])[ok].mean()
+        p = np.unique(col[ok], return_counts=True)[1] / ok.sum()
+        out.append(Separation(name, float(same), float((p**2).sum()), k))
+    return sorted(out, key=lambda s: -s.lift)
+
+
+def color_choices(schema) -> list[str]:
+    return [NO_COLOR] + (list(schema.names) if schema is not None else [])
+
+
+def _r(a: np.ndarray) -> list[float]:
+    return np.round(np.asarray(a, np.float64), 3).tolist()
+
+
+def _categories(col: np.ndarray, names: dict[int, str] | None = None) -> list[tuple[int | None, str, np.ndarray]]:
+    """Groups (value, legend name, point indices) per value; values beyond the cap (the smallest) and unknown
+    labels go to one "other / unknown" group (value None)."""
+    values, counts = np.unique(col, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    known = [v for v in values[order] if v >= 0]
+    shown = known[: MAX_CATEGORIES - 1] if len(known) > MAX_CATEGORIES else known
+    names = names or {}
+    groups: list[tuple[int | None, str, np.ndarray]] = [
+        (int(v), names.get(int(v), f"value {int(v)}"), np.flatnonzero(col == v)) for v in sorted(shown)]
+    rest = np.flatnonzero(~np.isin(col, shown))
+    if len(rest):
+        groups.append((None, "other / unknown", rest))
+    return groups
+
+
+def figure(map_data, color_by: str, markers: list[Marker], atlas_url: str, title: str,
+           key: str, value_names: dict[int, str] | None = None,
+           value_colours: dict[int, str] | None = None) -> dict[str, Any]:
+    """The JSON the map component draws. Each dataset trace is tagged ``meta: "dataset"`` and its points
+    carry their dataset index in ``customdata``; marker traces carry none (clicks on them are ignored).
+    Legend entries are the values' names; ``value_colours`` (hex, e.g. measured hair colours) replace the
+    palette for the values they give."""
+    b = map_data.bundle
+    xy = np.asarray(map_data.coords, np.float64)
+    ids = [str(i) for i in b.ids]
+    traces: list[dict[str, Any]] = []
+    col = None
+    if color_by != NO_COLOR and b.schema is not None and color_by in b.schema.names:
+        col = b.labels[:, b.schema.index(color_by)]
+    groups = _categories(col, value_names) if col is not None else [(None, "faces", np.arange(len(xy)))]
+    for gi, (value, name, idx) in enumerate(groups):
+        color = OTHER_COLOR if value is None else (value_colours or {}).get(value) or PALETTE[gi % len(PALETTE)]
+        traces.append({
+            "type": "scatter", "mode": "markers", "name": name if col is not None else "faces",
+            "meta": "dataset", "x": _r(xy[idx, 0]), "y": _r(xy[idx, 1]), "customdata": idx.tolist(),
+            "text": [ids[i] for i in idx],
+            "hovertemplate": "%{text}" + (f"<br>{color_by} = {name}" if col is not None else "") + "<extra></extra>",
+            # a thin outline keeps light measured colours (white, platinum hair) visible on the light background
+            "marker": {"size": 6, "color": color, "opacity": 0.8,
+                       "line": {"width": 0.5, "color": "rgba(0,0,0,0.35)"} if value_colours else {"width": 0}},
+        })
+    for m in markers:
+        traces.append({
+            "type": "scatter", "mode": "markers+text", "name": m.name, "meta": "marker",
+            "x": [round(m.xy[0], 4)], "y": [round(m.xy[1], 4)], "text": [m.name], "textposition": "top center",
+            "hovertemplate": m.name + "<extra></extra>",
+            "marker": {"size": 18, "symbol": m.symbol, "color": m.color, "line": {"width": 2, "color": "#000"}},
+        })
+    layout = {
+        "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+        # A vertical toolbar at the right edge: across the top it covered the end of the title.
+        "modebar": {"orientation": "v"},
+        "height": 560, "margin": {"l": 40, "r": 10, "t": 40, "b": 36},
+        "hovermode": "closest", "dragmode": "pan", "clickmode": "event",
+        "legend": {"title": {"text": color_by if col is not None else ""}, "itemsizing": "constant"},
+        "xaxis": {"zeroline": False, "showgrid": False, "title": {"text": f"{map_data.method.upper()} 1"}},
+        "yaxis": {"zeroline": False, "showgrid": False, "title": {"text": f"{map_data.method.upper()} 2"}},
+        "plot_bgcolor": "#fafafa", "paper_bgcolor": "rgba(0,0,0,0)",
+    }
+    thumb = int(b.thumbnails.shape[1]) if len(b.thumbnails) else 32
+    return {"key": key, "method": map_data.method, "data": traces, "layout": layout,
+            "atlas": {"url": atlas_url, "cols": ATLAS_COLS, "size": thumb, "n": len(b.thumbnails)}}
+
+
+# -- the component's template, style and script ------------------------------------------------------
+TEMPLATE = """<div class="cvae-map-wrap">
+  <div class="cvae-plot" style="width:100%;height:560px"></div>
+  <div class="cvae-tip" style="display:none"></div>
+  <div class="cvae-map-status"></div>
+</div>"""
+
+CSS = """
+.cvae-map-wrap { position: relative; }
+.cvae-tip { position: absolute; pointer-events: none; width: 72px; height: 72px; border: 2px solid #333;
+  background-color: #fff; background-repeat: no-repeat; image-rendering: auto; z-index: 20;
+  box-shadow: 0 2px 8px rgba(0,0,0,.3); }
+.cvae-map-status { font-size: 12px; color: #666; min-height: 1em; }
+"""
+
+JS_ON_LOAD = r"""
+const TIP = 72;
+let lastPointClick = null;  // {x, y, t} of the last click plotly attributed to a point
+let current = null;
+const q = (s) => element.querySelector(s);
+""" + wait_plotly_js(".cvae-map-status") + r"""function showTip(ev) {
+  const p = ev.points && ev.points[0];
+  const tip = q('.cvae-tip');
+  if (!p || !current || !current.atlas || p.data.meta !== 'dataset') { tip.style.display = 'none'; return; }
+  const a = current.atlas, i = p.customdata, s = TIP / a.size;
+  const col = i % a.cols, row = Math.floor(i / a.cols);
+  tip.style.backgroundImage = `url("${a.url}")`;
+  tip.style.backgroundSize = `${a.cols * a.size * s}px auto`;
+  tip.style.backgroundPosition = `-${col * a.size * s}px -${row * a.size * s}px`;
+  const wrap = q('.cvae-map-wrap').getBoundingClientRect();
+  const e = ev.event || {};
+  const x = (e.clientX || 0) - wrap.left, y = (e.clientY || 0) - wrap.top;
+  tip.style.left = `${Math.min(Math.max(0, x + 14), wrap.width - TIP - 4)}px`;
+  tip.style.top = `${Math.max(0, y - TIP - 14)}px`;
+  tip.style.display = 'block';
+  tip.dataset.index = String(i);
+}
+function distanceToPoint(gd, p, e) {
+  const fl = gd._fullLayout, bb = gd.getBoundingClientRect();
+  const x = bb.left + fl._size.l + fl.xaxis.l2p(p.x), y = bb.top + fl._size.t + fl.yaxis.l2p(p.y);
+  return Math.hypot(e.clientX - x, e.clientY - y);
+}
+function bind(gd) {
+  gd._cvaeBound = true;
+  gd.on('plotly_hover', showTip);
+  gd.on('plotly_unhover', () => { q('.cvae-tip').style.display = 'none'; });
+  gd.on('plotly_click', (ev) => {
+    const p = ev.points && ev.points[0];
+    // Plotly reports the last hovered point even when the pointer jumped elsewhere before clicking:
+    // only a click within a few pixels of the point counts as a click on it.
+    if (!p || !ev.event || distanceToPoint(gd, p, ev.event) > 12) return;
+    lastPointClick = {x: ev.event.clientX, y: ev.event.clientY, t: performance.now()};
+    if (p.data.meta === 'dataset') trigger('pick', {index: p.customdata, method: current.method});
+  });
+  // Plotly reports clicks on points only; a click on empty space is turned into data coordinates here.
+  gd.addEventListener('click', (e) => {
+    const lp = lastPointClick;
+    if (!gd._fullLayout || (lp && lp.x === e.clientX && lp.y === e.clientY && performance.now() - lp.t < 1000)) return;
+    const fl = gd._fullLayout, bb = gd.getBoundingClientRect();
+    const px = e.clientX - bb.left - fl._size.l, py = e.clientY - bb.top - fl._size.t;
+    if (px < 0 || py < 0 || px > fl._size.w || py > fl._size.h) return;
+    trigger('pick', {x: fl.xaxis.p2l(px), y: fl.yaxis.p2l(py), method: current.method});
+  });
+  new ResizeObserver(() => { if (gd._fullLayout && gd.offsetWidth) Plotly.Plots.resize(gd); }).observe(gd);
+}
+function render() {
+  let v = props.value;
+  if (typeof v === 'string') { try { v = JSON.parse(v || 'null'); } catch (err) { v = null; } }
+  const gd = q('.cvae-plot');
+  if (!gd || !v || !v.data) return;
+  current = v;
+  waitPlotly(() => {
+    Plotly.react(gd, v.data, v.layout, {displaylogo: false, responsive: true, scrollZoom: true,
+                                         modeBarButtonsToRemove: ['select2d', 'lasso2d']});
+    gd.dataset.key = v.key;
+    gd.dataset.method = v.method;
+    if (!gd._cvaeBound) bind(gd);
+  });
+}
+render();
+watch('value', render);
+"""

@@ -1,1 +1,0 @@
-"""One module per tab: build its components, wire its events to pure functions."""
