@@ -308,3 +308,7 @@ def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fide
                     f"messages: {toasts}")
     text = page.locator("#gen_fidelity").inner_text()
     assert "Edit fidelity" in text and "→" in text and "eakage" in text
+    # A new face resets the strengths: the verdict of the old one gives way to the hint (page-only, no request).
+    page.locator("#gen_random").click()
+    page.wait_for_function("document.querySelector('#gen_fidelity').innerText.includes('move an attribute')",
+                           timeout=30_000)

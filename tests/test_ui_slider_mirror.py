@@ -52,6 +52,14 @@ def test_the_frontend_function_is_built_for_slider_or_dropdown(index):
     js = sm.mirror_js(index)
     assert js.startswith("async (st, packed" if index is None else "async (st, value, packed")
     assert "setTimeout" not in js
-    debounced = sm.mirror_js(index, 150)
-    assert "setTimeout(r, 150)" in debounced and repr(sm.SUPERSEDED) in debounced
     assert (f"m.values[{index}]" in js) == (index is not None)
+
+
+def test_the_fidelity_debounce_is_page_only_and_clicks_once_at_rest():
+    from ui.analysis.tab import debounce_click_js, watch_strengths_js
+
+    for js in (debounce_click_js("gen_fidelity_go", 250), watch_strengths_js("gen_fidelity_go", 250)):
+        assert "clearTimeout" in js and "setTimeout" in js and ", 250)" in js and "'gen_fidelity_go'" in js
+        assert "fetch" not in js and js.rstrip().endswith("}")
+    watch = watch_strengths_js("gen_fidelity_go", 250)
+    assert watch.count("addEventListener") == 2 and "gen_attr_strength_" in watch and "__cvaeWatchStrengths" in watch

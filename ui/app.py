@@ -51,6 +51,8 @@ CSS = """
 /* The training status is polled every second: Gradio's per-event tracker ("processing | 0.1/0.1s") would
    flicker over it on every poll even with show_progress="hidden" on the timer; the text is the progress. */
 #train_status [data-testid="status-tracker"] { display: none !important; }
+/* buttons the page clicks itself (a debounced request), never a visitor */
+.cvae-page-only { display: none !important; }
 /* the example gallery's tiles shrink to its column instead of overflowing it (Gradio sizes them by a minimum) */
 #rec_examples .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
 .cvae-swatches { display: flex; gap: 6px; overflow-x: auto; padding: 2px 0 6px; }
@@ -178,6 +180,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         refresh.click(list_checkpoints, None, picker, api_name="list_checkpoints", queue=False)
         # Every page load lists the checkpoints as they are now (runs trained since the server started too).
         demo.load(list_checkpoints, None, picker, api_visibility="private", queue=False, show_progress="hidden")
+        demo.load(None, js=analysis_tab.watch_strengths_js(generate.fidelity_go.elem_id, analysis_tab.FIDELITY_DELAY_MS),
+                  api_visibility="private")
 
     demo.queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.cvae_context = ctx  # for tests and scripts (the runner, the registry)

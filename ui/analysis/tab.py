@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -38,6 +39,40 @@ from ..map import plotmap
 #: The edit-fidelity line follows the face: it is computed once the attribute controls have rested this long
 #: (debounced in the page), so while a slider moves the CPU decodes faces, not classifier checks.
 FIDELITY_DELAY_MS = 250
+
+def _click_js(elem_id: str) -> str:
+    return (f"const el = document.getElementById({elem_id!r});"
+            " const button = el && (el.tagName === 'BUTTON' ? el : el.querySelector('button'));"
+            " if (button) button.click();")
+
+
+def debounce_click_js(elem_id: str, delay_ms: int) -> str:
+    """A page-only event handler: (re)start a ``delay_ms`` timer that clicks the button ``elem_id``, so a burst
+    of changes ends in one click, and none reaches the server before."""
+    return f"""() => {{
+  clearTimeout(window.__cvaeRest);
+  window.__cvaeRest = setTimeout(() => {{ {_click_js(elem_id)} }}, {int(delay_ms)});
+  return [];
+}}"""
+
+
+def watch_strengths_js(elem_id: str, delay_ms: int) -> str:
+    """Run once per page: the browser's own input/change events of the attribute strength sliders (drag, keys,
+    the number box) restart the timer of :func:`debounce_click_js`. Native listeners, not Gradio events: a
+    Gradio ``.change`` event, even one that runs only in the page, added ~25 ms to every slider round trip."""
+    return f"""() => {{
+  if (window.__cvaeWatchStrengths) return [];
+  window.__cvaeWatchStrengths = true;
+  const rest = (ev) => {{
+    if (!(ev.target instanceof Element) || !ev.target.closest('[id^="gen_attr_strength_"]')) return;
+    clearTimeout(window.__cvaeRest);
+    window.__cvaeRest = setTimeout(() => {{ {_click_js(elem_id)} }}, {int(delay_ms)});
+  }};
+  document.addEventListener("input", rest, true);
+  document.addEventListener("change", rest, true);
+  return [];
+}}"""
+
 
 #: After a heatmap click: bring the highlighted slider into view once the Generate tab is drawn.
 SCROLL_TO_FOCUS_JS = """() => { setTimeout(() => {
@@ -228,23 +263,25 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     gr.Button(visible=False).click(fidelity, [state, *gen.slider_inputs], api_name="edit_fidelity", preprocess=False,
                                    **checks)
 
-    # .change, not .input: a new face or checkpoint that resets the strengths also clears the line. One
-    # event for all twelve controls, so always_last orders its runs and the last one sees the latest
-    # values (separate events could finish out of order, an older "hint" overwriting a newer verdict).
-    # Inputs: the page's mirror of the raw/PCA sliders (ui.generate.slider_mirror) and the attribute controls
-    # themselves — 14 rather than 55, which Gradio's frontend pays for on every move.
+    # No request while the attribute controls move (each would cost the server as much queue and CPU time as a
+    # face): the page clicks the hidden button once they rest — strength sliders through native listeners
+    # (watch_strengths_js, installed by ui.app on page load), target dropdowns through their rare .change —
+    # and a new face or checkpoint, which resets the strengths and sets a new mirror, puts the hint back.
+    gr.on([c.change for c in gen.attr_value], None, js=debounce_click_js(gen.fidelity_go.elem_id, FIDELITY_DELAY_MS),
+          api_visibility="private")
+    gen.packed.change(None, None, [gen.fidelity], js=f"() => {json.dumps(view.EDIT_HINT)}", api_visibility="private")
+
+    # The one fidelity event reads the page's mirror of the raw/PCA sliders (ui.generate.slider_mirror) and the
+    # attribute controls — 14 inputs rather than 55, which Gradio's frontend pays for on every call.
     @user_errors
-    def on_attribute_change(st: SessionState, packed, *attr_controls):
-        if packed == slider_mirror.SUPERSEDED:  # a newer move of the same controls follows: nothing to do
-            return gr.skip()
+    def on_attribute_rest(st: SessionState, packed, *attr_controls):
         attr_values, strengths = attr_controls[:N_ATTR], attr_controls[N_ATTR:]
         values = slider_mirror.unpack(packed)
         values[N_RAW + N_PCA:] = strengths
         return edit_fidelity(ctx, st, generate_tab.mirrored_split(values, attr_values), strict=False)
 
-    gr.on([*(c.change for c in gen.attr_value), *(c.change for c in gen.attr_strength)], on_attribute_change,
-          [state, gen.packed, *gen.attr_value, *gen.attr_strength], js=slider_mirror.mirror_js(None, FIDELITY_DELAY_MS),
-          api_visibility="private", **checks)
+    gen.fidelity_go.click(on_attribute_rest, [state, gen.packed, *gen.attr_value, *gen.attr_strength],
+                          js=slider_mirror.mirror_js(None), api_visibility="private", **checks)
 
     @user_errors
     def traversal(st: SessionState, *args):

@@ -77,26 +77,14 @@ def _clip(v: object, limit: float) -> float:
     return min(limit, max(-limit, f)) if math.isfinite(f) else 0.0
 
 
-#: What a debounced event sends instead of the mirror when a newer call superseded it (the server skips it).
-SUPERSEDED = "superseded"
-
-
-def mirror_js(index: int | None, delay_ms: int = 0) -> str:
+def mirror_js(index: int | None) -> str:
     """The frontend half, run before the request: adopt a new server version, apply this slider's move
     (``index``; None for an event that only needs the current values), send the packed mirror.
-    Inputs and outputs of the function: ``(state, [value,] packed, *dropdowns)``. ``delay_ms`` debounces
-    the event (Gradio awaits the function): it waits that long and, if it was called again meanwhile, sends
-    :data:`SUPERSEDED` instead, which the server answers at once. An event that may follow another one (the
-    edit-fidelity line after the face) then runs once the slider rests, leaving the CPU to the faces."""
+    Inputs and outputs of the function: ``(state, [value,] packed, *dropdowns)``."""
     move = "" if index is None else f"m.values[{int(index)}] = Number(value);"
     head = "(st, packed, ...rest)" if index is None else "(st, value, packed, ...rest)"
     ret = "[st, out, ...rest]" if index is None else "[st, value, out, ...rest]"
-    wait = "" if delay_ms <= 0 else (
-        "const stamp = (window.__cvaeDebounce = (window.__cvaeDebounce || 0) + 1);"
-        f"await new Promise(r => setTimeout(r, {int(delay_ms)}));"
-        f"if (window.__cvaeDebounce !== stamp) return {ret.replace('out', repr(SUPERSEDED))};")
     return f"""async {head} => {{
-  {wait}
   const m = (window.__cvaeSliders ||= {{v: null, values: null}});
   let p = null;
   try {{ p = JSON.parse(packed || "null"); }} catch (e) {{ p = null; }}

@@ -50,6 +50,8 @@ class GenerateTab:
     fidelity: gr.Markdown
     #: hidden: the slider values the server last set, packed for the page's mirror (ui.generate.slider_mirror)
     packed: PageOnlyTextbox
+    #: hidden: clicked by the page when the attribute controls have rested; runs the edit-fidelity check
+    fidelity_go: gr.Button
 
     @property
     def slider_inputs(self) -> list:
@@ -206,6 +208,9 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
         with gr.Column(scale=1, min_width=300):
             image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
             packed = PageOnlyTextbox(value=packed0, visible=False, elem_id="gen_packed")
+            # Clicked by the page once the attribute controls rest (ui.analysis.tab): the edit-fidelity line's
+            # only request. Rendered (a hidden component has no element to click) and hidden by CSS.
+            fidelity_go = gr.Button("Check the edit", elem_id="gen_fidelity_go", elem_classes=["cvae-page-only"])
             show_pixels = gr.Checkbox(label="Show model pixels (no smoothing)", value=False, elem_id="gen_show_pixels")
             show_pixels.change(None, [show_pixels], None, api_visibility="private",
                                js="(on) => { document.body.classList.toggle('cvae-show-pixels', !!on); return []; }")
@@ -256,7 +261,8 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                       attr_swatches=attr_swatches,
                       show_collapsed=show_collapsed, seed=seed, temperature=temperature, sampler=sampler,
                       sampler_info=sampler_info, latent_text=latent_text,
-                      note=note, raw_box=raw_box, fidelity=fidelity, packed=packed)
+                      note=note, raw_box=raw_box, fidelity=fidelity, packed=packed,
+                      fidelity_go=fidelity_go)
     _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
     return tab
 
