@@ -115,8 +115,11 @@ def test_attribute_values_have_names_and_swatches(page):
 def test_picked_map_point_lists_every_attribute_and_the_map_says_what_its_colours_show(page):
     from ui.map.plotmap import separation
 
+    # plotly.js is fetched while the page idles, before the tab is opened, and the tab does not load it again
+    page.wait_for_function("!!window.Plotly", timeout=30_000)
     open_tab(page, "Latent map")
     page.wait_for_selector("#map_plot .cvae-plot[data-key] .scatterlayer .point", timeout=60_000)
+    assert page.evaluate("Array.from(document.scripts).filter(s => s.src.includes('plotly')).length") == 1
     status = page.locator("#map_status").inner_text()
     assert "Colours show" in status and "separates best" in status
     # the plotly toolbar does not cover the title

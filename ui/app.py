@@ -180,6 +180,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         refresh.click(list_checkpoints, None, picker, api_name="list_checkpoints", queue=False)
         # Every page load lists the checkpoints as they are now (runs trained since the server started too).
         demo.load(list_checkpoints, None, picker, api_visibility="private", queue=False, show_progress="hidden")
+        demo.load(None, js=plotmap.preload_plotly_js(ctx.settings.cache_dir), api_visibility="private")
         demo.load(None, js=analysis_tab.watch_strengths_js(generate.fidelity_go.elem_id, analysis_tab.FIDELITY_DELAY_MS),
                   api_visibility="private")
 

@@ -61,6 +61,23 @@ def plotly_head(cache_dir: Path) -> str:
     return f'<script src="{file_url(static_plotly(cache_dir))}"></script>'
 
 
+def preload_plotly_js(cache_dir: Path, delay_ms: int = 1500) -> str:
+    """For a page-load event: fetch and parse plotly.js (3.5 MB) once the page has drawn its first face, so
+    the map and the heatmap find it ready. Gradio loads a component's ``head`` only when the component mounts,
+    i.e. when its tab is first opened: that made plotly's download and parse part of the map's first paint.
+    The component's own ``head`` tag then finds this script by its ``src`` and does not load it again."""
+    return f"""() => {{
+  setTimeout(() => {{
+    const src = new URL({file_url(static_plotly(cache_dir))!r}, document.baseURI).href;
+    if (window.Plotly || Array.from(document.scripts).some(s => s.src === src)) return;
+    const script = document.createElement("script");
+    script.src = src;
+    document.head.appendChild(script);
+  }}, {int(delay_ms)});
+  return [];
+}}"""
+
+
 def wait_plotly_js(status_selector: str) -> str:
     """``waitPlotly(cb)`` for a component's ``js_on_load``: calls ``cb`` once the ``head`` script has loaded
     plotly.js (polling every 25 ms), or after 5 s writes that it failed into the ``status_selector`` element
