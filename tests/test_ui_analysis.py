@@ -295,19 +295,31 @@ def test_reset_values_match_the_outputs(ctx, ready):
 
 
 def test_edit_fidelity_is_its_own_quiet_event_beside_the_face():
-    """The fidelity line must not slow the face: another event, another concurrency group, no overlay."""
+    """The fidelity line must not slow the face: no request while the attribute controls move (the page
+    debounces them and clicks one hidden button), then one event in another concurrency group, no overlay."""
     from ui.app import build_app
 
     demo = build_app(ui_harness.settings())
     fns = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
     gen = fns["generate"]
-    attr_ids = {bid for bid, b in demo.blocks.items() if str(getattr(b, "elem_id", "")).startswith("gen_attr_")}
-    # the page's events: .change of every attribute control (a reset clears the line), few inputs
-    page = [fn for fn in demo.fns.values() if any(t[1] == "change" and t[0] in attr_ids for t in fn.targets)]
-    assert {t[0] for fn in page for t in fn.targets} == attr_ids and len(attr_ids) == 2 * N_ATTR
-    for fid in [*page, fns["edit_fidelity"]]:
-        assert fid.outputs == page[0].outputs and fid.concurrency_id != gen.concurrency_id
+    ids = {str(getattr(b, "elem_id", "")): bid for bid, b in demo.blocks.items()}
+    attr_values = {bid for eid, bid in ids.items() if eid.startswith("gen_attr_value_")}
+    strengths = {bid for eid, bid in ids.items() if eid.startswith("gen_attr_strength_")}
+    assert len(attr_values) == len(strengths) == N_ATTR
+    # strength sliders: no Gradio change event at all (native listeners in the page restart the timer)
+    assert not [fn for fn in demo.fns.values() if any(t[0] in strengths and t[1] == "change" for t in fn.targets)]
+    # target dropdowns: one page-only event that restarts the same timer
+    dropdowns = [fn for fn in demo.fns.values() if any(t[0] in attr_values and t[1] == "change" for t in fn.targets)]
+    assert len(dropdowns) == 1 and dropdowns[0].fn is None and not dropdowns[0].outputs
+    assert "gen_fidelity_go" in dropdowns[0].js and "setTimeout" in dropdowns[0].js
+    # the hidden button's click: the one request, reading the mirror and the attribute controls
+    go = [fn for fn in demo.fns.values() if any(t[0] == ids["gen_fidelity_go"] and t[1] == "click" for t in fn.targets)]
+    assert len(go) == 1 and len(go[0].inputs) == 2 + 2 * N_ATTR and go[0].js
+    for fid in [*go, fns["edit_fidelity"]]:
+        assert [o._id for o in fid.outputs] == [ids["gen_fidelity"]] and fid.concurrency_id != gen.concurrency_id
         assert fid.show_progress == "hidden" and fid.trigger_mode == "always_last"
-    assert len(page) == 1 and len(page[0].inputs) == 2 + 2 * N_ATTR and page[0].js  # one event: ordered runs
+    # a new face or checkpoint (a new mirror) puts the hint back, in the page
+    reset = [fn for fn in demo.fns.values() if any(t[0] == ids["gen_packed"] and t[1] == "change" for t in fn.targets)]
+    assert len(reset) == 1 and reset[0].fn is None and "move an attribute" in reset[0].js
     for name in ("analysis_compute", "analysis_status"):
         assert fns[name].concurrency_limit is None  # instant: they only look or start a thread
