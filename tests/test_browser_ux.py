@@ -177,3 +177,17 @@ def test_no_server_path_and_every_glyph_has_a_font(page):
         if not fonts.strip():
             missing.append(f"{c} U+{ord(c):04X}")
     assert not missing, f"glyphs no installed font has (shown as empty boxes): {missing}"
+
+
+def test_a_switch_redraws_the_map_only_while_it_is_shown(page):
+    """A switch sets the map's colour without redrawing a hidden map; while the map is shown it is redrawn
+    for the new model (its key names the weights)."""
+    registry = ui_harness.running_app()[1].cvae_context.registry
+    ids = {name: registry.get(name).model_id for name in ("checkpoints/default", "checkpoints/synthetic")}
+    open_tab(page, "Latent map")
+    key = "#map_plot .cvae-plot[data-key^='{}'] .scatterlayer .point"
+    page.wait_for_selector(key.format(ids["checkpoints/default"]), timeout=60_000)
+    pick_checkpoint(page, "checkpoints/synthetic")
+    page.wait_for_selector(key.format(ids["checkpoints/synthetic"]), timeout=60_000)
+    pick_checkpoint(page, "checkpoints/default")
+    page.wait_for_selector(key.format(ids["checkpoints/default"]), timeout=60_000)

@@ -165,13 +165,13 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             # keeps its model, and the picker goes back to showing it.
             return gr.update(value=registry.name_of(st.checkpoint) if st.checkpoint else None)
 
-        picker.input(set_checkpoint, [picker, generate.show_collapsed, generate.sampler],
-                     [state, banner, info_md, generate.sampler_info, *generate.layout_outputs, reconstruct.examples,
-                      *reconstruct.result_outputs, latent_map.color_by, latent_map.plot, latent_map.face,
-                      latent_map.info, *interpolate.reset_outputs, *analysis.reset_outputs], api_name="set_checkpoint",
-                     preprocess=False
-                     ).failure(restore_picker, [state], picker, api_visibility="private", queue=False,
-                               show_progress="hidden")
+        switch = picker.input(set_checkpoint, [picker, generate.show_collapsed, generate.sampler],
+                              [state, banner, info_md, generate.sampler_info, *generate.layout_outputs,
+                               reconstruct.examples, *reconstruct.result_outputs, latent_map.color_by, latent_map.plot,
+                               latent_map.face, latent_map.info, *interpolate.reset_outputs, *analysis.reset_outputs],
+                              api_name="set_checkpoint", preprocess=False)
+        switch.failure(restore_picker, [state], picker, api_visibility="private", queue=False, show_progress="hidden")
+        switch.success(None, js=map_tab.REDRAW_IF_SHOWN_JS, api_visibility="private")
 
         @user_errors
         def list_checkpoints():

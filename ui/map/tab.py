@@ -87,6 +87,16 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
     return fig, data.method, status
 
 
+#: After a checkpoint switch: redraw the map if its tab is the one shown (a hidden map is drawn when opened).
+REDRAW_IF_SHOWN_JS = """() => {
+  const plot = document.getElementById("map_plot");
+  const refresh = document.querySelector("#map_refresh");
+  const button = refresh && (refresh.tagName === "BUTTON" ? refresh : refresh.querySelector("button"));
+  if (plot && plot.offsetParent !== null && button) button.click();
+  return [];
+}"""
+
+
 def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
     """Decode a clicked dataset point (index) or a position on the map (x, y). → (face, text, state)."""
     explorer = ctx.explorer(st)
@@ -146,7 +156,9 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: generate_tab.Generate
 
     show = dict(fn=show_map, inputs=[state, color_by, *gen.slider_inputs], outputs=[plot, status, state],
                 show_progress="hidden", preprocess=False)
-    gr.on([color_by.change, refresh_btn.click], api_name="show_map", **show)
+    # .input (a visitor's pick), not .change: a checkpoint switch sets the colour too, and redrawing a map
+    # nobody looks at cost the page a second of work (ui.app redraws it after a switch only if it is shown).
+    gr.on([color_by.input, refresh_btn.click], api_name="show_map", **show)
 
     @user_errors
     def map_pick(st: SessionState, x, y, index):
