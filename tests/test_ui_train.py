@@ -14,7 +14,7 @@ from ui.train import form as train_form
 from ui.train import view as train_view
 from ui.train.runner import RunLog, TrainingRunner
 from ui.train.worker import TrainRequest
-from vae_core.cli import build_parser
+from vae_core.cli import build_parser, train_configs
 from vae_core.config import TrainConfig
 from vae_core.errors import ConfigError
 from vae_core.training import CheckpointEvent, DoneEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent
@@ -146,3 +146,7 @@ def test_a_short_run_from_the_tab_reaches_its_beta(settings):
     assert 0 < short.train["kl_warmup_steps"] == steps // 4 < TrainConfig().kl_warmup_steps
     long = train_form.new_run(settings, **form(size=20_000, epochs=50, batch_size=64, name="long"))
     assert long.train["kl_warmup_steps"] == TrainConfig().kl_warmup_steps
+    # the recorded command says so: it rebuilds the run's configs
+    for req in (short, long):
+        _, train = train_configs(build_parser().parse_args(shlex.split(req.command())[3:]))
+        assert train == TrainConfig.from_dict(req.train)

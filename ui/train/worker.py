@@ -22,6 +22,9 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
+from vae_core.cli_flags import flag_name
+from vae_core.config import TrainConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -58,6 +61,10 @@ class TrainRequest:
                  "--encoder-width", f"{m.get('encoder_width', 1.0):g}",
                  "--epochs", str(t["epochs"]), "--batch-size", str(t["batch_size"]), "--lr", f"{t['lr']:g}",
                  "--beta", f"{t['beta']:g}", "--out", self.out_dir]
+        # the tab shortens the recipe's β warm-up for short runs (ui.train.form.short_run_warmup): say so
+        warmup = next(f for f in dataclasses.fields(TrainConfig) if f.name == "kl_warmup_steps")
+        if t.get("kl_warmup_steps", warmup.default) != warmup.default:
+            args += [flag_name(warmup), str(t["kl_warmup_steps"])]
         if self.resume:
             args.append("--resume")
         return shlex.join(args)
