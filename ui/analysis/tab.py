@@ -29,6 +29,7 @@ from . import view
 from ..common import validate
 from ..common.errors import UserInputError, user_errors
 from ..common.images import prune_old_files
+from ..common.page_js import click_button_js
 from ..common.state import SessionState
 from ..context import AppContext
 from ..generate import slider_mirror
@@ -40,18 +41,12 @@ from ..map import plotmap
 #: (debounced in the page), so while a slider moves the CPU decodes faces, not classifier checks.
 FIDELITY_DELAY_MS = 250
 
-def _click_js(elem_id: str) -> str:
-    return (f"const el = document.getElementById({elem_id!r});"
-            " const button = el && (el.tagName === 'BUTTON' ? el : el.querySelector('button'));"
-            " if (button) button.click();")
-
-
 def debounce_click_js(elem_id: str, delay_ms: int) -> str:
     """A page-only event handler: (re)start a ``delay_ms`` timer that clicks the button ``elem_id``, so a burst
     of changes ends in one click, and none reaches the server before."""
     return f"""() => {{
   clearTimeout(window.__cvaeRest);
-  window.__cvaeRest = setTimeout(() => {{ {_click_js(elem_id)} }}, {int(delay_ms)});
+  window.__cvaeRest = setTimeout(() => {{ {click_button_js(elem_id)} }}, {int(delay_ms)});
   return [];
 }}"""
 
@@ -66,7 +61,7 @@ def watch_strengths_js(elem_id: str, delay_ms: int) -> str:
   const rest = (ev) => {{
     if (!(ev.target instanceof Element) || !ev.target.closest('[id^="gen_attr_strength_"]')) return;
     clearTimeout(window.__cvaeRest);
-    window.__cvaeRest = setTimeout(() => {{ {_click_js(elem_id)} }}, {int(delay_ms)});
+    window.__cvaeRest = setTimeout(() => {{ {click_button_js(elem_id)} }}, {int(delay_ms)});
   }};
   document.addEventListener("input", rest, true);
   document.addEventListener("change", rest, true);

@@ -14,6 +14,7 @@ from vae_core.projection import invert_point, place_points
 from . import plotmap
 from ..common import validate
 from ..common.errors import UserInputError, user_errors
+from ..common.page_js import click_button_js
 from ..common.images import image_file, upscale
 from ..common.state import SessionState, as_array, as_latent
 from ..context import AppContext
@@ -88,13 +89,11 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
 
 
 #: After a checkpoint switch: redraw the map if its tab is the one shown (a hidden map is drawn when opened).
-REDRAW_IF_SHOWN_JS = """() => {
+REDRAW_IF_SHOWN_JS = f"""() => {{
   const plot = document.getElementById("map_plot");
-  const refresh = document.querySelector("#map_refresh");
-  const button = refresh && (refresh.tagName === "BUTTON" ? refresh : refresh.querySelector("button"));
-  if (plot && plot.offsetParent !== null && button) button.click();
+  if (plot && plot.offsetParent !== null) {{ {click_button_js("map_refresh")} }}
   return [];
-}"""
+}}"""
 
 
 def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
