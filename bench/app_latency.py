@@ -111,7 +111,7 @@ def concurrent_decodes(url: str, clients: int, calls: int) -> tuple[list[float],
     import numpy as np
     from gradio_client import Client
 
-    from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+    from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 
     sessions = [Client(url, verbose=False) for _ in range(clients)]
     latencies: list[float] = []

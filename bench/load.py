@@ -88,7 +88,7 @@ def upload_file(folder: Path) -> Path:
 def one_round(url: str, clients: int, calls: int, upload: Path, seed: int) -> dict:
     from gradio_client import Client, handle_file
 
-    from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+    from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 
     lat: dict[str, list[float]] = {"generate": [], "reconstruct": []}
     errors: list[str] = []

@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import ui_harness
-from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 
 pytestmark = pytest.mark.slow
 N_SLIDERS = N_RAW + N_PCA + 2 * N_ATTR

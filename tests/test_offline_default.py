@@ -19,7 +19,7 @@ import pytest
 from gradio_client import Client
 
 import ui_harness
-from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

@@ -42,7 +42,7 @@ from PIL import Image
 import ui_harness
 from helpers import TINY_MODEL, blob_dataset, tiny_train
 from ui.common.state import SessionState
-from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 from vae_core.checkpoint import load_checkpoint, load_training_state
 from vae_core.data import center_crop_resize, load_image
 from vae_core.data.cartoonset import CARTOONSET_SCHEMA, parse_cartoonset_csv

@@ -27,7 +27,7 @@ from ui.common.errors import UserInputError
 from ui.common.registry import ExplorerRegistry
 from ui.common.state import SessionState
 from ui.context import AppContext
-from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 from ui.train.runner import TrainingRunner
 from vae_core.analysis.classifier.network import AttributeClassifier
 from vae_core.analysis.report import AnalysisConfig, compute_analysis

@@ -11,7 +11,7 @@ import pytest
 import ui_harness
 from ui.common.errors import UserInputError, user_errors
 from ui.common.modelinfo import banner_html, info_markdown
-from ui.generate.sliders import N_ATTR, N_PCA, N_RAW
+from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
 from vae_core.errors import ImageInputError
 
 EXPECTED_ENDPOINTS = {

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ui.generate import slider_mirror as sm
-from ui.generate.sliders import ATTR_RANGE, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
+from vae_core.slider_layout import ATTR_RANGE, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
 
 
 def test_pack_unpack_round_trip_and_every_pack_is_a_new_version():

@@ -1,4 +1,5 @@
-"""Slider layout and latent composition (ui.generate.sliders): pure functions, no Gradio."""
+"""Slider layout and latent composition (vae_core.slider_layout) and the API's checks of slider values
+(ui.generate.sliders): pure functions, no Gradio."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import types
 import numpy as np
 import pytest
 
-from ui.generate import sliders as S
+from ui.generate.sliders import check_values
+from vae_core import slider_layout as S
 from vae_core.latent import AttributeDirections, PCADirections
 
 

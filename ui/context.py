@@ -9,7 +9,7 @@ from .analysis.jobs import AnalysisJobs
 from .common.registry import ExplorerRegistry
 from .common.settings import AppSettings
 from .common.state import SessionState
-from .generate.sliders import SliderLayout, build_layout
+from vae_core.slider_layout import SliderLayout, build_layout
 from .train.runner import TrainingRunner
 
 

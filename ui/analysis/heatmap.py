@@ -18,7 +18,7 @@ import numpy as np
 
 from vae_core.analysis.report import Analysis
 
-from ..generate.sliders import SliderLayout
+from vae_core.slider_layout import SliderLayout
 from ..map.plotmap import wait_plotly_js
 
 ROW_PX = 22

@@ -34,7 +34,7 @@ from ..common.state import SessionState
 from ..context import AppContext
 from ..generate import slider_mirror
 from ..generate import tab as generate_tab
-from ..generate.sliders import N_ATTR, N_PCA, N_RAW, SliderLayout
+from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW, SliderLayout
 from ..map import plotmap
 
 #: The edit-fidelity line follows the face: it is computed once the attribute controls have rested this long

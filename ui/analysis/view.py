@@ -25,7 +25,7 @@ from vae_core.analysis.report import Analysis
 
 from ..common import validate
 from ..common.errors import UserInputError
-from ..generate.sliders import AttrSlot, SliderLayout
+from vae_core.slider_layout import AttrSlot, SliderLayout
 from .jobs import JobStatus
 
 #: Where to find the button, said wherever the analysis is missing.

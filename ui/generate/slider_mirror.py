@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from vae_core.errors import VaeCoreError
 
-from .sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
+from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
 
 #: The mirrored sliders, in this order: raw dims, PCA directions, attribute strengths.
 N_MIRRORED = N_RAW + N_PCA + N_ATTR

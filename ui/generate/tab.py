@@ -25,7 +25,9 @@ from ..common.images import data_url, face_html
 from ..common.state import SessionState, as_array, as_latent
 from ..context import AppContext
 from .page_only import PageOnlyTextbox
-from .sliders import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout, check_values
+from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
+
+from .sliders import check_values
 
 
 @dataclass
