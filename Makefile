@@ -11,10 +11,12 @@ $(PY):
 
 # torch and torchvision first, as a pair that imports together: on our machines these exact releases lie on
 # disk (pip takes them offline); elsewhere pip picks builds for the platform. Then this package, editable,
-# which puts the `cartoon-vae` command (= python -m vae_core) in the venv.
+# which puts the `cartoon-vae` command (= python -m vae_core) in the venv. Last, onnxruntime-web for the page,
+# from npm at the version and integrity package-lock.json pins; offline, the page decodes on the server instead.
 setup: $(PY)
 	$(PIP) install -q "torch==2.14.1" "torchvision==0.29.1" || $(PIP) install -q torch torchvision
 	$(PIP) install -q -e ".[app]"
+	$(PY) -m vae_core fetch-web-runtime || echo "onnxruntime-web not fetched: the page will decode on the server"
 
 setup-dev: setup
 	$(PIP) install -q -e ".[app,dev]"

@@ -35,7 +35,9 @@ def blob_dataset(n: int = 48, resolution: int = 32, seed: int = 0) -> FaceDatase
 
 
 def tiny_train(**kw) -> TrainConfig:
-    base = dict(epochs=2, batch_size=8, lr=3e-3, seed=0, eval_every=1)  # every epoch: tests count EvalEvents
+    # eval_every=1: tests count EvalEvents; no ONNX decoder export (1-4 s a run; tests/test_decoder_export.py
+    # checks the recipe's default, on)
+    base = dict(epochs=2, batch_size=8, lr=3e-3, seed=0, eval_every=1, export_decoder=False)
     base.update(kw)
     return TrainConfig(**base)
 

@@ -311,7 +311,9 @@ def test_edit_fidelity_is_its_own_quiet_event_beside_the_face():
     # target dropdowns: one page-only event that restarts the same timer
     dropdowns = [fn for fn in demo.fns.values() if any(t[0] in attr_values and t[1] == "change" for t in fn.targets)]
     assert len(dropdowns) == 1 and dropdowns[0].fn is None and not dropdowns[0].outputs
-    assert "gen_fidelity_go" in dropdowns[0].js and "setTimeout" in dropdowns[0].js
+    # (clickAfterRest's timer: tests/test_page_code.py runs it)
+    assert "page_events.js" in dropdowns[0].js
+    assert dropdowns[0].js.endswith(f'.clickAfterRest("gen_fidelity_go", {analysis_tab.FIDELITY_DELAY_MS})')
     # the hidden button's click: the one request, reading the mirror and the attribute controls
     go = [fn for fn in demo.fns.values() if any(t[0] == ids["gen_fidelity_go"] and t[1] == "click" for t in fn.targets)]
     assert len(go) == 1 and len(go[0].inputs) == 2 + 2 * N_ATTR and go[0].js
@@ -319,7 +321,8 @@ def test_edit_fidelity_is_its_own_quiet_event_beside_the_face():
         assert [o._id for o in fid.outputs] == [ids["gen_fidelity"]] and fid.concurrency_id != gen.concurrency_id
         assert fid.show_progress == "hidden" and fid.trigger_mode == "always_last"
     # a new face or checkpoint (a new mirror) puts the hint back, in the page
-    reset = [fn for fn in demo.fns.values() if any(t[0] == ids["gen_packed"] and t[1] == "change" for t in fn.targets)]
-    assert len(reset) == 1 and reset[0].fn is None and "move an attribute" in reset[0].js
+    reset = [fn for fn in demo.fns.values() if any(t[0] == ids["gen_sync"] and t[1] == "change" for t in fn.targets)
+             and "move an attribute" in (fn.js or "")]
+    assert len(reset) == 1 and reset[0].fn is None
     for name in ("analysis_compute", "analysis_status"):
         assert fns[name].concurrency_limit is None  # instant: they only look or start a thread

@@ -37,18 +37,24 @@ def test_every_public_endpoint_has_a_name(demo):
     assert set(names) == EXPECTED_ENDPOINTS
 
 
-def test_every_slider_is_live_quiet_and_sends_few_inputs(demo):
-    """Each Generate slider/dropdown moves the face through its own event: always_last, no overlay, and
-    few inputs (Gradio's frontend pays ~0.5 ms per input before a request leaves the page)."""
-    controls = {bid for bid, b in demo.blocks.items()
-                if str(getattr(b, "elem_id", "")).startswith(("gen_raw_", "gen_pca_", "gen_attr_"))}
-    assert len(controls) == N_RAW + N_PCA + 2 * N_ATTR
-    for bid in controls:
-        fns = [fn for fn in demo.fns.values() if (bid, "input") in [tuple(t) for t in fn.targets]]
-        assert len(fns) == 1, demo.blocks[bid].elem_id
-        fn = fns[0]
-        assert fn.trigger_mode == "always_last" and fn.show_progress == "hidden" and fn.js
-        assert len(fn.inputs) <= 3 + N_ATTR
+def test_slider_moves_are_the_pages_own_and_the_server_fallback_is_one_quiet_event(demo):
+    """No Gradio event on a Generate slider: the page composes and decodes each move itself
+    (ui/static/generate_page.js). The attribute dropdowns tell the page their value through a page-only event. Where
+    the page cannot decode, its per-move request is one event: newest move wins, no overlay, few inputs."""
+    sliders = {bid for bid, b in demo.blocks.items()
+               if str(getattr(b, "elem_id", "")).startswith(("gen_raw_", "gen_pca_", "gen_attr_strength_"))}
+    assert len(sliders) == N_RAW + N_PCA + N_ATTR
+    for fn in demo.fns.values():
+        assert not {bid for bid, _ in fn.targets} & sliders, f"a Gradio event on a slider: {fn.name}"
+    dropdowns = {bid for bid, b in demo.blocks.items() if str(getattr(b, "elem_id", "")).startswith("gen_attr_value_")}
+    told = [fn for fn in demo.fns.values() if {(bid, "input") for bid in dropdowns} & {tuple(t) for t in fn.targets}]
+    assert len(told) == 1 and told[0].fn is None and "generate_page.js" in told[0].js and ".targets(" in told[0].js
+    go = next(bid for bid, b in demo.blocks.items() if getattr(b, "elem_id", "") == "gen_decode_go")
+    fallback = [fn for fn in demo.fns.values() if (go, "click") in [tuple(t) for t in fn.targets]]
+    assert len(fallback) == 1
+    fn = fallback[0]
+    assert fn.trigger_mode == "always_last" and fn.show_progress == "hidden" and ".withValues(" in fn.js
+    assert len(fn.inputs) == 2 + N_ATTR
     api = next(fn for fn in demo.fns.values() if fn.api_name == "generate")  # every value explicit
     assert len(api.inputs) == 1 + N_RAW + N_PCA + 2 * N_ATTR
 

@@ -10,6 +10,7 @@ belongs to serving: the app process's torch threads, the background warm-up and 
 from __future__ import annotations
 
 import logging
+import mimetypes
 import threading
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from vae_core.errors import VaeCoreError
 
 from .analysis import tab as analysis_tab
 from .common import validate
+from .common import page_code
 from .common.errors import user_errors
 from .common.modelinfo import banner_html, info_markdown
 from .common.registry import ExplorerRegistry
@@ -39,30 +41,6 @@ log = logging.getLogger(__name__)
 
 TITLE = "Cartoon VAE latent-space explorer"
 
-CSS = """
-.cvae-banner { padding: 8px 12px; border-radius: 6px; font-size: 14px; margin-bottom: 4px; }
-.cvae-synthetic { background: #fff3cd; border: 2px solid #e0a800; color: #5c4400; }
-.cvae-real { background: #e8f4ea; border: 1px solid #7bb785; color: #1f4d27; }
-.cvae-face-box { display: flex; flex-direction: column; align-items: center; }
-.cvae-face img { width: 256px; height: 256px; image-rendering: auto; border: 1px solid #ddd; border-radius: 4px; }
-.cvae-show-pixels .cvae-face img, .cvae-show-pixels img.cvae-smooth { image-rendering: pixelated; }
-.cvae-caption { font-size: 12px; color: #666; text-align: center; margin-top: 4px; }
-.cvae-collapsed { opacity: 0.6; }
-/* The training status is polled every second: Gradio's per-event tracker ("processing | 0.1/0.1s") would
-   flicker over it on every poll even with show_progress="hidden" on the timer; the text is the progress. */
-#train_status [data-testid="status-tracker"] { display: none !important; }
-/* buttons the page clicks itself (a debounced request), never a visitor */
-.cvae-page-only { display: none !important; }
-/* the example gallery's tiles shrink to its column instead of overflowing it (Gradio sizes them by a minimum) */
-#rec_examples .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
-.cvae-swatches { display: flex; gap: 6px; overflow-x: auto; padding: 2px 0 6px; }
-.cvae-swatches figure { margin: 0; text-align: center; flex: 0 0 auto; width: 64px; }
-.cvae-swatches img { width: 48px; height: 48px; border: 1px solid #ddd; border-radius: 4px; }
-.cvae-swatches figcaption { font-size: 11px; line-height: 1.2; color: #444; }
-.cvae-dot { display: inline-block; width: 9px; height: 9px; border-radius: 50%; margin-right: 3px;
-            border: 1px solid #888; vertical-align: middle; }
-.cvae-focus { outline: 3px solid #ff1493; outline-offset: 2px; border-radius: 6px; background: #fff0f6; opacity: 1; }
-"""
 
 
 def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | None = None,
@@ -71,11 +49,22 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
     environment variables. Side effect: plotly.js is copied into the UI cache and it, with the thumbnail
     atlases, is registered as a Gradio static path (process-wide, see :func:`gradio.set_static_paths`)."""
     settings = settings or AppSettings.from_env()
+    # Module scripts and WebAssembly need their own types (a browser refuses a module served as octet-stream, and
+    # streams WebAssembly only as application/wasm); not every system's MIME table names them.
+    mimetypes.add_type("text/javascript", ".mjs")
+    mimetypes.add_type("text/javascript", ".js")
+    mimetypes.add_type("application/wasm", ".wasm")
     registry = registry or ExplorerRegistry(settings)
     runner = runner or TrainingRunner(settings)
     ctx = AppContext(settings=settings, registry=registry, runner=runner)
     # plotly.js and the hover atlases are served as static files: the map works offline.
-    gr.set_static_paths([plotmap.static_plotly(settings.cache_dir), settings.cache_dir / "atlas"])
+    # The page's own code (ui/static, vae_core/web/static), the checkpoints' page files (layout, decoder) and
+    # onnxruntime-web are static files too: the page decodes faces itself (ui.generate.tab).
+    gr.set_static_paths([plotmap.static_plotly(settings.cache_dir), settings.cache_dir / "atlas",
+                         settings.cache_dir / "web", *page_code.static_dirs()])
+    runtime = ctx.runtime.find()
+    if runtime is not None:
+        gr.set_static_paths([runtime])
 
     try:
         explorer = registry.get(None)
@@ -133,7 +122,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                 z = as_array(latent)
                 explorer = ctx.explorer(st)
                 st = st.replace(base=latent, seed=None)
-                return [st, *generate_tab.latent_values(explorer, ctx.layout(explorer), z, st),
+                return [st, *generate_tab.latent_values(ctx, explorer, ctx.layout(explorer), z, st),
                         gr.Tabs(selected="generate")]
             return send
 
@@ -154,7 +143,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             inf = explorer.info()
             schema = explorer.embedding().schema
             return [st, banner_html(inf), info_markdown(inf), sampler_note(explorer, sampler),
-                    *generate_tab.layout_values(explorer, layout, st, show_collapsed),
+                    *generate_tab.layout_values(ctx, explorer, layout, st, show_collapsed),
                     gr.update(value=reconstruct_tab.example_gallery(ctx, explorer)), None, None, "",
                     gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(ctx, explorer)),
                     None, None, "", *[None] * len(interpolate.reset_outputs),
@@ -180,6 +169,9 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         refresh.click(list_checkpoints, None, picker, api_name="list_checkpoints", queue=False)
         # Every page load lists the checkpoints as they are now (runs trained since the server started too).
         demo.load(list_checkpoints, None, picker, api_visibility="private", queue=False, show_progress="hidden")
+        # The first page's face came with the page: give the page its sync message (later ones arrive as changes).
+        demo.load(None, [generate.page_sync], None, js=page_code.call_js("generate_page.js", "sync", inputs="s"),
+                  api_visibility="private")
         demo.load(None, js=plotmap.preload_plotly_js(ctx.settings.cache_dir), api_visibility="private")
         demo.load(None, js=analysis_tab.watch_strengths_js(generate.fidelity_go.elem_id, analysis_tab.FIDELITY_DELAY_MS),
                   api_visibility="private")
@@ -219,9 +211,13 @@ def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
     # cores are busy (training); concurrent requests still use several cores.
     torch.set_num_threads(max(1, settings.torch_threads))
     threading.Thread(target=warm_up, args=(demo.cvae_context,), name="warm-up", daemon=True).start()
+    # A Space installs only requirements.txt: its first start fetches onnxruntime-web (pinned, checked) while the
+    # page decodes on the server; a later page load decodes in the browser.
+    demo.cvae_context.runtime.fetch_in_background(lambda folder: gr.set_static_paths([folder]))
     # allowed_paths: the images and GIFs the app writes live in its own cache folder, wherever the working
     # folder is (Gradio otherwise serves only files under the working folder or the system's temp folder).
-    opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css=CSS, show_error=False,
+    opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css_paths=[page_code.UI_STATIC / "app.css"],
+                show_error=False,
                 run_history=False, allowed_paths=[str(settings.cache_dir)])
     opts.update(kwargs)
     return demo.launch(**opts)

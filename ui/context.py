@@ -9,6 +9,7 @@ from .analysis.jobs import AnalysisJobs
 from .common.registry import ExplorerRegistry
 from .common.settings import AppSettings
 from .common.state import SessionState
+from .generate.page_assets import PageAssets, RuntimeLocator, build_page_assets
 from vae_core.slider_layout import SliderLayout, build_layout
 from .train.runner import TrainingRunner
 
@@ -20,6 +21,8 @@ class AppContext:
     runner: TrainingRunner
     #: scorecards and attribute classifiers per checkpoint, computed in the background (ui.analysis.jobs)
     analyses: AnalysisJobs = field(default_factory=AnalysisJobs)
+    #: where onnxruntime-web is, for the pages that decode faces themselves (ui.generate.page_assets)
+    runtime: RuntimeLocator = field(default_factory=RuntimeLocator)
 
     @property
     def image_dir(self):
@@ -31,3 +34,8 @@ class AppContext:
 
     def layout(self, explorer) -> SliderLayout:
         return self.registry.derived(explorer, "layout", lambda: build_layout(explorer))
+
+    def page_assets(self, explorer) -> PageAssets:
+        """The checkpoint's page layout and decoder, written once into the UI cache."""
+        return self.registry.derived(explorer, "page_assets",
+                                     lambda: build_page_assets(self.settings.cache_dir, explorer, self.layout(explorer)))

@@ -1,4 +1,5 @@
-"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, publish, info.
+"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, publish, info, export-web,
+fetch-web-runtime.
 
 The CLI only parses flags and renders the trainer's event stream with tqdm; all work is in the library.
 The training flags and their defaults come from the config dataclasses (:mod:`vae_core.cli_flags`).
@@ -200,6 +201,34 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
     info.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
 
 
+def _add_export_decoder(sub: argparse._SubParsersAction) -> None:
+    dec = sub.add_parser("export-decoder", help="write a checkpoint's decoder as ONNX (<checkpoint>/web/, keyed by the "
+                                                "weights) for in-browser decoding; compare it with torch")
+    dec.set_defaults(run=cmd_export_decoder)
+    dec.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    dec.add_argument("--force", action="store_true", help="export again even if a sound file for these weights exists")
+
+
+def _add_export_web(sub: argparse._SubParsersAction) -> None:
+    web = sub.add_parser("export-web", help="write the explorer as a static folder (page, decoder.onnx, runtime) that "
+                                            "any static host serves; faces are decoded in the visitor's browser")
+    web.set_defaults(run=cmd_export_web)
+    web.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    web.add_argument("--out", required=True,
+                     help="the folder to write (replaced whole; an existing one must be empty or a previous export)")
+    web.add_argument("--title", default=None, help="the page's title")
+    web.add_argument("--offline", action="store_true",
+                     help="do not download onnxruntime-web: use only the copy already fetched")
+
+
+def _add_fetch_web_runtime(sub: argparse._SubParsersAction) -> None:
+    fetch = sub.add_parser("fetch-web-runtime", help="fetch onnxruntime-web (the page's decoder runtime) from npm at "
+                                                     "the version and integrity package-lock.json pins")
+    fetch.set_defaults(run=cmd_fetch_web_runtime)
+    fetch.add_argument("--dest", default=None,
+                       help="folder to keep it in (default $CVAE_WEB_RUNTIME or .cache/web-runtime)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # usage lines name the command as it was typed: the installed `cartoon-vae` script or the module
     prog = "cartoon-vae" if Path(sys.argv[0]).name == "cartoon-vae" else "python -m vae_core"
@@ -207,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_download, _add_train, _add_evaluate, _add_beta_sweep, _add_embed, _add_sample, _add_publish,
-                _add_info):
+                _add_info, _add_export_decoder, _add_export_web, _add_fetch_web_runtime):
         add(sub)
     return parser
 
@@ -457,6 +486,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     from .data import load_dataset
     from .errors import DatasetError
     from .latent import decode_latents, encode_images, sample_prior
+    from .web.decoder_export import ensure_decoder
 
     src = load_checkpoint(args.checkpoint)
     out = Path(args.out)
@@ -482,9 +512,10 @@ def cmd_publish(args: argparse.Namespace) -> int:
     diff = int(np.abs(before.astype(np.int16) - after.astype(np.int16)).max())
     meta = dataclasses.replace(meta, extra={**meta.extra, "storage_max_pixel_difference": diff, "storage_check": what})
     save_checkpoint(out, shipped.model, meta, weights_dtype=dtype)  # the same weights again, now with the figure
+    decoder = ensure_decoder(out)  # from the stored (up-cast) weights: the page decodes what the server decodes
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(f"published {out} ({size / 1e6:.1f} MB, weights {meta.extra['weights_dtype']}): largest pixel "
-          f"difference from the source over {what}: {diff} of 255")
+    print(f"published {out} ({size / 1e6:.1f} MB, weights {meta.extra['weights_dtype']}, ONNX decoder "
+          f"{decoder.relative_to(out)}): largest pixel difference from the source over {what}: {diff} of 255")
     return 0
 
 
@@ -492,6 +523,58 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .checkpoint import read_meta
 
     print(json.dumps(read_meta(args.checkpoint).to_dict(), indent=2))
+    return 0
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a file, None if there is none: an atomic rewrite changes both."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def cmd_export_decoder(args: argparse.Namespace) -> int:
+    import time
+
+    from .checkpoint import load_checkpoint
+    from .latent import sample_prior
+    from .web.decoder_export import compare_with_torch, decoder_path, ensure_decoder
+
+    started = time.perf_counter()
+    ck = load_checkpoint(args.checkpoint)
+    before = _file_identity(decoder_path(ck.path, ck.fingerprint))
+    path = ensure_decoder(ck.path, force=args.force)
+    seconds = time.perf_counter() - started
+    existed = before is not None and before == _file_identity(path)
+    agree = compare_with_torch(path, ck.model, sample_prior(ck.meta.model.latent_dim, 64, seed=0))
+    print(f"{'kept' if existed else 'wrote'} {path} ({path.stat().st_size / 1e6:.1f} MB, {seconds:.1f} s); largest "
+          f"difference from torch over {agree.count} random latents: {agree.max_abs:.2g} "
+          f"({agree.max_levels} of 255 levels), run by {agree.runtime}")
+    return 0
+
+
+def cmd_export_web(args: argparse.Namespace) -> int:
+    from .web.static_site import export_web
+
+    manifest = export_web(args.checkpoint, args.out, title=args.title, download=not args.offline)
+    print(f"wrote {args.out}: the explorer of model {manifest.model_id}, {len(manifest.files) + 1} files, "
+          f"{manifest.total_bytes / 1e6:.1f} MB; serve it with any static host, e.g. "
+          f"python -m http.server --directory {args.out}")
+    return 0
+
+
+def cmd_fetch_web_runtime(args: argparse.Namespace) -> int:
+    import time
+
+    from .web.ort_runtime import RUNTIME_FILES, ensure_runtime, read_pin
+
+    started = time.perf_counter()
+    path = ensure_runtime(args.dest)
+    size = sum((path / name).stat().st_size for name in RUNTIME_FILES)
+    print(f"onnxruntime-web {read_pin().version} ready at {path} ({len(RUNTIME_FILES)} files, {size / 1e6:.1f} MB, "
+          f"{time.perf_counter() - started:.1f} s)")
     return 0
 
 

@@ -254,6 +254,11 @@ class TrainConfig:
     #: write a checkpoint at every epoch end (the final one is always written)
     checkpoint_every_epoch: bool = _flag(True, "write a resumable checkpoint at every epoch end (off: only the "
                                                "final one; long runs on small sets spend less time writing)")
+    #: Write the final weights' decoder as ONNX into ``<out>/web/`` (vae_core.web.decoder_export), which the
+    #: explorer's page decodes with. Off only saves the 1-4 s export (tests of tiny runs): ``ensure_decoder``
+    #: writes a missing one when it is first needed.
+    export_decoder: bool = _flag(True, "write the final decoder as ONNX for in-browser decoding (off: skip the "
+                                       "few-second export)")
     channels_last: bool = True
     max_steps: int | None = _flag(None, "stop after this many optimizer steps")
     #: Wall-clock budget: the run ends (normally, with its final metrics) once this many minutes of training

@@ -38,3 +38,8 @@ class TrainingError(VaeCoreError):
 
 class LatentFormatError(VaeCoreError):
     """A latent string cannot be parsed or does not fit the model."""
+
+
+class WebRuntimeError(VaeCoreError):
+    """onnxruntime-web (the page's ONNX runtime) cannot be had: no network, integrity mismatch, a missing or
+    corrupt file. Callers fall back to decoding on the server."""

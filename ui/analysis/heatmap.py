@@ -5,6 +5,7 @@ in the component's value, drawn by ``js_on_load`` (re-drawn on every new value t
 click on a cell is reported with ``trigger('focus_dim', {dim, model_id})``; Python answers by switching to
 the Generate tab with that dim's slider highlighted. plotly.js is the copy inside the installed ``plotly``
 package (offline), loaded once per page through ``head`` (Gradio deduplicates the script with the map's).
+The component's template, style and script are ``ui/static/heatmap.{html,css,js}``.
 
 Rows are the latent dims in the Generate tab's order (by KL, most informative first), so the heatmap
 reads like the slider column; columns are the scored attributes.
@@ -19,7 +20,8 @@ import numpy as np
 from vae_core.analysis.report import Analysis
 
 from vae_core.slider_layout import SliderLayout
-from ..map.plotmap import wait_plotly_js
+from ..common.page_code import read_ui
+from ..map.plotmap import plotly_component_js
 
 ROW_PX = 22
 
@@ -63,50 +65,6 @@ def figure(analysis: Analysis, layout: SliderLayout, model_id: str) -> dict[str,
             "data": [trace], "layout": fig_layout}
 
 
-TEMPLATE = """<div class="cvae-heat-wrap">
-  <div class="cvae-heat" style="width:100%;min-height:320px"></div>
-  <div class="cvae-heat-status"></div>
-</div>"""
-
-CSS = """
-.cvae-heat-status { font-size: 12px; color: #666; min-height: 1em; }
-"""
-
-JS_ON_LOAD = r"""
-let current = null;
-const q = (s) => element.querySelector(s);
-""" + wait_plotly_js(".cvae-heat-status") + r"""function bind(gd) {
-  gd._cvaeBound = true;
-  gd.on('plotly_click', (ev) => {
-    const p = ev.points && ev.points[0];
-    if (!p || !current) return;
-    const row = Array.isArray(p.pointNumber) ? p.pointNumber[0] : p.pointIndex && p.pointIndex[0];
-    const dim = (typeof p.customdata === 'number') ? p.customdata : current.dims[row];
-    if (dim === undefined || dim === null) return;
-    trigger('focus_dim', {dim: dim, attribute: p.x, model_id: current.model_id});
-  });
-  new ResizeObserver(() => { if (gd._fullLayout && gd.offsetWidth) Plotly.Plots.resize(gd); }).observe(gd);
-}
-function render() {
-  let v = props.value;
-  if (typeof v === 'string') { try { v = JSON.parse(v || 'null'); } catch (err) { v = null; } }
-  const gd = q('.cvae-heat');
-  if (!gd) return;
-  if (!v || !v.data) {
-    current = null;
-    if (window.Plotly && gd._fullLayout) Plotly.purge(gd);
-    gd.dataset.key = '';
-    return;
-  }
-  current = v;
-  waitPlotly(() => {
-    gd.style.height = `${v.height}px`;
-    Plotly.react(gd, v.data, v.layout, {displaylogo: false, responsive: true,
-                                         modeBarButtonsToRemove: ['select2d', 'lasso2d', 'zoom2d', 'pan2d']});
-    gd.dataset.key = v.key;
-    if (!gd._cvaeBound) bind(gd);
-  });
-}
-render();
-watch('value', render);
-"""
+TEMPLATE = read_ui("heatmap.html").strip()
+CSS = read_ui("heatmap.css")
+JS_ON_LOAD = plotly_component_js("heatmap.js")

@@ -29,7 +29,7 @@ from . import view
 from ..common import validate
 from ..common.errors import UserInputError, user_errors
 from ..common.images import prune_old_files
-from ..common.page_js import click_button_js
+from ..common.page_code import call_js
 from ..common.state import SessionState
 from ..context import AppContext
 from ..generate import slider_mirror
@@ -43,37 +43,22 @@ FIDELITY_DELAY_MS = 250
 
 def debounce_click_js(elem_id: str, delay_ms: int) -> str:
     """A page-only event handler: (re)start a ``delay_ms`` timer that clicks the button ``elem_id``, so a burst
-    of changes ends in one click, and none reaches the server before."""
-    return f"""() => {{
-  clearTimeout(window.__cvaeRest);
-  window.__cvaeRest = setTimeout(() => {{ {click_button_js(elem_id)} }}, {int(delay_ms)});
-  return [];
-}}"""
+    of changes ends in one click, and none reaches the server before (``clickAfterRest`` in
+    ``ui/static/page_events.js``)."""
+    return call_js("page_events.js", "clickAfterRest", elem_id, int(delay_ms))
 
 
 def watch_strengths_js(elem_id: str, delay_ms: int) -> str:
     """Run once per page: the browser's own input/change events of the attribute strength sliders (drag, keys,
     the number box) restart the timer of :func:`debounce_click_js`. Native listeners, not Gradio events: a
-    Gradio ``.change`` event, even one that runs only in the page, added ~25 ms to every slider round trip."""
-    return f"""() => {{
-  if (window.__cvaeWatchStrengths) return [];
-  window.__cvaeWatchStrengths = true;
-  const rest = (ev) => {{
-    if (!(ev.target instanceof Element) || !ev.target.closest('[id^="gen_attr_strength_"]')) return;
-    clearTimeout(window.__cvaeRest);
-    window.__cvaeRest = setTimeout(() => {{ {click_button_js(elem_id)} }}, {int(delay_ms)});
-  }};
-  document.addEventListener("input", rest, true);
-  document.addEventListener("change", rest, true);
-  return [];
-}}"""
+    Gradio ``.change`` event, even one that runs only in the page, added ~25 ms to every slider round trip.
+    (``watchStrengths`` in ``ui/static/page_events.js``, which shares the timer with ``clickAfterRest``.)"""
+    return call_js("page_events.js", "watchStrengths", elem_id, int(delay_ms))
 
 
-#: After a heatmap click: bring the highlighted slider into view once the Generate tab is drawn.
-SCROLL_TO_FOCUS_JS = """() => { setTimeout(() => {
-  const el = document.querySelector('.cvae-focus');
-  if (el) el.scrollIntoView({block: 'center', behavior: 'smooth'});
-}, 250); }"""
+def scroll_to_focus_js() -> str:
+    """After a heatmap click: bring the highlighted slider into view once the Generate tab is drawn."""
+    return call_js("page_events.js", "scrollIntoViewSoon", ".cvae-focus", 250)
 
 
 @dataclass
@@ -236,7 +221,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         return focus_values(ctx, st, validate.flag(show_collapsed, "show collapsed dims"), dim)
 
     focus_btn.click(focus, [state, gen.show_collapsed, focus_dim], focus_outputs, api_name="focus_dim",
-                    show_progress="hidden", preprocess=False).then(None, js=SCROLL_TO_FOCUS_JS, api_visibility="private")
+                    show_progress="hidden", preprocess=False).then(None, js=scroll_to_focus_js(), api_visibility="private")
 
     @user_errors
     def on_cell_click(st: SessionState, show_collapsed: bool, evt: gr.EventData):
@@ -246,7 +231,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         return focus_values(ctx, st, show_collapsed, d.get("dim"))
 
     heat.focus_dim(on_cell_click, [state, gen.show_collapsed], focus_outputs, api_visibility="private",
-                   show_progress="hidden").then(None, js=SCROLL_TO_FOCUS_JS, api_visibility="private")
+                   show_progress="hidden").then(None, js=scroll_to_focus_js(), api_visibility="private")
 
     @user_errors
     def fidelity(st: SessionState, *values):
@@ -264,10 +249,10 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     # and a new face or checkpoint, which resets the strengths and sets a new mirror, puts the hint back.
     gr.on([c.change for c in gen.attr_value], None, js=debounce_click_js(gen.fidelity_go.elem_id, FIDELITY_DELAY_MS),
           api_visibility="private")
-    gen.packed.change(None, None, [gen.fidelity], js=f"() => {json.dumps(view.EDIT_HINT)}", api_visibility="private")
+    gen.page_sync.change(None, None, [gen.fidelity], js=f"() => {json.dumps(view.EDIT_HINT)}", api_visibility="private")
 
-    # The one fidelity event reads the page's mirror of the raw/PCA sliders (ui.generate.slider_mirror) and the
-    # attribute controls — 14 inputs rather than 55, which Gradio's frontend pays for on every call.
+    # The one fidelity event reads the page's mirror of the raw/PCA sliders (ui/static/generate_page.js, unpacked
+    # by ui.generate.slider_mirror) and the attribute controls: the latent the page shows.
     @user_errors
     def on_attribute_rest(st: SessionState, packed, *attr_controls):
         attr_values, strengths = attr_controls[:N_ATTR], attr_controls[N_ATTR:]
@@ -275,8 +260,9 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         values[N_RAW + N_PCA:] = strengths
         return edit_fidelity(ctx, st, generate_tab.mirrored_split(values, attr_values), strict=False)
 
-    gen.fidelity_go.click(on_attribute_rest, [state, gen.packed, *gen.attr_value, *gen.attr_strength],
-                          js=slider_mirror.mirror_js(None), api_visibility="private", **checks)
+    gen.fidelity_go.click(on_attribute_rest, [state, gen.page_values, *gen.attr_value, *gen.attr_strength],
+                          js=call_js("generate_page.js", "withValues", inputs="st, packed, ...rest"),
+                          api_visibility="private", **checks)
 
     @user_errors
     def traversal(st: SessionState, *args):

@@ -1,18 +1,11 @@
-"""The browser's copy of the Generate sliders, so that a slider move sends one string, not 54 values.
+"""The page's slider mirror, as the server reads it.
 
-Gradio's frontend spends about half a millisecond per event *input* before it sends a request and again
-when the first reply arrives (it snapshots each input component's props and walks the page's component
-tree for each). With every slider as an input, one move cost ~40 ms of main-thread work before the
-server saw it — most of the 100 ms budget for "slider moved → new face painted". So each slider gets its
-own event with just itself, the attribute dropdowns and one hidden *packed* textbox as inputs; a small
-frontend function (``js=`` on the event) keeps the values of all sliders in a per-page mirror and sends
-them packed.
-
-The server stays the authority: every event that sets slider values (a new checkpoint, a random face,
-reset, paste…) also sends a packed string with a fresh version token, and the mirror adopts it the next
-time it sees a version it has not seen. A version is random, not a hash of the values: "reset" twice
-must reset twice, even if the user moved sliders in between. The dropdowns (attribute target values)
-are not mirrored: events that set slider values never set them, so they are read as inputs (6 of them).
+The page (ui/static/generate_page.js) keeps the positions of every Generate slider it shows: the ones the server
+set with the last face (its sync message) and the visitor's moves since. Events whose Python side needs the face the
+page shows (the server-decoding fallback, "Copy latent", the edit-fidelity line) receive that mirror packed as one
+string (``{"v": version, "values": [raw…, PCA…, strengths…]}``) instead of 54 slider inputs, and the server composes
+the same latent from it (vae_core.slider_layout). Values are checked and clipped here: the string comes from a page,
+which a stranger controls.
 """
 
 from __future__ import annotations
@@ -59,38 +52,9 @@ def unpack(packed: object) -> list[float]:
     return [_clip(v, limit) for v, limit in zip(values, _LIMITS)]
 
 
-def with_move(packed: object, index: int, value: object) -> list[float]:
-    """The values after a move of mirrored slider ``index`` to ``value`` (the slider's own value wins:
-    it is an input of the event too, checked against its range by Gradio)."""
-    values = unpack(packed)
-    if not 0 <= index < N_MIRRORED:
-        raise IndexError(index)
-    values[index] = _clip(value, _LIMITS[index])
-    return values
-
-
 def _clip(v: object, limit: float) -> float:
     try:
         f = float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return 0.0
     return min(limit, max(-limit, f)) if math.isfinite(f) else 0.0
-
-
-def mirror_js(index: int | None) -> str:
-    """The frontend half, run before the request: adopt a new server version, apply this slider's move
-    (``index``; None for an event that only needs the current values), send the packed mirror.
-    Inputs and outputs of the function: ``(state, [value,] packed, *dropdowns)``."""
-    move = "" if index is None else f"m.values[{int(index)}] = Number(value);"
-    head = "(st, packed, ...rest)" if index is None else "(st, value, packed, ...rest)"
-    ret = "[st, out, ...rest]" if index is None else "[st, value, out, ...rest]"
-    return f"""async {head} => {{
-  const m = (window.__cvaeSliders ||= {{v: null, values: null}});
-  let p = null;
-  try {{ p = JSON.parse(packed || "null"); }} catch (e) {{ p = null; }}
-  if (p && Array.isArray(p.values) && p.v !== m.v) {{ m.v = p.v; m.values = p.values.slice(); }}
-  if (!m.values) return {ret.replace("out", "packed")};
-  {move}
-  const out = JSON.stringify({{v: m.v, values: m.values}});
-  return {ret};
-}}"""

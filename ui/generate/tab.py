@@ -1,32 +1,39 @@
-"""Generate: sliders that make faces live.
+"""Generate: sliders that make faces live, decoded in the visitor's browser.
 
-Every slider's ``.input`` runs its own small event with ``trigger_mode="always_last"`` and no progress
-overlay: while a request runs, only the newest position of that slider is queued. The event's inputs
-are the slider, the attribute dropdowns and one packed string of all slider values kept by the page
-(see :mod:`ui.generate.slider_mirror`: Gradio's frontend cost grows with the number of inputs), and the face
-comes back as an inline PNG in an ``<img>`` (one request, no file round trip). Both keep a slider move
-under 100 ms in the browser. ``/generate`` takes every value explicitly, for API clients.
+A slider move sends no request: the page (ui/static/generate_page.js) composes the latent from its mirror of the
+slider positions and decodes it with onnxruntime-web. The server says *which* face is shown: every event that sets
+one (random face, seed, paste, reset, "Edit in Generate", a map pick, a checkpoint switch) returns the face it
+decoded (for API clients and the first paint) and a sync message in the hidden ``page_sync`` box: the base latent,
+the slider positions it set, and the URLs of the checkpoint's page layout, decoder and runtime
+(:mod:`ui.generate.page_assets`). Where the page cannot decode (no WebAssembly, no runtime, a decoder that fails
+to load) it clicks the hidden ``decode_go`` button per move instead, with its slider mirror in ``page_values``
+(:mod:`ui.generate.slider_mirror`): the server composes and decodes, as before. ``/generate`` takes every value
+explicitly, for API clients, and gives the same face as the page.
 """
 
 from __future__ import annotations
 
 import html
+import json
 import secrets
 from dataclasses import dataclass
 
 import gradio as gr
 import numpy as np
 
+from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
+from vae_core.web.page_layout import default_target
+
 from . import latents, slider_mirror
 from ..analysis.view import EDIT_HINT
 from ..common import validate
 from ..common.errors import user_errors
 from ..common.images import data_url, face_html
+from ..common.page_code import call_js
 from ..common.state import SessionState, as_array, as_latent
 from ..context import AppContext
+from .page_assets import shared_modules_url
 from .page_only import PageOnlyTextbox
-from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
-
 from .sliders import check_values
 
 
@@ -50,8 +57,12 @@ class GenerateTab:
     raw_box: gr.Accordion
     #: edit fidelity of the attribute sliders (wired by ui.analysis.tab: it needs the classifier)
     fidelity: gr.Markdown
-    #: hidden: the slider values the server last set, packed for the page's mirror (ui.generate.slider_mirror)
-    packed: PageOnlyTextbox
+    #: hidden: the server's sync message for the page (base latent, slider positions, the checkpoint's page files)
+    page_sync: PageOnlyTextbox
+    #: hidden: the page's slider mirror, filled in by the page for the events that need the face it shows
+    page_values: PageOnlyTextbox
+    #: hidden: clicked by the page per move when it cannot decode itself (the server decodes)
+    decode_go: gr.Button
     #: hidden: clicked by the page when the attribute controls have rested; runs the edit-fidelity check
     fidelity_go: gr.Button
 
@@ -61,13 +72,13 @@ class GenerateTab:
 
     @property
     def value_outputs(self) -> list:
-        """What setting a latent updates: raw positions, PCA/attribute offsets (zeroed), the face, packed."""
-        return [*self.raw, *self.pca, *self.attr_strength, self.image, self.packed]
+        """What setting a latent updates: raw positions, PCA/attribute offsets (zeroed), the face, the page sync."""
+        return [*self.raw, *self.pca, *self.attr_strength, self.image, self.page_sync]
 
     @property
     def layout_outputs(self) -> list:
-        """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, packed."""
-        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.packed,
+        """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, page sync."""
+        return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.page_sync,
                 *self.attr_swatches]
 
 
@@ -97,30 +108,38 @@ def caption(explorer, state: SessionState) -> str:
     return f"{what} · model {explorer.model_id}"
 
 
-def latent_values(explorer, layout: SliderLayout, z: np.ndarray, state: SessionState) -> list:
+def latent_values(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, state: SessionState) -> list:
     """Values for :attr:`GenerateTab.value_outputs` showing latent z (offsets zeroed)."""
     raw = layout.raw_values(z)
-    return [*raw, *([0.0] * N_PCA), *([0.0] * N_ATTR),
-            face_html(latents.decode_one(explorer, z), caption(explorer, state)),
-            packed_values(raw)]
+    text = caption(explorer, state)
+    return [*raw, *([0.0] * N_PCA), *([0.0] * N_ATTR), face_html(latents.decode_one(explorer, z), text),
+            sync_message(ctx, explorer, layout, z, raw, text)]
 
 
-def packed_values(raw: list[float]) -> str:
-    """The packed mirror string for raw slider positions with every offset slider at 0."""
-    return slider_mirror.pack([*raw, *([0.0] * (N_PCA + N_ATTR))])
+def sync_message(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, raw: list[float], text: str,
+                 targets: list | None = None) -> str:
+    """The page's sync message for a face the server set (see the module docstring and generate_page.js): a fresh
+    version (so "reset" twice resets twice), the base latent, the slider positions (offsets at 0), the caption and
+    where the checkpoint's page files are; ``targets`` (the attribute dropdowns) when the server set them too."""
+    assets = ctx.page_assets(explorer)
+    runtime = ctx.runtime.url()
+    msg = {
+        "v": secrets.token_hex(6), "model": explorer.model_id,
+        "slots": {"raw": N_RAW, "pca": N_PCA, "attr": N_ATTR},
+        "base": [float(v) for v in np.asarray(z, np.float32)],
+        "values": [float(v) for v in [*raw, *([0.0] * (N_PCA + N_ATTR))]],
+        "caption": text, "layout": assets.layout_url, "decoder": assets.decoder_url,
+        "runtime": runtime, "shared": shared_modules_url(),
+        "problem": assets.problem or ("" if runtime else ctx.runtime.problem),
+    }
+    if targets is not None:
+        msg["targets"] = targets
+    return json.dumps(msg, separators=(",", ":"))
 
 
 def mirrored_split(values: list[float], attr_values) -> list:
     """Mirrored values (raw, PCA, strengths) + dropdown values → the order of :attr:`slider_inputs`."""
     return [*values[:N_RAW], *values[N_RAW:N_RAW + N_PCA], *attr_values, *values[N_RAW + N_PCA:]]
-
-
-def default_target(slot) -> int | None:
-    """The value an attribute slider pushes towards at first: not a "none" value (no glasses, no facial hair)."""
-    for v in slot.values:
-        if not slot.value_name(v).startswith(("no ", "not ")):
-            return v
-    return slot.values[0] if slot.values else None
 
 
 def swatches_html(explorer, slot) -> str:
@@ -139,13 +158,13 @@ def swatches_html(explorer, slot) -> str:
     return f'<div class="cvae-swatches" aria-label="values of {html.escape(slot.title)}">{"".join(items)}</div>'
 
 
-def layout_values(explorer, layout: SliderLayout | None, state: SessionState, show_collapsed: bool) -> list:
+def layout_values(ctx: AppContext, explorer, layout: SliderLayout | None, state: SessionState,
+                  show_collapsed: bool) -> list:
     """gr.update()s for :attr:`GenerateTab.layout_outputs` for a (new) checkpoint."""
     out: list = []
     if layout is None:
         hidden = [gr.update(visible=False)] * (N_RAW + N_PCA + 2 * N_ATTR)
-        return [*hidden, "No checkpoint is loaded.", "", packed_values([0.0] * N_RAW),
-                *[gr.update(value="", visible=False)] * N_ATTR]
+        return [*hidden, "No checkpoint is loaded.", "", "", *[gr.update(value="", visible=False)] * N_ATTR]
     z = base_latent(layout, state)
     raw_vals = layout.raw_values(z)
     for i in range(N_RAW):
@@ -175,8 +194,10 @@ def layout_values(explorer, layout: SliderLayout | None, state: SessionState, sh
             out.append(gr.update(visible=False, value=0.0))
     swatches = [gr.update(value=swatches_html(explorer, layout.attrs[k]), visible=True) if k < len(layout.attrs)
                 else gr.update(value="", visible=False) for k in range(N_ATTR)]
-    return [*out, layout_note(layout), face_html(latents.decode_one(explorer, z), caption(explorer, state)),
-            packed_values(raw_vals), *swatches]
+    text = caption(explorer, state)
+    targets = [default_target(slot) for slot in layout.attrs] + [None] * (N_ATTR - len(layout.attrs))
+    return [*out, layout_note(layout), face_html(latents.decode_one(explorer, z), text),
+            sync_message(ctx, explorer, layout, z, raw_vals, text, targets), *swatches]
 
 
 def raw_classes(slot, focused: bool = False) -> list[str]:
@@ -201,15 +222,21 @@ def _kw(upd) -> dict:
 
 def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | None) -> GenerateTab:
     init = SessionState(checkpoint=str(explorer.path)) if explorer is not None else SessionState()
-    first = layout_values(explorer, layout, init, False)
+    first = layout_values(ctx, explorer, layout, init, False)
     raw0, rest = first[:N_RAW], first[N_RAW:]
     pca0, rest = rest[:N_PCA], rest[N_PCA:]
     av0, rest = rest[:N_ATTR], rest[N_ATTR:]
-    as0, (note0, image0, packed0, *sw0) = rest[:N_ATTR], rest[N_ATTR:]
+    as0, (note0, image0, sync0, *sw0) = rest[:N_ATTR], rest[N_ATTR:]
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
             image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
-            packed = PageOnlyTextbox(value=packed0, visible=False, elem_id="gen_packed")
+            # Where the face is made: "in your browser", or "on the server" and why (written by the page).
+            gr.HTML('<div class="cvae-decoder-status">Loading the in-page decoder…</div>', elem_id="gen_decoder_status",
+                    padding=False)
+            page_sync = PageOnlyTextbox(value=sync0, visible=False, elem_id="gen_sync")
+            page_values = PageOnlyTextbox(value="", visible=False, elem_id="gen_values")
+            # Clicked by the page per slider move when it cannot decode itself (rendered, hidden by CSS).
+            decode_go = gr.Button("Decode on the server", elem_id="gen_decode_go", elem_classes=["cvae-page-only"])
             # Clicked by the page once the attribute controls rest (ui.analysis.tab): the edit-fidelity line's
             # only request. Rendered (a hidden component has no element to click) and hidden by CSS.
             fidelity_go = gr.Button("Check the edit", elem_id="gen_fidelity_go", elem_classes=["cvae-page-only"])
@@ -263,7 +290,8 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                       attr_swatches=attr_swatches,
                       show_collapsed=show_collapsed, seed=seed, temperature=temperature, sampler=sampler,
                       sampler_info=sampler_info, latent_text=latent_text,
-                      note=note, raw_box=raw_box, fidelity=fidelity, packed=packed,
+                      note=note, raw_box=raw_box, fidelity=fidelity, page_sync=page_sync,
+                      page_values=page_values, decode_go=decode_go,
                       fidelity_go=fidelity_go)
     _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
     return tab
@@ -289,28 +317,28 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
     api_only.click(generate, inputs=[state, *tab.slider_inputs], outputs=[tab.image], api_name="generate",
                    preprocess=False, **fast)
 
-    def on_move(index: int):
-        @user_errors
-        def move(st: SessionState, value, packed, *attr_values):
-            return face_for(st, mirrored_split(slider_mirror.with_move(packed, index, value), attr_values), False)
-        return move
+    # The page decodes slider moves itself (ui/static/generate_page.js): no Gradio event per slider. It adopts each
+    # sync message the server sends, learns the attribute targets from their (page-only) dropdown events, and —
+    # where it cannot decode — clicks decode_go per move with its slider mirror (newest move wins).
+    tab.page_sync.change(None, [tab.page_sync], None, js=call_js("generate_page.js", "sync", inputs="s"),
+                         api_visibility="private", queue=False, show_progress="hidden")
+    gr.on([d.input for d in tab.attr_value], None, tab.attr_value, None,
+          js=call_js("generate_page.js", "targets", inputs="...v"), api_visibility="private", queue=False,
+          show_progress="hidden")
 
     @user_errors
-    def on_target(st: SessionState, packed, *attr_values):
+    def decode_on_server(st: SessionState, packed, *attr_values):
         return face_for(st, mirrored_split(slider_mirror.unpack(packed), attr_values), False)
 
-    mirrored = [*tab.raw, *tab.pca, *tab.attr_strength]
-    for i, slider in enumerate(mirrored):
-        slider.input(on_move(i), [state, slider, tab.packed, *tab.attr_value], [tab.image],
-                     js=slider_mirror.mirror_js(i), trigger_mode="always_last", api_visibility="private", **fast)
-    gr.on([d.input for d in tab.attr_value], on_target, [state, tab.packed, *tab.attr_value], [tab.image],
-          js=slider_mirror.mirror_js(None), trigger_mode="always_last", api_visibility="private", **fast)
+    tab.decode_go.click(decode_on_server, [state, tab.page_values, *tab.attr_value], [tab.image],
+                        js=call_js("generate_page.js", "withValues", inputs="st, packed, ...rest"),
+                        trigger_mode="always_last", api_visibility="private", **fast)
 
     def set_latent(st: SessionState, z: np.ndarray, seed=None):
         explorer = ctx.explorer(st)
         layout = ctx.layout(explorer)
         st = st.replace(base=as_latent(z), seed=seed)
-        return [st, *latent_values(explorer, layout, z, st)]
+        return [st, *latent_values(ctx, explorer, layout, z, st)]
 
     @user_errors
     def random_face(st: SessionState, temperature, sampler=latents.SAMPLERS[0]):
@@ -343,7 +371,7 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         explorer = ctx.explorer(st)
         layout = ctx.layout(explorer)
         st = st.replace(base=None, seed=None)
-        return [st, *latent_values(explorer, layout, layout.mean, st)]
+        return [st, *latent_values(ctx, explorer, layout, layout.mean, st)]
 
     reset_btn.click(reset, [state], [state, *tab.value_outputs], api_name="reset_face", **fast)
 
@@ -352,8 +380,21 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         explorer, _, z = slider_latent(ctx, st, values)
         return latents.copy_latent(explorer, z)
 
-    copy_btn.click(copy_latent, [state, *tab.slider_inputs], [tab.latent_text], api_name="copy_latent",
-                   preprocess=False, **fast)
+    # For API clients: every value explicit. The page's button sends its slider mirror (the face it shows) and
+    # then puts the string on the clipboard too.
+    gr.Button(visible=False).click(copy_latent, [state, *tab.slider_inputs], [tab.latent_text], api_name="copy_latent",
+                                   preprocess=False, **fast)
+
+    @user_errors
+    def copy_shown_latent(st: SessionState, packed, *attr_values):
+        explorer, _, z = slider_latent(ctx, st, mirrored_split(slider_mirror.unpack(packed), attr_values), False)
+        return latents.copy_latent(explorer, z)
+
+    copy_btn.click(copy_shown_latent, [state, tab.page_values, *tab.attr_value], [tab.latent_text],
+                   js=call_js("generate_page.js", "withValues", inputs="st, packed, ...rest"),
+                   api_visibility="private", **fast).then(
+        None, [tab.latent_text], None, js=call_js("generate_page.js", "toClipboard", inputs="text"),
+        api_visibility="private", queue=False)
 
     @user_errors
     def paste_latent(st: SessionState, text):

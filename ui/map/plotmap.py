@@ -3,7 +3,8 @@
 ``gr.Plot`` has no click event, so the map is a ``gr.HTML`` whose ``js_on_load`` draws the figure
 (``props.value``, re-drawn on every new value through ``watch``) and reports clicks with
 ``trigger('pick', {...})``: ``{index}`` for a dataset point, ``{x, y}`` (data coordinates) for empty
-space. Python handles ``pick`` events like any other event.
+space. Python handles ``pick`` events like any other event. The component's template, style and script are
+``ui/static/map_plot.{html,css,js}``.
 
 Offline: plotly.js is the copy inside the installed ``plotly`` package, served by Gradio as a static
 file and loaded through the component's ``head`` (once per page). Hovering a point shows its face from
@@ -25,6 +26,8 @@ import numpy as np
 import plotly
 from PIL import Image
 
+from ..common.page_code import call_js, file_url, read_ui
+
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 ATLAS_COLS = 64
 MAX_CATEGORIES = 12
@@ -32,18 +35,6 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#bcbd22", "#7f7f7f", "#393b79", "#ad494a")
 OTHER_COLOR = "#c7c7c7"
 NO_COLOR = "none"
-
-
-def file_url(path: Path) -> str:
-    """URL of a file Gradio serves (its folder must be a static path). Relative, so it also works when
-    the app is mounted under a sub-path; and the file is named relative to the server's working folder
-    where it lies inside it (the app's own cache), so the page does not reveal where the app is installed."""
-    p = Path(path).resolve()
-    try:
-        shown = p.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:  # a cache folder outside the working folder (tests, an operator's choice)
-        shown = str(p)
-    return f"gradio_api/file={shown}"
 
 
 def static_plotly(cache_dir: Path) -> Path:
@@ -65,29 +56,18 @@ def preload_plotly_js(cache_dir: Path, delay_ms: int = 1500) -> str:
     """For a page-load event: fetch and parse plotly.js (3.5 MB) once the page has drawn its first face, so
     the map and the heatmap find it ready. Gradio loads a component's ``head`` only when the component mounts,
     i.e. when its tab is first opened: that made plotly's download and parse part of the map's first paint.
-    The component's own ``head`` tag then finds this script by its ``src`` and does not load it again."""
-    return f"""() => {{
-  setTimeout(() => {{
-    const src = new URL({file_url(static_plotly(cache_dir))!r}, document.baseURI).href;
-    if (window.Plotly || Array.from(document.scripts).some(s => s.src === src)) return;
-    const script = document.createElement("script");
-    script.src = src;
-    document.head.appendChild(script);
-  }}, {int(delay_ms)});
-  return [];
-}}"""
+    The component's own ``head`` tag then finds this script by its ``src`` and does not load it again
+    (``ui/static/plotly_preload.js``)."""
+    return call_js("plotly_preload.js", "preloadPlotly", file_url(static_plotly(cache_dir)), int(delay_ms))
 
 
-def wait_plotly_js(status_selector: str) -> str:
-    """``waitPlotly(cb)`` for a component's ``js_on_load``: calls ``cb`` once the ``head`` script has loaded
-    plotly.js (polling every 25 ms), or after 5 s writes that it failed into the ``status_selector`` element
-    (found with the component's ``q``)."""
-    return f"""function waitPlotly(cb, tries) {{
-  if (window.Plotly) return cb();
-  if ((tries || 0) > 200) {{ q('{status_selector}').textContent = 'plotly.js failed to load'; return; }}
-  setTimeout(() => waitPlotly(cb, (tries || 0) + 1), 25);
-}}
-"""
+def plotly_component_js(body: str) -> str:
+    """A plotly component's ``js_on_load``: ``ui/static/wait_plotly.js`` (``waitPlotly``, shared by the map and
+    the heatmap) followed by the component's own body ``ui/static/<body>``. Concatenated here rather than
+    ``import()``-ed by the body: ``js_on_load`` runs as a plain function, and an import would make it
+    asynchronous, registering ``watch('value', ...)`` only after a fetch (a value set meanwhile would be
+    missed) and making the component depend on the static route to draw at all."""
+    return read_ui("wait_plotly.js") + read_ui(body)
 
 
 # -- the thumbnail atlas --------------------------------------------------------------------------------
@@ -236,85 +216,7 @@ def figure(map_data, color_by: str, markers: list[Marker], atlas_url: str, title
             "atlas": {"url": atlas_url, "cols": ATLAS_COLS, "size": thumb, "n": len(b.thumbnails)}}
 
 
-# -- the component's template, style and script ------------------------------------------------------
-TEMPLATE = """<div class="cvae-map-wrap">
-  <div class="cvae-plot" style="width:100%;height:560px"></div>
-  <div class="cvae-tip" style="display:none"></div>
-  <div class="cvae-map-status"></div>
-</div>"""
-
-CSS = """
-.cvae-map-wrap { position: relative; }
-.cvae-tip { position: absolute; pointer-events: none; width: 72px; height: 72px; border: 2px solid #333;
-  background-color: #fff; background-repeat: no-repeat; image-rendering: auto; z-index: 20;
-  box-shadow: 0 2px 8px rgba(0,0,0,.3); }
-.cvae-map-status { font-size: 12px; color: #666; min-height: 1em; }
-"""
-
-JS_ON_LOAD = r"""
-const TIP = 72;
-let lastPointClick = null;  // {x, y, t} of the last click plotly attributed to a point
-let current = null;
-const q = (s) => element.querySelector(s);
-""" + wait_plotly_js(".cvae-map-status") + r"""function showTip(ev) {
-  const p = ev.points && ev.points[0];
-  const tip = q('.cvae-tip');
-  if (!p || !current || !current.atlas || p.data.meta !== 'dataset') { tip.style.display = 'none'; return; }
-  const a = current.atlas, i = p.customdata, s = TIP / a.size;
-  const col = i % a.cols, row = Math.floor(i / a.cols);
-  tip.style.backgroundImage = `url("${a.url}")`;
-  tip.style.backgroundSize = `${a.cols * a.size * s}px auto`;
-  tip.style.backgroundPosition = `-${col * a.size * s}px -${row * a.size * s}px`;
-  const wrap = q('.cvae-map-wrap').getBoundingClientRect();
-  const e = ev.event || {};
-  const x = (e.clientX || 0) - wrap.left, y = (e.clientY || 0) - wrap.top;
-  tip.style.left = `${Math.min(Math.max(0, x + 14), wrap.width - TIP - 4)}px`;
-  tip.style.top = `${Math.max(0, y - TIP - 14)}px`;
-  tip.style.display = 'block';
-  tip.dataset.index = String(i);
-}
-function distanceToPoint(gd, p, e) {
-  const fl = gd._fullLayout, bb = gd.getBoundingClientRect();
-  const x = bb.left + fl._size.l + fl.xaxis.l2p(p.x), y = bb.top + fl._size.t + fl.yaxis.l2p(p.y);
-  return Math.hypot(e.clientX - x, e.clientY - y);
-}
-function bind(gd) {
-  gd._cvaeBound = true;
-  gd.on('plotly_hover', showTip);
-  gd.on('plotly_unhover', () => { q('.cvae-tip').style.display = 'none'; });
-  gd.on('plotly_click', (ev) => {
-    const p = ev.points && ev.points[0];
-    // Plotly reports the last hovered point even when the pointer jumped elsewhere before clicking:
-    // only a click within a few pixels of the point counts as a click on it.
-    if (!p || !ev.event || distanceToPoint(gd, p, ev.event) > 12) return;
-    lastPointClick = {x: ev.event.clientX, y: ev.event.clientY, t: performance.now()};
-    if (p.data.meta === 'dataset') trigger('pick', {index: p.customdata, method: current.method});
-  });
-  // Plotly reports clicks on points only; a click on empty space is turned into data coordinates here.
-  gd.addEventListener('click', (e) => {
-    const lp = lastPointClick;
-    if (!gd._fullLayout || (lp && lp.x === e.clientX && lp.y === e.clientY && performance.now() - lp.t < 1000)) return;
-    const fl = gd._fullLayout, bb = gd.getBoundingClientRect();
-    const px = e.clientX - bb.left - fl._size.l, py = e.clientY - bb.top - fl._size.t;
-    if (px < 0 || py < 0 || px > fl._size.w || py > fl._size.h) return;
-    trigger('pick', {x: fl.xaxis.p2l(px), y: fl.yaxis.p2l(py), method: current.method});
-  });
-  new ResizeObserver(() => { if (gd._fullLayout && gd.offsetWidth) Plotly.Plots.resize(gd); }).observe(gd);
-}
-function render() {
-  let v = props.value;
-  if (typeof v === 'string') { try { v = JSON.parse(v || 'null'); } catch (err) { v = null; } }
-  const gd = q('.cvae-plot');
-  if (!gd || !v || !v.data) return;
-  current = v;
-  waitPlotly(() => {
-    Plotly.react(gd, v.data, v.layout, {displaylogo: false, responsive: true, scrollZoom: true,
-                                         modeBarButtonsToRemove: ['select2d', 'lasso2d']});
-    gd.dataset.key = v.key;
-    gd.dataset.method = v.method;
-    if (!gd._cvaeBound) bind(gd);
-  });
-}
-render();
-watch('value', render);
-"""
+# -- the component's template, style and script (ui/static/map_plot.*) --------------------------------------
+TEMPLATE = read_ui("map_plot.html").strip()
+CSS = read_ui("map_plot.css")
+JS_ON_LOAD = plotly_component_js("map_plot.js")

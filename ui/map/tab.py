@@ -14,7 +14,7 @@ from vae_core.projection import invert_point, place_points
 from . import plotmap
 from ..common import validate
 from ..common.errors import UserInputError, user_errors
-from ..common.page_js import click_button_js
+from ..common.page_code import call_js, file_url
 from ..common.images import image_file, upscale
 from ..common.state import SessionState, as_array, as_latent
 from ..context import AppContext
@@ -75,7 +75,7 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
     layout = ctx.layout(explorer)
     swatches = explorer.value_swatches().get(color_by, []) if color_by != plotmap.NO_COLOR else []
     value_colours = {sw.value: sw.hex for sw in swatches if sw.hex}
-    fig = plotmap.figure(data, color_by, markers, plotmap.file_url(atlas), title, key,
+    fig = plotmap.figure(data, color_by, markers, file_url(atlas), title, key,
                          value_names=layout.value_names.get(color_by), value_colours=value_colours or None)
     ranked = separations(ctx, explorer, data)
     shown = next((s for s in ranked if s.attribute == color_by), None)
@@ -88,12 +88,9 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
     return fig, data.method, status
 
 
-#: After a checkpoint switch: redraw the map if its tab is the one shown (a hidden map is drawn when opened).
-REDRAW_IF_SHOWN_JS = f"""() => {{
-  const plot = document.getElementById("map_plot");
-  if (plot && plot.offsetParent !== null) {{ {click_button_js("map_refresh")} }}
-  return [];
-}}"""
+#: After a checkpoint switch: redraw the map if its tab is the one shown (a hidden map is drawn when opened),
+#: by clicking "Refresh markers" in the page (ui/static/page_events.js).
+REDRAW_IF_SHOWN_JS = call_js("page_events.js", "clickIfShown", "map_plot", "map_refresh")
 
 
 def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):

@@ -452,6 +452,8 @@ class Trainer:
             path = self._save(run.model, run.optimizer, run.generator, state, metrics=metrics,
                               resumable=self.keep_training_state or loop.cancelled)
             self._fit_sampler(run.model, run.train_idx, path)
+            if self.train_config.export_decoder:
+                self._export_decoder(path)
             yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
             yield DoneEvent(step=state.step, epoch=state.epoch, path=str(path), metrics=metrics,
                             cancelled=loop.cancelled, seconds=time.perf_counter() - t_start)
@@ -586,6 +588,18 @@ class Trainer:
             log.warning("no latent sampler for %s: %s", path, e)
         finally:
             model.train()
+
+    @staticmethod
+    def _export_decoder(path: Path) -> None:
+        """The final weights' decoder as ONNX, for the explorer's page. A finished training never fails here:
+        the checkpoint is complete without it and ``ensure_decoder`` writes it when it is first needed."""
+        from ..web.decoder_export import ensure_decoder
+
+        try:
+            ensure_decoder(path)
+        except Exception as e:  # noqa: BLE001 - the exporter's failures are of any type; all are only a warning
+            log.warning("no ONNX decoder written for %s (%s: %s); `python -m vae_core export-decoder "
+                        "--checkpoint %s` writes it", path, type(e).__name__, e, path)
 
     def _final_metrics(self, model: ConvVAE, val_idx: np.ndarray) -> dict[str, Any]:
         from ..metrics import evaluate_model

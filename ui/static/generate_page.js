@@ -1,0 +1,236 @@
+// The Generate tab's face, made in the visitor's browser.
+//
+// Why: every slider move used to be a server request, queued behind every other visitor's on a Space's two shared
+// vCPUs. Here a move composes the latent in the page (compose.js, the same arithmetic as
+// vae_core.slider_layout.SliderLayout.compose) and decodes it with onnxruntime-web (decoder.js), painted on the next
+// animation frame: no request per move, whatever the crowd.
+//
+// The server stays the authority on *which* face is shown: every event that sets one (random face, seed, paste,
+// reset, "Edit in Generate", a map pick, a checkpoint switch) sends a sync message (the hidden #gen_sync textbox,
+// ui/generate/tab.py page_sync) with the base latent, the slider positions it set and where the checkpoint's page
+// files are. The page keeps a mirror of the slider positions from that message and the visitor's moves since.
+// Without WebAssembly, without the runtime or with a decoder that fails to load, moves go to the server instead
+// (a hidden button, one request per move, newest wins) and the status line says why.
+
+const STATUS_ID = "gen_decoder_status";
+const IMAGE_ID = "gen_image";
+const DECODE_BUTTON_ID = "gen_decode_go";
+const SLIDER_ID = /^gen_(raw|pca|attr_strength)_(\d+)$/;
+
+// One page, one Generate tab: this module's state is the page's (not shared between visitors).
+const page = {
+  sync: null,        // the last sync message (parsed)
+  version: null,
+  values: [],        // mirrored slider positions: raw…, PCA…, attribute strengths…
+  targets: [],       // attribute target values (dropdowns)
+  edited: false,
+  layout: null,      // parsed layout of the current checkpoint (layout.js)
+  layoutUrl: null,
+  decoder: null,     // {decode(z)} once ready
+  decoderKey: null,
+  mode: "loading",   // "loading" | "page" | "server"
+  problem: "",
+  shared: null,      // the shared modules, imported once
+  listening: false,
+  busy: false,
+  dirty: false,
+  moveStarted: 0,    // performance.now() of the oldest move not yet painted (for the painted event)
+};
+
+async function shared(base) {
+  if (!page.shared) {
+    const load = (name) => import(new URL(base + name, document.baseURI).href);
+    const [layout, compose, latentString, decoder, paint] = await Promise.all(
+      ["layout.js", "compose.js", "latent_string.js", "decoder.js", "paint.js"].map(load));
+    page.shared = {layout, compose, latentString, decoder, paint};
+  }
+  return page.shared;
+}
+
+function setStatus(text, mode) {
+  const box = document.getElementById(STATUS_ID);
+  const line = box && (box.querySelector(".cvae-decoder-status") || box);
+  if (line) {
+    line.textContent = text;
+    line.dataset.mode = mode;
+  }
+  document.body.dataset.cvaeDecoder = mode;
+}
+
+function fallBack(problem) {
+  page.mode = "server";
+  page.problem = problem;
+  page.decoder = null;
+  setStatus(`Faces are decoded on the server: ${problem}.`, "server");
+}
+
+/** Adopt a sync message from the server (a JSON string). Called by the textbox's change event and on page load. */
+export async function sync(text) {
+  let msg = null;
+  try { msg = JSON.parse(text || "null"); } catch (e) { msg = null; }
+  if (!msg || !Array.isArray(msg.values) || msg.v === page.version) return [];
+  page.version = msg.v;
+  page.sync = msg;
+  page.values = msg.values.map(Number);
+  if (Array.isArray(msg.targets)) page.targets = msg.targets.slice();
+  page.edited = false;
+  listen();
+  await prepare(msg);
+  return [];
+}
+
+/** The attribute target dropdowns changed (a page-only Gradio event passes their values). */
+export function targets(...values) {
+  page.targets = values;
+  if (page.values.slice(page.sync ? page.sync.slots.raw + page.sync.slots.pca : 0).some((v) => v !== 0)) {
+    page.edited = true;
+    schedule();
+  }
+  return [];
+}
+
+async function prepare(msg) {
+  if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
+    return fallBack("this browser has no WebAssembly");
+  }
+  if (msg.problem) return fallBack(msg.problem);
+  if (!msg.runtime) return fallBack("onnxruntime-web is not available on this server");
+  const key = `${msg.layout}|${msg.decoder}`;
+  if (page.decoderKey === key && (page.mode === "page" || page.mode === "server")) return;
+  page.decoderKey = key;
+  page.mode = "loading";
+  page.decoder = null;
+  setStatus("Loading the in-page decoder…", "loading");
+  const started = performance.now();
+  try {
+    const mods = await shared(msg.shared);
+    const response = await fetch(new URL(msg.layout, document.baseURI));
+    if (!response.ok) throw new Error(`the layout file answered HTTP ${response.status}`);
+    const layout = mods.layout.parseLayout(await response.json());
+    let ort;
+    try {
+      ort = await import(new URL(msg.runtime + "ort.wasm.min.mjs", document.baseURI).href);
+    } catch (e) {
+      throw new Error(`onnxruntime-web failed to load (${e.message || e})`);
+    }
+    ort.env.wasm.wasmPaths = new URL(msg.runtime, document.baseURI).href;
+    ort.env.wasm.numThreads = 1;
+    const decoder = await mods.decoder.loadDecoder(ort, new URL(msg.decoder, document.baseURI).href,
+                                                   {latentDim: layout.latentDim, resolution: layout.resolution});
+    if (page.decoderKey !== key) return;  // a newer checkpoint arrived while this one loaded
+    page.layout = layout;
+    page.decoder = decoder;
+    page.mode = "page";
+    page.problem = "";
+    const ms = Math.round(performance.now() - started);
+    setStatus("Faces are decoded in your browser (onnxruntime-web, WebAssembly).", "page");
+    document.dispatchEvent(new CustomEvent("cvae:decoder-ready", {detail: {ms}}));
+    if (page.edited) schedule();
+  } catch (e) {
+    if (page.decoderKey === key) fallBack(e && e.message ? e.message : String(e));
+  }
+}
+
+function listen() {
+  if (page.listening) return;
+  page.listening = true;
+  // Native listeners, not Gradio events: a Gradio event on a slider costs a request (or, page-only, ~25 ms of
+  // Gradio's own bookkeeping per move). Both the range and the number box fire "input".
+  document.addEventListener("input", onInput, true);
+}
+
+function onInput(ev) {
+  const target = ev.target;
+  if (!(target instanceof HTMLInputElement) || !page.sync) return;
+  const holder = target.closest("[id^='gen_']");
+  const m = holder && SLIDER_ID.exec(holder.id);
+  if (!m) return;
+  const value = Number(target.value);
+  if (!Number.isFinite(value)) return;
+  const slots = page.sync.slots;
+  const offset = {raw: 0, pca: slots.raw, attr_strength: slots.raw + slots.pca}[m[1]];
+  const index = offset + Number(m[2]);
+  if (index >= page.values.length) return;
+  page.values[index] = value;
+  page.edited = true;
+  if (!page.moveStarted) page.moveStarted = ev.timeStamp || performance.now();
+  schedule();
+}
+
+function schedule() {
+  if (page.mode === "server") {
+    clickDecodeButton();
+    return;
+  }
+  // Decode at once (not on the next frame): the face is then painted on the frame after the move. A move during a
+  // decode only marks the face dirty; the newest positions are decoded next, so no move is lost and none queue.
+  if (page.mode === "page") render();
+}
+
+function clickDecodeButton() {
+  const el = document.getElementById(DECODE_BUTTON_ID);
+  const button = el && (el.tagName === "BUTTON" ? el : el.querySelector("button"));
+  if (button) button.click();
+}
+
+/** The latent the sliders show now (Float32Array), composed in the page. */
+export function currentLatent() {
+  const msg = page.sync;
+  if (!msg || !page.shared || !page.layout) return null;
+  const s = msg.slots;
+  const v = page.values;
+  return page.shared.compose.compose(page.layout, Float32Array.from(msg.base), v.slice(0, s.raw),
+                                     v.slice(s.raw, s.raw + s.pca), page.targets,
+                                     v.slice(s.raw + s.pca, s.raw + s.pca + s.attr));
+}
+
+/** The base latent of the last sync message (the face the server set), as a plain array. */
+export function syncedBase() {
+  return page.sync ? page.sync.base.slice() : null;
+}
+
+async function render() {
+  if (page.busy) { page.dirty = true; return; }
+  page.busy = true;
+  try {
+    do {
+      page.dirty = false;
+      const started = page.moveStarted;
+      page.moveStarted = 0;
+      const z = currentLatent();
+      if (!z || !page.decoder) return;
+      const rgba = await page.decoder.decode(z);
+      const img = document.querySelector(`#${IMAGE_ID} img`);
+      if (!img) return;
+      await page.shared.paint.paintRgba(img, rgba, page.layout.resolution);
+      caption();
+      document.dispatchEvent(new CustomEvent("cvae:painted", {detail: {ms: started ? performance.now() - started : 0}}));
+    } while (page.dirty);
+  } catch (e) {
+    fallBack(`decoding in the page failed (${e && e.message ? e.message : e})`);
+    clickDecodeButton();
+  } finally {
+    page.busy = false;
+  }
+}
+
+function caption() {
+  const el = document.querySelector(`#${IMAGE_ID} .cvae-caption`);
+  if (el && page.sync) el.textContent = page.sync.caption + (page.edited ? " · edited" : "");
+}
+
+/** For events whose Python side needs the face the page shows (the server-decoding fallback, "Copy latent"): their
+ * inputs (state, the hidden values box, the attribute targets…) with the page's slider mirror filled in. The server
+ * composes the same latent from it (vae_core.slider_layout), so it never depends on this page's arithmetic. */
+export function withValues(state, _packed, ...rest) {
+  const packed = page.sync ? JSON.stringify({v: page.sync.v, values: page.values}) : _packed;
+  return [state, packed, ...rest];
+}
+
+/** "Copy latent" put the string in the text box: put it on the clipboard too, where the browser allows it. */
+export async function toClipboard(text) {
+  if (text && navigator.clipboard && window.isSecureContext) {
+    try { await navigator.clipboard.writeText(text); } catch (e) { /* the text box still shows it */ }
+  }
+  return [];
+}
