@@ -287,3 +287,14 @@ def test_a_failed_export_is_a_warning_and_the_training_still_finishes(tmp_path, 
     load_checkpoint(events[-1].path)  # the checkpoint is complete
     assert any("no ONNX decoder written" in r.getMessage() and "exporter exploded" in r.getMessage()
                and "export-decoder" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_exporter_is_a_checkpoint_error(tmp_path, monkeypatch):
+    def missing(*args, **kwargs):
+        raise ModuleNotFoundError("No module named 'onnxscript'")
+
+    monkeypatch.setattr(torch.onnx, "export", missing)
+    target = tmp_path / "web" / "decoder.onnx"
+    with pytest.raises(CheckpointError, match=r"ModuleNotFoundError: No module named 'onnxscript'.*requirements"):
+        export_decoder(ConvVAE(TINY_MODEL), target)
+    assert not target.parent.exists()  # nothing written

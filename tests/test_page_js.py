@@ -27,8 +27,8 @@ from vae_core import latent as latent_ops
 from vae_core.data.dataset import to_uint8
 from vae_core.errors import LatentFormatError
 from vae_core.sampler import LatentSampler
-from vae_core.slider_layout import ATTR_RANGE, PCA_RANGE, RAW_RANGE, AttrSlot, RawSlot, SliderLayout, build_layout
-from vae_core.slider_layout import _slider_value as slider_value
+from vae_core.slider_layout import ATTR_RANGE, PCA_RANGE, RAW_RANGE, STEP, AttrSlot, RawSlot, SliderLayout, build_layout
+from vae_core.slider_layout import slider_value
 from vae_core.web.page_layout import page_layout
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +97,7 @@ def _layout_expect(layout: SliderLayout, sampler: LatentSampler | None, doc: dic
     return {
         "modelId": layout.model_id, "latentDim": layout.latent_dim, "resolution": doc["resolution"],
         "title": doc["title"], "synthetic": doc["synthetic"],
-        "ranges": {"raw": RAW_RANGE, "pca": PCA_RANGE, "attr": ATTR_RANGE, "step": 0.01},
+        "ranges": {"raw": RAW_RANGE, "pca": PCA_RANGE, "attr": ATTR_RANGE, "step": STEP},
         "mean": _array_summary(layout.mean),
         "raw": [{"dim": s.dim, "kl": round(s.kl, 4), "active": s.active, "label": s.label} for s in layout.raw],
         "pca": {"k": layout.n_pca, "components": _array_summary(layout.pca_components),
@@ -232,8 +232,8 @@ def _parse_cases() -> list[dict[str, Any]]:
         (f"cvae1:{MODEL_ID}", 8, None), (f"cvae1:{MODEL_ID}:{payload}:x", 8, None), (f"cvae1:zz:{payload}", 8, None),
         (f"cvae1:0123abcd9:{payload}", 8, None), (f"cvae1:'it''s':{payload}", 8, None), (good, 8, "xyz"),
         (with_halves([0x7E00] + [0] * 7), 8, None), (with_halves([0x7C00] + [0] * 7), 8, None),
-        (with_halves([0xFC00] + [0] * 7), 8, None), (with_halves([0x7BFF, 0xFBFF, 1, 0x8001, 0x3C00, 0, 0x8000, 0x3555]),
-                                                     8, None),
+        (with_halves([0xFC00] + [0] * 7), 8, None),
+        (with_halves([0x7BFF, 0xFBFF, 1, 0x8001, 0x3C00, 0, 0x8000, 0x3555]), 8, None),
         (f"cvae1:{MODEL_ID}:", 8, None), (f"cvae1:{MODEL_ID}:{payload}", 8, None),
         ("[1, 2, 3]", 3, None), ("(1 2 3)", 3, None), ("1,2,,3", 3, None), ("1 , 2\t3\n", 3, None),
         ("[1, 2, 3)", 3, None), ("1 2", 3, None), ("1, abc, 3", 3, None), ("abc def", 3, None), ("[]", 3, None),
@@ -319,7 +319,8 @@ def _rgba_cases() -> list[dict[str, Any]]:
     ties = [v for v in (np.float32(k + 0.5) / np.float32(255) for k in range(255))
             if float(np.float32(v) * np.float32(255)) % 1 == 0.5]
     near = [np.nextafter(np.float32(v), np.float32(2)) for v in ties[:20]]
-    values = np.concatenate([np.array(ties + near, np.float32), np.array([0, 1, -0.0, -1e-9, 1 + 1e-7, 2, -3], np.float32)])
+    edges = [0, 1, -0.0, -1e-9, 1 + 1e-7, 2, -3]
+    values = np.concatenate([np.array(ties + near, np.float32), np.array(edges, np.float32)])
     chw = np.concatenate([values, rng.uniform(-0.2, 1.2, 3 * r * r).astype(np.float32)])[: 3 * r * r]
     rng.shuffle(chw)
     pixels = to_uint8(torch.from_numpy(chw.reshape(1, 3, r, r)))[0]

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 import ui_harness
-from helpers import run_cli
+from helpers import ROOT, run_cli
 from vae_core.errors import LatentFormatError, WebRuntimeError
 from vae_core.latent import format_latent, parse_latent
 from vae_core.web import static_site
@@ -118,6 +118,21 @@ def test_the_cli_refuses_a_missing_checkpoint_and_a_foreign_folder(tmp_path):
                    check=False)
     assert proc.returncode == 2 and "not a previous export-web site" in proc.stderr
     assert (mine / "notes.txt").read_text() == "keep me"
+
+
+def test_without_the_runtime_offline_nothing_is_written_and_the_cli_exits_2(tmp_path, monkeypatch, capsys):
+    from vae_core import cli
+    from vae_core.web import ort_runtime
+
+    monkeypatch.setenv(ort_runtime.ENV_ROOT, str(tmp_path / "runtime"))
+    monkeypatch.setattr(ort_runtime, "NODE_MODULES", tmp_path / "node_modules")  # no `npm ci` copy either
+    out = tmp_path / "site"
+    code = cli.main(["export-web", "--checkpoint", str(ROOT / "checkpoints" / "default"), "--out", str(out),
+                     "--offline"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: not fetched") and "fetch-web-runtime" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # nor a temp folder
 
 
 def test_the_page_files_are_real_relative_html():
@@ -245,7 +260,9 @@ BROKEN_SITES = {
     # with no manifest to compare against, the runtime itself finds the file damaged
     "short-decoder-no-manifest": lambda s: (_truncate(s / "decoder.onnx"), (s / MANIFEST).unlink()),
     "no-layout": lambda s: (s / "layout.json").unlink(),
-    "bad-layout": lambda s: (s / "layout.json").write_text('{"format": "cvae-page-layout"}'),
+    "edited-layout": lambda s: (s / "layout.json").write_text('{"format": "cvae-page-layout"}'),
+    "bad-layout": lambda s: ((s / "layout.json").write_text('{"format": "cvae-page-layout"}'),
+                             (s / MANIFEST).unlink()),
     "no-page-code": lambda s: (s / "compose.js").unlink(),
 }
 
@@ -253,8 +270,8 @@ BROKEN_SITES = {
 class Page:
     """A fresh browser context on one site, recording every request, uncaught error and console error."""
 
-    def __init__(self, browser, url: str, init_script: str | None = None):
-        self.ctx = browser.new_context(viewport={"width": 1400, "height": 1200})
+    def __init__(self, browser, url: str, init_script: str | None = None, permissions: tuple[str, ...] = ()):
+        self.ctx = browser.new_context(viewport={"width": 1400, "height": 1200}, permissions=list(permissions))
         if init_script:
             self.ctx.add_init_script(init_script)
         self.pg = self.ctx.new_page()
@@ -422,8 +439,8 @@ def test_the_page_asks_for_nothing_outside_its_folder(page):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("text", ["garbage", "cvae1:zzzz:AAAA", "cvae2:0123abcd:AAAA", "1, 2, nan", "",
-                                  "wrong length", "other model"])
+@pytest.mark.parametrize("text", ["garbage", "cvae1:zzzz:AAAA", "cvae2:0123abcd:AAAA", "1, 2, nan", "wrong length",
+                                  "other model"])
 def test_a_bad_latent_string_gets_pythons_message_and_the_page_keeps_working(page, exported, text):
     ex = exported.explorer
     if text == "wrong length":
@@ -442,12 +459,41 @@ def test_a_bad_latent_string_gets_pythons_message_and_the_page_keeps_working(pag
 
 
 @pytest.mark.slow
+def test_copy_and_paste_go_through_the_clipboard_where_the_browser_allows_it(browser, site_url, page):
+    # no clipboard permission (the default page): Paste on an empty field asks for the string instead
+    page.pg.click("#paste_latent")
+    page.pg.wait_for_function("document.getElementById('latent_message').textContent.includes('into the field')")
+    assert page.state == "ready"
+    p = Page(browser, site_url + "site/", permissions=("clipboard-read", "clipboard-write"))
+    try:
+        p.pg.click("#random_face")
+        p.idle()
+        face, z = p.pixels(), p.latent()
+        text = p.copy()
+        assert "clipboard" in p.pg.inner_text("#latent_message")
+        assert p.pg.evaluate("navigator.clipboard.readText()") == text
+        p.pg.click("#average_face")
+        p.idle()
+        p.pg.fill("#latent_text", "")
+        p.pg.click("#paste_latent")
+        p.pg.wait_for_function("document.getElementById('latent_message').textContent.startsWith('Showing')")
+        p.idle()
+        assert p.pg.input_value("#latent_text") == text
+        np.testing.assert_array_equal(p.latent(), z.astype(np.float16).astype(np.float32))
+        assert _max_diff(p.pixels(), face) <= 2
+        assert not p.errors and not p.console_errors
+    finally:
+        p.close()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name, message", [
     ("no-decoder", "decoder.onnx is missing"),
     ("short-decoder", "decoder.onnx is damaged"),
     ("short-decoder-no-manifest", "decoder file is damaged"),
     ("no-layout", "layout.json is missing"),
-    ("bad-layout", "layout.json"),
+    ("edited-layout", "layout.json is damaged"),
+    ("bad-layout", "layout.json: the page layout is invalid: version must be 1"),
     ("no-page-code", "could not be loaded"),
 ])
 def test_a_broken_site_says_what_is_wrong(browser, site_url, name, message):

@@ -122,8 +122,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                 z = as_array(latent)
                 explorer = ctx.explorer(st)
                 st = st.replace(base=latent, seed=None)
-                return [st, *generate_tab.latent_values(ctx, explorer, ctx.layout(explorer), z, st),
-                        gr.Tabs(selected="generate")]
+                return {state: st, tabs: gr.Tabs(selected="generate"),
+                        **generate.show_face(generate_tab.face_view(ctx, explorer, ctx.layout(explorer), z, st))}
             return send
 
         to_generate = [state, *generate.value_outputs, tabs]
@@ -142,12 +142,16 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             layout = ctx.layout(explorer)
             inf = explorer.info()
             schema = explorer.embedding().schema
-            return [st, banner_html(inf), info_markdown(inf), sampler_note(explorer, sampler),
-                    *generate_tab.layout_values(ctx, explorer, layout, st, show_collapsed),
-                    gr.update(value=reconstruct_tab.example_gallery(ctx, explorer)), None, None, "",
-                    gr.update(choices=plotmap.color_choices(schema), value=map_tab.default_color(ctx, explorer)),
-                    None, None, "", *[None] * len(interpolate.reset_outputs),
-                    *analysis_tab.reset_values(ctx, explorer)]
+            return {state: st, banner: banner_html(inf), info_md: info_markdown(inf),
+                    generate.sampler_info: sampler_note(explorer, sampler),
+                    **generate.show_layout(generate_tab.layout_view(ctx, explorer, layout, st, show_collapsed)),
+                    reconstruct.examples: gr.update(value=reconstruct_tab.example_gallery(ctx, explorer)),
+                    **dict(zip(reconstruct.result_outputs, [None, None, ""])),
+                    latent_map.color_by: gr.update(choices=plotmap.color_choices(schema),
+                                                   value=map_tab.default_color(ctx, explorer)),
+                    latent_map.plot: None, latent_map.face: None, latent_map.info: "",
+                    **{c: None for c in interpolate.reset_outputs},
+                    **dict(zip(analysis.reset_outputs, analysis_tab.reset_values(ctx, explorer)))}
 
         def restore_picker(st: SessionState):
             # A failed switch (corrupt, mis-shaped or vanished checkpoint) changed nothing: the session

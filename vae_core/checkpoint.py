@@ -226,7 +226,7 @@ def save_checkpoint(
 
     ``train_state`` (JSON-able: step, epoch, history…), the optimizer and ``extra_tensors`` (e.g. RNG
     state) are saved only for resumable checkpoints. Existing files of an older checkpoint at ``path`` survive until the new one is
-    complete; an existing ``projections/`` folder is carried over only if the weights did not change, an
+    complete; existing ``projections/`` and ``web/`` folders are carried over only if the weights did not change, an
     ``analysis/`` folder always (its attribute classifier depends on the data only), minus the cached
     analyses of other weights.
     """
@@ -251,6 +251,9 @@ def save_checkpoint(
         same_weights = _same_weights(path, meta.weights_sha256)
         if old_proj.is_dir() and same_weights:
             shutil.copytree(old_proj, tmp / "projections")
+        old_web = path / "web"  # the exported decoder (vae_core.web.decoder_export), keyed by the weights too
+        if old_web.is_dir() and same_weights:
+            shutil.copytree(old_web, tmp / "web")
         old_analysis = path / "analysis"
         if old_analysis.is_dir():
             # The attribute classifier depends only on the dataset, so it survives new weights; the cached

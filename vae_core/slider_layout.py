@@ -98,7 +98,7 @@ class SliderLayout:
     # -- values <-> latent ------------------------------------------------------------------------------
     def raw_values(self, z: np.ndarray) -> list[float]:
         """Slider positions showing latent z: its raw dims, clipped to the range and rounded to the step."""
-        vals = [_slider_value(float(z[s.dim]), RAW_RANGE) for s in self.raw]
+        vals = [slider_value(float(z[s.dim]), RAW_RANGE) for s in self.raw]
         return vals + [0.0] * (N_RAW - len(vals))
 
     def compose(self, base: np.ndarray, raw: Sequence[float], pca: Sequence[float],
@@ -109,7 +109,7 @@ class SliderLayout:
             raise ValueError(f"base latent has {z.size} dims, the model {self.latent_dim}")
         for slot, v in zip(self.raw, raw):
             v = _finite(v)
-            if abs(v - _slider_value(float(z[slot.dim]), RAW_RANGE)) > STEP / 4:
+            if abs(v - slider_value(float(z[slot.dim]), RAW_RANGE)) > STEP / 4:
                 z[slot.dim] = v
         coeffs = np.array([_finite(c) for c in list(pca)[: self.n_pca]], np.float32)
         if coeffs.size and np.any(coeffs):
@@ -134,7 +134,8 @@ def _finite(v: object) -> float:
     return f if math.isfinite(f) else 0.0
 
 
-def _slider_value(v: float, limit: float) -> float:
+def slider_value(v: float, limit: float) -> float:
+    """A slider position showing v: clipped to the slider's range and rounded to its step (the page does the same)."""
     return round(min(limit, max(-limit, v)), 2)
 
 

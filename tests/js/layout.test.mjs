@@ -18,7 +18,8 @@ function checkSummary(array, summary, what) {
   let sum = 0;
   let sumsq = 0;
   for (const v of array) { sum += v; sumsq += v * v; }
-  assertClose([sum, sumsq], [summary.sum, summary.sumsq], `${what}: sum, sum of squares`, 1e-9 * Math.max(1, summary.sumsq));
+  const rel = 1e-9 * Math.max(1, summary.sumsq);
+  assertClose([sum, sumsq], [summary.sum, summary.sumsq], `${what}: sum, sum of squares`, rel);
   for (const [i, v] of summary.samples) assert.equal(array[i], v, `${what}[${i}]`);
 }
 
@@ -39,7 +40,9 @@ test("parseLayout reads every fixture layout as the Python objects hold it", () 
     assert.equal(got.attrs.length, want.attrs.length);
     got.attrs.forEach((a, i) => {
       const w = want.attrs[i];
-      for (const key of ["name", "title", "values", "names", "counts"]) assert.deepEqual(a[key], w[key], `${name}.attrs[${i}].${key}`);
+      for (const key of ["name", "title", "values", "names", "counts"]) {
+        assert.deepEqual(a[key], w[key], `${name}.attrs[${i}].${key}`);
+      }
       assert.ok(a.defaultTarget === null || a.values.includes(a.defaultTarget));
       checkSummary(a.directions, w.directions, `${name}.attrs[${i}].directions`);
     });
@@ -97,17 +100,21 @@ test("parseLayout refuses a damaged or foreign document, naming the field", () =
     [(d) => { d.raw = {}; }, /raw must be a list/],
     [(d) => { d.pca.ratios.pop(); }, /pca\.ratios must have 3 entries, got 2/],
     [(d) => { d.pca.stds.push(1); }, /pca\.ratios must have 4 entries|pca\.components\.shape/],
-    [(d) => { d.pca.components = f32doc(new Array(3 * z).fill(0), [z, 3]); }, /pca\.components\.shape must be \[3, 6\]/],
+    [(d) => { d.pca.components = f32doc(new Array(3 * z).fill(0), [z, 3]); },
+     /pca\.components\.shape must be \[3, 6\]/],
     [(d) => { d.attrs[1].names.pop(); }, /attrs\[1\]\.names must have 3 entries, got 2/],
     [(d) => { d.attrs[1].values = [0, 2, 2]; }, /attrs\[1\]\.values must not repeat/],
-    [(d) => { d.attrs[0].default_target = 7; }, /attrs\[0\]\.default_target must be null or one of the values \[0, 1\]/],
+    [(d) => { d.attrs[0].default_target = 7; },
+     /attrs\[0\]\.default_target must be null or one of the values \[0, 1\]/],
     [(d) => { d.attrs[0].counts[1] = -1; }, /attrs\[0\]\.counts\[1\] must be a whole number >= 0/],
-    [(d) => { d.attrs[1].directions = f32doc(new Array(2 * z).fill(0), [2, z]); }, /attrs\[1\]\.directions\.shape must be \[3, 6\]/],
+    [(d) => { d.attrs[1].directions = f32doc(new Array(2 * z).fill(0), [2, z]); },
+     /attrs\[1\]\.directions\.shape must be \[3, 6\]/],
     [(d) => { delete d.sampler; }, /sampler is missing/],
     [(d) => { d.sampler.covariance_type = "spherical"; }, /sampler\.covariance_type must be "diag" or "full"/],
     [(d) => { d.sampler.weights = []; }, /sampler\.weights must not be empty/],
     [(d) => { d.sampler.weights[0] = -0.5; }, /sampler\.weights must be >= 0/],
-    [(d) => { d.sampler.scales = f32doc(new Array(11 * z * z).fill(0), [11, z, z]); }, /sampler\.scales\.shape must be \[11, 6\]/],
+    [(d) => { d.sampler.scales = f32doc(new Array(11 * z * z).fill(0), [11, z, z]); },
+     /sampler\.scales\.shape must be \[11, 6\]/],
     [(d) => { d.sampler.covariance_type = "full"; }, /sampler\.scales\.shape must be \[11, 6, 6\]/],
     [(d) => { d.sampler.means.shape = [11, z + 1]; }, /sampler\.means\.f32 holds/],
   ];

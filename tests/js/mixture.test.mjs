@@ -68,7 +68,9 @@ test("createRng: the same seed gives the same numbers, other seeds others, withi
   const big = createRng(2 ** 40 + 5).uniform();
   assert.notEqual(big, createRng(5).uniform(), "the seed's high bits count");
   assert.equal(new Set([0, 1, 2, 3].map((s) => createRng(s).uniform())).size, 4);
-  for (const bad of [-1, 1.5, NaN, "7", 2 ** 53]) assert.throws(() => createRng(bad), /the seed must be a whole number >= 0/);
+  for (const bad of [-1, 1.5, NaN, "7", 2 ** 53]) {
+    assert.throws(() => createRng(bad), /the seed must be a whole number >= 0/);
+  }
 });
 
 test("createRng's uniforms and normals have the right moments", () => {

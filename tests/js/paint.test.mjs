@@ -33,7 +33,14 @@ class FakeImg extends EventTarget {
     this.tagName = "IMG";
     this.outcome = outcome;
     this.canvases = [];
-    this.ownerDocument = {createElement: (tag) => { assert.equal(tag, "canvas"); const c = fakeCanvas(); this.canvases.push(c); return c; }};
+    this.ownerDocument = {
+      createElement: (tag) => {
+        assert.equal(tag, "canvas");
+        const c = fakeCanvas();
+        this.canvases.push(c);
+        return c;
+      },
+    };
     this._src = "";
     this.complete = true;
     this.naturalWidth = 0;
@@ -89,7 +96,8 @@ test("a paint replaced by a newer one resolves; an image that fails to show reje
 });
 
 test("paintRgba refuses wrong sizes and targets", async () => {
-  await assert.rejects(paintRgba(fakeCanvas(), new Uint8ClampedArray(15), R), /the face needs 2·2·4 = 16 bytes of RGBA, got 15/);
+  await assert.rejects(paintRgba(fakeCanvas(), new Uint8ClampedArray(15), R),
+                       /the face needs 2·2·4 = 16 bytes of RGBA, got 15/);
   await assert.rejects(paintRgba(fakeCanvas(), RGBA, 0), /the resolution must be a whole number >= 1/);
   await assert.rejects(paintRgba({tagName: "DIV"}, RGBA, R), /paintRgba paints into a <canvas> or an <img>, not <div>/);
   await assert.rejects(paintRgba(null, RGBA, R), /paints into a <canvas> or an <img>, not null/);

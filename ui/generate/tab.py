@@ -75,6 +75,18 @@ class GenerateTab:
         """What setting a latent updates: raw positions, PCA/attribute offsets (zeroed), the face, the page sync."""
         return [*self.raw, *self.pca, *self.attr_strength, self.image, self.page_sync]
 
+    def show_face(self, view: FaceView) -> dict:
+        """Output values by component for :attr:`value_outputs`."""
+        return {**dict(zip(self.raw, view.raw)), **{c: 0.0 for c in (*self.pca, *self.attr_strength)},
+                self.image: view.image, self.page_sync: view.sync}
+
+    def show_layout(self, view: LayoutView) -> dict:
+        """Output values by component for :attr:`layout_outputs`."""
+        return {**dict(zip(self.raw, view.raw)), **dict(zip(self.pca, view.pca)),
+                **dict(zip(self.attr_value, view.attr_value)), **dict(zip(self.attr_strength, view.attr_strength)),
+                **dict(zip(self.attr_swatches, view.swatches)), self.note: view.note, self.image: view.image,
+                self.page_sync: view.sync}
+
     @property
     def layout_outputs(self) -> list:
         """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, page sync."""
@@ -108,12 +120,36 @@ def caption(explorer, state: SessionState) -> str:
     return f"{what} · model {explorer.model_id}"
 
 
-def latent_values(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, state: SessionState) -> list:
-    """Values for :attr:`GenerateTab.value_outputs` showing latent z (offsets zeroed)."""
+@dataclass(frozen=True)
+class FaceView:
+    """What showing a latent sets in the tab: raw slider positions (offsets go to 0), the face, the sync message."""
+
+    raw: list[float]
+    image: str
+    sync: str
+
+
+@dataclass(frozen=True)
+class LayoutView:
+    """What a (new) checkpoint sets in the tab: every slot's gr.update (label, range, visibility, value), the note,
+    the first face and its sync message, one value-swatch row per attribute slot."""
+
+    raw: list
+    pca: list
+    attr_value: list
+    attr_strength: list
+    swatches: list
+    note: str
+    image: str
+    sync: str
+
+
+def face_view(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, state: SessionState) -> FaceView:
+    """The tab showing latent z (offsets zeroed): see :meth:`GenerateTab.show_face`."""
     raw = layout.raw_values(z)
     text = caption(explorer, state)
-    return [*raw, *([0.0] * N_PCA), *([0.0] * N_ATTR), face_html(latents.decode_one(explorer, z), text),
-            sync_message(ctx, explorer, layout, z, raw, text)]
+    return FaceView(raw=raw, image=face_html(latents.decode_one(explorer, z), text),
+                    sync=sync_message(ctx, explorer, layout, z, raw, text))
 
 
 def sync_message(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, raw: list[float], text: str,
@@ -158,46 +194,35 @@ def swatches_html(explorer, slot) -> str:
     return f'<div class="cvae-swatches" aria-label="values of {html.escape(slot.title)}">{"".join(items)}</div>'
 
 
-def layout_values(ctx: AppContext, explorer, layout: SliderLayout | None, state: SessionState,
-                  show_collapsed: bool) -> list:
-    """gr.update()s for :attr:`GenerateTab.layout_outputs` for a (new) checkpoint."""
-    out: list = []
+def layout_view(ctx: AppContext, explorer, layout: SliderLayout | None, state: SessionState,
+                show_collapsed: bool) -> LayoutView:
+    """The tab for a (new) checkpoint: see :meth:`GenerateTab.show_layout`."""
     if layout is None:
-        hidden = [gr.update(visible=False)] * (N_RAW + N_PCA + 2 * N_ATTR)
-        return [*hidden, "No checkpoint is loaded.", "", "", *[gr.update(value="", visible=False)] * N_ATTR]
+        return LayoutView(raw=[gr.update(visible=False)] * N_RAW, pca=[gr.update(visible=False)] * N_PCA,
+                          attr_value=[gr.update(visible=False)] * N_ATTR,
+                          attr_strength=[gr.update(visible=False)] * N_ATTR,
+                          swatches=[gr.update(value="", visible=False)] * N_ATTR,
+                          note="No checkpoint is loaded.", image="", sync="")
     z = base_latent(layout, state)
     raw_vals = layout.raw_values(z)
-    for i in range(N_RAW):
-        if i < len(layout.raw):
-            slot = layout.raw[i]
-            out.append(gr.update(label=slot.label, value=raw_vals[i], visible=slot.active or bool(show_collapsed),
-                                 elem_classes=raw_classes(slot)))
-        else:
-            out.append(gr.update(visible=False, value=0.0))
-    for j in range(N_PCA):
-        if j < layout.n_pca:
-            out.append(gr.update(label=f"PC{j + 1} · {100 * float(layout.pca_ratio[j]):.1f}% of the variance",
-                                 value=0.0, visible=True))
-        else:
-            out.append(gr.update(visible=False, value=0.0))
-    for k in range(N_ATTR):
-        if k < len(layout.attrs):
-            slot = layout.attrs[k]
-            out.append(gr.update(label=f"{slot.title}: target value", choices=slot.choices(),
-                                 value=default_target(slot), visible=True))
-        else:
-            out.append(gr.update(visible=False, choices=[], value=None))
-    for k in range(N_ATTR):
-        if k < len(layout.attrs):
-            out.append(gr.update(label=f"{layout.attrs[k].title}: strength", value=0.0, visible=True))
-        else:
-            out.append(gr.update(visible=False, value=0.0))
-    swatches = [gr.update(value=swatches_html(explorer, layout.attrs[k]), visible=True) if k < len(layout.attrs)
-                else gr.update(value="", visible=False) for k in range(N_ATTR)]
+    raw = [gr.update(label=slot.label, value=raw_vals[i], visible=slot.active or bool(show_collapsed),
+                     elem_classes=raw_classes(slot)) if i < len(layout.raw) else gr.update(visible=False, value=0.0)
+           for i, slot in enumerate([*layout.raw, *([None] * (N_RAW - len(layout.raw)))])]
+    pca = [gr.update(label=f"PC{j + 1} · {100 * float(layout.pca_ratio[j]):.1f}% of the variance", value=0.0,
+                     visible=True) if j < layout.n_pca else gr.update(visible=False, value=0.0) for j in range(N_PCA)]
+    slots = [*layout.attrs, *([None] * (N_ATTR - len(layout.attrs)))]
+    attr_value = [gr.update(label=f"{slot.title}: target value", choices=slot.choices(), value=default_target(slot),
+                            visible=True) if slot else gr.update(visible=False, choices=[], value=None)
+                  for slot in slots]
+    attr_strength = [gr.update(label=f"{slot.title}: strength", value=0.0, visible=True) if slot
+                     else gr.update(visible=False, value=0.0) for slot in slots]
+    swatches = [gr.update(value=swatches_html(explorer, slot), visible=True) if slot
+                else gr.update(value="", visible=False) for slot in slots]
     text = caption(explorer, state)
-    targets = [default_target(slot) for slot in layout.attrs] + [None] * (N_ATTR - len(layout.attrs))
-    return [*out, layout_note(layout), face_html(latents.decode_one(explorer, z), text),
-            sync_message(ctx, explorer, layout, z, raw_vals, text, targets), *swatches]
+    targets = [default_target(slot) if slot else None for slot in slots]
+    return LayoutView(raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength, swatches=swatches,
+                      note=layout_note(layout), image=face_html(latents.decode_one(explorer, z), text),
+                      sync=sync_message(ctx, explorer, layout, z, raw_vals, text, targets))
 
 
 def raw_classes(slot, focused: bool = False) -> list[str]:
@@ -222,18 +247,14 @@ def _kw(upd) -> dict:
 
 def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | None) -> GenerateTab:
     init = SessionState(checkpoint=str(explorer.path)) if explorer is not None else SessionState()
-    first = layout_values(ctx, explorer, layout, init, False)
-    raw0, rest = first[:N_RAW], first[N_RAW:]
-    pca0, rest = rest[:N_PCA], rest[N_PCA:]
-    av0, rest = rest[:N_ATTR], rest[N_ATTR:]
-    as0, (note0, image0, sync0, *sw0) = rest[:N_ATTR], rest[N_ATTR:]
+    first = layout_view(ctx, explorer, layout, init, False)
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
-            image = gr.HTML(value=image0, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
+            image = gr.HTML(value=first.image, elem_id="gen_image", elem_classes=["cvae-face-box"], padding=False)
             # Where the face is made: "in your browser", or "on the server" and why (written by the page).
             gr.HTML('<div class="cvae-decoder-status">Loading the in-page decoder…</div>', elem_id="gen_decoder_status",
                     padding=False)
-            page_sync = PageOnlyTextbox(value=sync0, visible=False, elem_id="gen_sync")
+            page_sync = PageOnlyTextbox(value=first.sync, visible=False, elem_id="gen_sync")
             page_values = PageOnlyTextbox(value="", visible=False, elem_id="gen_values")
             # Clicked by the page per slider move when it cannot decode itself (rendered, hidden by CSS).
             decode_go = gr.Button("Decode on the server", elem_id="gen_decode_go", elem_classes=["cvae-page-only"])
@@ -263,16 +284,16 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                 copy_btn = gr.Button("Copy latent", elem_id="gen_copy")
                 paste_btn = gr.Button("Paste latent", elem_id="gen_paste")
         with gr.Column(scale=2):
-            note = gr.Markdown(value=note0, elem_id="gen_note")
+            note = gr.Markdown(value=first.note, elem_id="gen_note")
             with gr.Accordion("Latent dimensions (ordered by KL)", open=True) as raw_box:
                 show_collapsed = gr.Checkbox(label="Show collapsed dims", value=False, elem_id="gen_show_collapsed")
                 with gr.Row(elem_classes=["cvae-grid"]):
                     raw = [gr.Slider(-RAW_RANGE, RAW_RANGE, step=STEP, elem_id=f"gen_raw_{i}", min_width=200,
-                                     **_kw(raw0[i])) for i in range(N_RAW)]
+                                     **_kw(first.raw[i])) for i in range(N_RAW)]
             with gr.Accordion("PCA directions of the dataset (GANSpace-style, in standard deviations)", open=False):
                 with gr.Row(elem_classes=["cvae-grid"]):
                     pca = [gr.Slider(-PCA_RANGE, PCA_RANGE, step=STEP, elem_id=f"gen_pca_{j}", min_width=200,
-                                     **_kw(pca0[j])) for j in range(N_PCA)]
+                                     **_kw(first.pca[j])) for j in range(N_PCA)]
             with gr.Accordion("Attributes (mean-difference directions from the labels)", open=False):
                 attr_value, attr_strength, attr_swatches = [], [], []
                 for k in range(N_ATTR):
@@ -281,10 +302,10 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                         # send the old model's value; Gradio would refuse it with an error toast and a server
                         # traceback. The layout ignores values its attribute does not have.
                         attr_value.append(gr.Dropdown(elem_id=f"gen_attr_value_{k}", interactive=True,
-                                                      allow_custom_value=True, **_kw(av0[k])))
+                                                      allow_custom_value=True, **_kw(first.attr_value[k])))
                         attr_strength.append(gr.Slider(-ATTR_RANGE, ATTR_RANGE, step=STEP,
-                                                       elem_id=f"gen_attr_strength_{k}", **_kw(as0[k])))
-                    attr_swatches.append(gr.HTML(elem_id=f"gen_swatches_{k}", padding=False, **_kw(sw0[k])))
+                                                       elem_id=f"gen_attr_strength_{k}", **_kw(first.attr_strength[k])))
+                    attr_swatches.append(gr.HTML(elem_id=f"gen_swatches_{k}", padding=False, **_kw(first.swatches[k])))
                 fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
     tab = GenerateTab(image=image, raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength,
                       attr_swatches=attr_swatches,
@@ -338,19 +359,19 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         explorer = ctx.explorer(st)
         layout = ctx.layout(explorer)
         st = st.replace(base=as_latent(z), seed=seed)
-        return [st, *latent_values(ctx, explorer, layout, z, st)]
+        return {state: st, **tab.show_face(face_view(ctx, explorer, layout, z, st))}
 
     @user_errors
     def random_face(st: SessionState, temperature, sampler=latents.SAMPLERS[0]):
         seed = secrets.randbelow(latents.MAX_SEED)
         z = latents.face_from_seed(ctx.explorer(st), seed, temperature, sampler)
-        return [seed, *set_latent(st, z, seed)]
+        return {tab.seed: seed, **set_latent(st, z, seed)}
 
     @user_errors
     def face_from_seed(st: SessionState, seed, temperature, sampler=latents.SAMPLERS[0]):
         s = latents.check_seed(seed)
         z = latents.face_from_seed(ctx.explorer(st), s, temperature, sampler)
-        return [s, *set_latent(st, z, s)]
+        return {tab.seed: s, **set_latent(st, z, s)}
 
     seeded_outputs = [tab.seed, state, *tab.value_outputs]
     random_btn.click(random_face, [state, tab.temperature, tab.sampler], seeded_outputs, api_name="random_face",
@@ -371,7 +392,7 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
         explorer = ctx.explorer(st)
         layout = ctx.layout(explorer)
         st = st.replace(base=None, seed=None)
-        return [st, *latent_values(ctx, explorer, layout, layout.mean, st)]
+        return {state: st, **tab.show_face(face_view(ctx, explorer, layout, layout.mean, st))}
 
     reset_btn.click(reset, [state], [state, *tab.value_outputs], api_name="reset_face", **fast)
 

@@ -61,19 +61,26 @@ class _DecodeImage(nn.Module):
 def export_bytes(model: ConvVAE) -> bytes:
     """The serialized ONNX model of ``model``'s decoder (in eval mode, float32, on the CPU).
 
-    A copy of the decoder is exported, so the caller's model keeps its mode, device and layout (training calls
-    this on its live model's checkpoint). The example batch is 2: torch.export specialises sizes 0 and 1."""
+    A copy of the decoder is exported, so the caller's model keeps its mode, device and layout (a model in
+    training, on a GPU, channels_last). The example batch is 2: torch.export specialises sizes 0 and 1.
+    The exporter's failures (onnxscript missing, an operator it cannot convert) are a :class:`CheckpointError`."""
     decoder = copy.deepcopy(model.decoder).to("cpu", torch.float32, memory_format=torch.contiguous_format)
     decoder.eval().requires_grad_(False)
     z = torch.zeros(2, model.config.latent_dim)
-    # verbose=False: the exporter's progress lines would land in the CLI's output and the training log.
-    program = torch.onnx.export(
-        _DecodeImage(decoder).eval(), (z,), dynamo=True, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-        dynamic_shapes={INPUT_NAME: {0: torch.export.Dim(BATCH_DIM)}}, opset_version=OPSET,
-        external_data=False, verbose=False)
-    if program is None:  # only the legacy exporter returns None
-        raise RuntimeError("torch.onnx.export returned no program")
-    return program.model_proto.SerializeToString()
+    try:
+        # verbose=False: the exporter's progress lines would land in the CLI's output and the training log.
+        program = torch.onnx.export(
+            _DecodeImage(decoder).eval(), (z,), dynamo=True, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            dynamic_shapes={INPUT_NAME: {0: torch.export.Dim(BATCH_DIM)}}, opset_version=OPSET,
+            external_data=False, verbose=False)
+        if program is None:  # only the legacy exporter returns None
+            raise RuntimeError("torch.onnx.export returned no program")
+        return program.model_proto.SerializeToString()
+    except (ImportError, RuntimeError, TypeError) as e:  # OnnxExporterError is a RuntimeError; TypeError: old torch
+        log.debug("ONNX export failed", exc_info=True)
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointError(f"exporting the decoder to ONNX failed ({type(e).__name__}: {first[:300]}); "
+                              f"onnx and onnxscript must be installed (pip install -r requirements.txt)") from None
 
 
 def export_decoder(model: ConvVAE, path: str | Path) -> Path:

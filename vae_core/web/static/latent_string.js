@@ -182,7 +182,8 @@ function parseLatentString(s, latentDim, modelId) {
   const mid = pyStrip(parts[1]).toLowerCase();
   const payload = pyStrip(parts[2]);
   if (!HEX8.test(mid)) {
-    throw new LatentFormatError(`the model id ${pyRepr(parts[1].slice(0, 20))} in the latent string is not 8 hex digits`);
+    throw new LatentFormatError(
+      `the model id ${pyRepr(parts[1].slice(0, 20))} in the latent string is not 8 hex digits`);
   }
   if (modelId !== null && modelId !== undefined && mid !== modelId8(modelId)) {
     throw new LatentFormatError(

@@ -45,7 +45,9 @@ export function checkTemperature(t) {
 
 /** A deterministic generator from a whole-number seed (sfc32; see the top of this file). */
 export function createRng(seed) {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`the seed must be a whole number >= 0, got ${show(seed)}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new Error(`the seed must be a whole number >= 0, got ${show(seed)}`);
+  }
   let a = 0x9e3779b9 | 0;  // the golden-ratio constant keeps the all-zero seed's state from starting at zero
   let b = seed | 0;
   let c = Math.floor(seed / 2 ** 32) | 0;

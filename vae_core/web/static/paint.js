@@ -60,5 +60,6 @@ export async function paintRgba(target, rgba, R) {
     await waitForImage(target, canvas.toDataURL("image/png"));
     return;
   }
-  throw new Error(`paintRgba paints into a <canvas> or an <img>, not ${tag ? `<${tag.toLowerCase()}>` : String(target)}`);
+  const what = tag ? `<${tag.toLowerCase()}>` : String(target);
+  throw new Error(`paintRgba paints into a <canvas> or an <img>, not ${what}`);
 }

@@ -18,7 +18,8 @@
 // also accept.
 
 /** Python's whitespace (str.isspace: Unicode White_Space plus the ASCII separators \x1c–\x1f), for a [...] class. */
-export const PY_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+export const PY_SPACE =
+  "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
 const STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "g");
 // float(): digits may be grouped by single underscores ("1_000.5"), either side of the point may be empty (not

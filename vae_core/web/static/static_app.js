@@ -181,7 +181,18 @@ function wire(layout, decoder, timings) {
     setMessage("Showing the pasted latent.", true);
     setBase(z, "your latent");
   };
-  $("paste_latent").addEventListener("click", paste);
+  $("paste_latent").addEventListener("click", () => {
+    // An empty field: take the clipboard's text where the browser allows it (it may ask the visitor first).
+    const clipboard = navigator.clipboard;
+    if ($("latent_text").value.trim() || !clipboard || !clipboard.readText) {
+      paste();
+      return;
+    }
+    clipboard.readText().then((text) => {
+      $("latent_text").value = text;
+      paste();
+    }, () => setMessage("Paste a latent string into the field above, then press Paste.", false));
+  });
   $("latent_text").addEventListener("keydown", (e) => { if (e.key === "Enter") paste(); });
 
   $("show_pixels").addEventListener("change", (e) => {

@@ -9,7 +9,6 @@
 //   buildControls(layout, onInput) -> {
 //     values() -> {raw: number[], pca: number[], targets: (number | null)[], strengths: number[]}
 //     showLatent(z)           raw sliders show z (compose.js rawValues), PCA and strength sliders back to 0
-//     isOffset() -> boolean   whether any PCA or attribute slider is away from 0
 //   }
 //   onInput() is called on every `input` event of any control.
 
@@ -110,9 +109,6 @@ export function buildControls(layout, onInput) {
       rawValues(layout, z).forEach((v, i) => raw[i].set(v));
       pca.forEach((r) => r.set(0));
       attrs.forEach((a) => a.strength.set(0));
-    },
-    isOffset() {
-      return pca.some((r) => r.get() !== 0) || attrs.some((a) => a.strength.get() !== 0);
     },
   };
 }
