@@ -54,6 +54,10 @@ SLIDER_KINDS = (("raw", "gen_raw_"), ("PCA", "gen_pca_"), ("attribute", "gen_att
 ACCORDIONS = {"raw": "Latent dimensions (ordered by KL)",
               "PCA": "PCA directions of the dataset",
               "attribute": "Attributes (mean-difference directions"}
+#: Requests that are not slider moves: the edit-fidelity line's one check once the attribute sliders rest
+#: (ui/analysis/tab.py, 250 ms after the last move: a slow round trip in a sequence can leave such a gap), and
+#: Gradio's reconnect probe.
+EXPLAINED = ("edit-fidelity check (queue/join)", "Gradio reconnect probe (/app_id)")
 #: URL parts of the files the page fetches for decoding in the page (relative to the app's working folder).
 DECODER_FILES = ("vae_core/web/static/", "ui/static/generate_page.js", ".cache/ui/web/", ".cache/web-runtime/")
 
@@ -133,6 +137,18 @@ SLIDE_JS = """async ([slider, seconds, every]) => {
 
 
 # -- the app -------------------------------------------------------------------------------------------
+def fidelity_fn_index(url: str) -> int | None:
+    """The fn_index of the click on #gen_fidelity_go, from the app's Gradio config (None if not found)."""
+    try:
+        with urllib.request.urlopen(url + "config", timeout=30) as r:
+            cfg = json.load(r)
+        ids = {c["id"] for c in cfg["components"] if c.get("props", {}).get("elem_id") == "gen_fidelity_go"}
+        return next(d.get("id", i) for i, d in enumerate(cfg["dependencies"])
+                    if any(t[0] in ids and t[1] == "click" for t in d["targets"]))
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+
+
 def free_port() -> int:
     import socket
 
@@ -203,7 +219,7 @@ def load_worker(url: str, sessions: int) -> None:
     clients = [Client(url, verbose=False) for _ in range(sessions)]
     stop = threading.Event()
     lock = threading.Lock()
-    counts = {"calls": 0, "errors": 0, "first_error": ""}
+    counts: dict = {"calls": 0, "errors": 0, "first_error": "", "error_kinds": {}}
 
     def work(k: int) -> None:
         while not stop.is_set():
@@ -215,6 +231,8 @@ def load_worker(url: str, sessions: int) -> None:
                 with lock:
                     counts["errors"] += 1
                     counts["first_error"] = counts["first_error"] or repr(e)[:300]
+                    kind = type(e).__name__
+                    counts["error_kinds"][kind] = counts["error_kinds"].get(kind, 0) + 1
                 time.sleep(0.2)
 
     threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(sessions)]
@@ -279,14 +297,31 @@ class Load:
 # -- the browser ---------------------------------------------------------------------------------------
 @dataclass
 class Requests:
-    """HTTP requests the page sends while `phase` is set (ones started before are not seen)."""
+    """HTTP requests the page sends while `phase` is set (ones started before are not seen), each as
+    "<what it is>: <method> <url>" (see :meth:`classify`)."""
 
+    #: fn_index of the edit-fidelity check (clicked by the page once the attribute sliders rest)
+    fidelity_fn: int | None = None
     phase: str | None = None
     seen: dict[str, list[str]] = field(default_factory=dict)
 
     def on_request(self, request) -> None:
         if self.phase is not None and request.url.startswith("http"):
-            self.seen.setdefault(self.phase, []).append(f"{request.method} {request.url}")
+            what = self.classify(request.url, request.post_data)
+            self.seen.setdefault(self.phase, []).append(f"{what}: {request.method} {request.url}")
+
+    def classify(self, url: str, body: str | None) -> str:
+        if "/gradio_api/app_id" in url:
+            return EXPLAINED[1]  # Gradio's client asks whether the server restarted after a stream broke
+        if "/gradio_api/queue/join" in url:
+            try:
+                fn = json.loads(body or "{}").get("fn_index")
+            except ValueError:
+                fn = None
+            return EXPLAINED[0] if fn is not None and fn == self.fidelity_fn else f"queue/join of fn {fn}"
+        if "/gradio_api/queue/data" in url:
+            return "queue/data (a queued event's result stream)"
+        return "other"
 
     def during(self, phase: str):
         self.phase = phase
@@ -468,7 +503,7 @@ def check_burst(result: dict) -> str:
     if shown.shape != face.shape:
         return f"FAILED: the face shown is {shown.shape}, the decode {face.shape}"
     diff = int(np.abs(shown.astype(np.int16) - face.astype(np.int16)).max())
-    value_ok = abs(float(z[dim]) - float(want)) <= 1e-6 and abs(result["slider_value"] - float(want)) <= 1e-9
+    value_ok = abs(float(z[dim]) - float(want)) <= 1e-6 and abs(result["slider_value"] - float(want)) <= 1e-6
     verdict = "ok" if value_ok and diff <= 2 else "FAILED"
     return (f"{verdict}: 40 input events on {result['slider']} (z[{dim}]) → {result['painted']} faces painted; "
             f"page latent z[{dim}] = {float(z[dim]):.4f} (last value sent {float(want):.2f}); face shown vs torch "
@@ -484,6 +519,23 @@ def summary(times: list[float]) -> tuple[str, int]:
     if not good:
         return "no face painted", lost
     return f"{pct(good, 50):.0f} / {pct(good, 95):.0f} / {max(good):.0f} ms", lost
+
+
+def breakdown(seen: list[str]) -> str:
+    """" (2 edit-fidelity check …, 1 queue/data …)": how many of each kind of request."""
+    kinds: dict[str, int] = {}
+    for line in seen:
+        what = line.split(": ", 1)[0]
+        kinds[what] = kinds.get(what, 0) + 1
+    return f" ({', '.join(f'{n} {k}' for k, n in kinds.items())})" if kinds else ""
+
+
+def unexplained(seen: list[str]) -> int:
+    """Requests that are neither the edit-fidelity check (its join and result stream) nor Gradio's probe."""
+    joins = sum(line.startswith(EXPLAINED[0]) for line in seen)
+    streams = sum(line.startswith("queue/data") for line in seen)
+    return sum(not line.startswith(EXPLAINED) and not line.startswith("queue/data") for line in seen) \
+        + max(0, streams - joins)
 
 
 def mb(n: float) -> str:
@@ -522,6 +574,7 @@ def main() -> None:
     try:
         app = start_app(a.port or free_port(), log)
         print(f"app: nice -n 19 python app.py (pid {app.proc.pid}) served its page in {app.started_s:.1f} s")
+        requests.fidelity_fn = fidelity_fn_index(app.url)
         with sync_playwright() as pw:
             browser = launch_browser(pw)
             try:
@@ -566,7 +619,7 @@ def main() -> None:
                     lc = res["load_counts"]
                     print(f"load: {a.load} sessions made {lc.get('calls', 0)} /random_face calls in "
                           f"{lc.get('seconds', 0):.0f} s ({lc.get('calls', 0) / max(lc.get('seconds', 1), 1e-9):.1f}/s), "
-                          f"errors {lc.get('errors', 0)} {lc.get('first_error', '')}")
+                          f"errors {lc.get('errors', 0)} {lc.get('error_kinds', {}) or ''}")
                     for kind, times in res["load"].items():
                         text, lost = summary(times)
                         print(f"under load: {kind} slider → face painted (n={len(times)}): p50/p95/max {text}, "
@@ -574,9 +627,8 @@ def main() -> None:
             finally:
                 browser.close()
         res["requests"] = requests.seen
-        for phase, urls in requests.seen.items():
-            print(f"HTTP requests from the page, {phase}: {len(urls)}"
-                  + "".join(f"\n  {u}" for u in urls[:8]) + ("\n  …" if len(urls) > 8 else ""))
+        for phase, seen in requests.seen.items():
+            print(f"HTTP requests from the page, {phase}: {len(seen)}{breakdown(seen)}")
     finally:
         if load is not None:
             load.kill()
@@ -598,12 +650,18 @@ def main() -> None:
     print(table(res, a))
     print(f"\n(run took {time.perf_counter() - started:.0f} s)")
     log.unlink(missing_ok=True)
+    stray = sum(unexplained(lines) for ph, lines in res.get("requests", {}).items() if "after" not in ph)
+    if not res["burst_check"].startswith("ok") or stray:
+        sys.exit("page_latency: a check failed (a move lost, or requests sent per move): see above")
 
 
 def table(res: dict, a: argparse.Namespace) -> str:
     def during(tag: str) -> str:
-        counts = [len(u) for ph, u in res.get("requests", {}).items() if ph.startswith(tag + " ") and "after" not in ph]
-        return str(sum(counts)) if counts else "—"
+        seen = [line for ph, lines in res.get("requests", {}).items() if ph.startswith(tag + " ") and "after" not in ph
+                for line in lines]
+        if tag not in ("idle", "load") or (tag == "load" and "load" not in res):
+            return "—"
+        return f"**{unexplained(seen)}** per move; {len(seen)} in all{breakdown(seen)}"
 
     rows = ["| measure | app idle | " + (f"{a.load} sessions on `/random_face`" if "load" in res else "under load: skipped")
             + " |", "|---|---|---|"]
@@ -613,9 +671,6 @@ def table(res: dict, a: argparse.Namespace) -> str:
         cell = lambda t: "—" if t is None else "{} (lost {})".format(*summary(t))  # noqa: E731
         rows.append(f"| {kind} slider → new face painted, p50 / p95 / max | {cell(idle)} | {cell(load)} |")
     rows.append(f"| HTTP requests the page sent during the moves | {during('idle')} | {during('load')} |")
-    after = sum(len(u) for ph, u in res.get("requests", {}).items() if ph.startswith("idle attribute") and "after" in ph)
-    if after:
-        rows.append(f"| … in the second after the attribute moves (the edit-fidelity check, once at rest) | {after} | |")
     loads = res.get("loads", [])
     if loads:
         first = ", ".join(f"{ld['nav_to_ready_ms']:.0f}" for ld in loads)

@@ -139,6 +139,38 @@ def test_the_page_face_is_the_server_face(browser, app_url):
     assert not errors, errors
 
 
+@needs_runtime
+def test_copy_latent_copies_the_face_the_page_shows_to_the_clipboard(browser, app_url):
+    """The string is the page's latent (float16, as cvae1 stores it), in the text box and on the clipboard, and
+    pasting it back shows the same face."""
+    from vae_core.latent import parse_latent
+
+    demo = ui_harness.running_app()[1]
+    explorer = demo.cvae_context.registry.get(None)
+    ctx, pg, errors = open_page(browser, app_url)
+    try:
+        ctx.grant_permissions(["clipboard-read", "clipboard-write"])
+        assert decoder_mode(pg) == "page", status_text(pg)
+        for slider, v in [("gen_raw_0", -1.75), ("gen_raw_2", 0.6)]:
+            assert move(pg, slider, v) > 0
+        z_page = np.asarray(pg.evaluate(CURRENT_LATENT_JS), np.float32)
+        shown = face_pixels(pg)
+        pg.click("#gen_copy")
+        pg.wait_for_function("document.querySelector('#gen_latent textarea').value.startsWith('cvae1:')")
+        text = pg.evaluate("document.querySelector('#gen_latent textarea').value")
+        z = parse_latent(text, explorer.latent_dim, explorer.model_id)
+        np.testing.assert_allclose(z, z_page.astype(np.float16).astype(np.float32), rtol=0, atol=1e-7)
+        pg.wait_for_function("navigator.clipboard.readText().then(t => t.startsWith('cvae1:'))")
+        assert pg.evaluate("navigator.clipboard.readText()") == text
+        pg.click("#gen_paste")
+        pg.wait_for_function("!document.querySelector('#gen_image .cvae-caption').innerText.includes('edited')")
+        pg.wait_for_timeout(300)
+        assert np.abs(face_pixels(pg) - shown).max() <= 3
+    finally:
+        ctx.close()
+    assert not errors, errors
+
+
 @pytest.mark.parametrize("case", ["no WebAssembly", "runtime missing", "damaged decoder"])
 def test_each_fallback_decodes_on_the_server_and_says_why(browser, app_url, case):
     init, route, reason = None, None, ""

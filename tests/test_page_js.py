@@ -26,8 +26,9 @@ import torch
 from vae_core import latent as latent_ops
 from vae_core.data.dataset import to_uint8
 from vae_core.errors import LatentFormatError
-from vae_core.sampler import LatentSampler
+from vae_core.sampler import MAX_TEMPERATURE, LatentSampler
 from vae_core.slider_layout import ATTR_RANGE, PCA_RANGE, RAW_RANGE, STEP, AttrSlot, RawSlot, SliderLayout, build_layout
+
 from vae_core.slider_layout import slider_value
 from vae_core.web.page_layout import page_layout
 
@@ -373,6 +374,7 @@ def build_fixtures(explorer) -> dict[str, Any]:
         "interpolate": _interp_cases(),
         "rgba": _rgba_cases(),
         "ort": _ort_case(explorer),
+        "maxTemperature": MAX_TEMPERATURE,
     }
 
 

@@ -197,6 +197,15 @@ def test_exporting_again_replaces_a_previous_export_whole(exported):
     assert [p.name for p in exported.tmp.iterdir() if p.name.startswith(".")] == []  # no temporary folder left
 
 
+@pytest.mark.slow
+def test_an_unwritable_destination_is_one_clear_error(exported):
+    blocker = exported.tmp / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SiteExportError, match="cannot write the site to"):
+        export_web(exported.ck, blocker / "site")
+    assert blocker.read_text() == "not a folder"
+
+
 # -- slow: the site in Chromium ------------------------------------------------------------------------------
 def _free_port() -> int:
     with socket.socket() as s:

@@ -54,6 +54,10 @@ MIN_POINTS_PER_COMPONENT = 8
 MAX_PARAMETERS = 1_000_000
 #: The smallest variance floor (sklearn's reg_covar): keeps components of a few points positive definite.
 REG_COVAR = 1e-4
+#: Hottest temperature offered (the app's slider, its API and the static page share it): at 2 a draw lies twice
+#: the data's spread from its component's mean, already past the faces the decoder has seen; beyond that only
+#: smears. Out-of-range values are refused with this range in the message, never clamped silently.
+MAX_TEMPERATURE = 2.0
 
 
 @dataclass(frozen=True)

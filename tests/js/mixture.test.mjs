@@ -44,11 +44,12 @@ test("drawMixture checks its inputs", () => {
   assert.throws(() => drawMixture(sampler, 0.5, eps, NaN), /temperature must be finite and >= 0/);
 });
 
-test("checkTemperature accepts 0–3 and refuses the rest with check_temperature's messages", () => {
-  for (const t of [0, 0.5, 1, 3]) assert.equal(checkTemperature(t), t);
-  assert.equal(MAX_TEMPERATURE, 3);
-  assert.throws(() => checkTemperature(3.01), /^Error: the temperature must be between 0 and 3, got 3.01$/);
-  assert.throws(() => checkTemperature(-0.5), /the temperature must be between 0 and 3, got -0.5/);
+test("checkTemperature accepts 0–MAX and refuses the rest with check_temperature's messages (the same range)", () => {
+  const max = fixtures().maxTemperature;
+  assert.equal(MAX_TEMPERATURE, max, "mixture.js and vae_core.sampler.MAX_TEMPERATURE disagree");
+  for (const t of [0, 0.5, 1, max]) assert.equal(checkTemperature(t), t);
+  assert.throws(() => checkTemperature(max + 0.01), new RegExp(`^Error: the temperature must be between 0 and ${max}, got ${max + 0.01}$`));
+  assert.throws(() => checkTemperature(-0.5), new RegExp(`the temperature must be between 0 and ${max}, got -0.5`));
   assert.throws(() => checkTemperature(NaN), /the temperature must be a finite number, got nan/);
   assert.throws(() => checkTemperature(Infinity), /the temperature must be a finite number, got inf/);
   assert.throws(() => checkTemperature("1"), /the temperature must be a number, got "1"/);
@@ -117,7 +118,7 @@ test("sampleFace draws from the fitted mixture: components in proportion to the 
   const again = sampleFace(fake, createRng(3), 1.2);
   assert.deepEqual(again, sampleFace(fake, createRng(3), 1.2), "same seed, same face");
   assert.notDeepEqual(again, sampleFace(fake, createRng(4), 1.2));
-  assert.throws(() => sampleFace(fake, createRng(3), 4), /the temperature must be between 0 and 3/);
+  assert.throws(() => sampleFace(fake, createRng(3), 4), /the temperature must be between 0 and 2/);
 });
 
 test("sampleFace without a fitted mixture draws N(0, T²·I)", () => {

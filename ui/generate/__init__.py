@@ -1,3 +1,4 @@
-"""The Generate tab: sliders that make faces live (:mod:`.tab`), what the sliders mean for a checkpoint
-(:mod:`.sliders`), the page's packed copy of them (:mod:`.slider_mirror`) and where a latent comes from
-(:mod:`.latents`)."""
+"""The Generate tab: sliders that make faces live, decoded in the visitor's browser (:mod:`.tab`,
+ui/static/generate_page.js), the checkpoint's files the page needs (:mod:`.page_assets`), the API's checks of
+slider values (:mod:`.sliders`; the layout itself is vae_core.slider_layout), the page's slider mirror as the server
+reads it (:mod:`.slider_mirror`) and where a latent comes from (:mod:`.latents`)."""

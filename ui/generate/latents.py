@@ -13,6 +13,7 @@ import numpy as np
 
 from vae_core import latent as latent_ops
 from vae_core.errors import LatentFormatError
+from vae_core.sampler import MAX_TEMPERATURE
 
 from ..common import validate
 from ..common.errors import UserInputError
@@ -30,7 +31,8 @@ def check_seed(seed: Any) -> int:
 
 
 def check_temperature(t: Any) -> float:
-    return validate.number(t, "the temperature", 0.0, 3.0)
+    """The UI slider and the API accept the same range (vae_core.sampler.MAX_TEMPERATURE); outside it: refused."""
+    return validate.number(t, "the temperature", 0.0, MAX_TEMPERATURE)
 
 
 #: Where random faces come from: the density fitted to the training codes (the default: faces where the

@@ -271,7 +271,7 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                 seed = gr.Number(label="Seed", value=0, precision=0, minimum=0, maximum=latents.MAX_SEED,
                                  elem_id="gen_seed")
                 seed_btn = gr.Button("Face from seed", elem_id="gen_seed_btn")
-            temperature = gr.Slider(0.0, 2.0, value=1.0, step=0.05, label="Temperature (spread of random faces)",
+            temperature = gr.Slider(0.0, latents.MAX_TEMPERATURE, value=1.0, step=0.05, label="Temperature (spread of random faces)",
                                     elem_id="gen_temperature")
             sampler = gr.Radio(list(latents.SAMPLERS), value=latents.SAMPLERS[0], label="Random faces from",
                                elem_id="gen_sampler")

@@ -230,14 +230,17 @@ def export_web(checkpoint: str | Path, out: str | Path, *, title: str | None = N
     explorer = Explorer.open(checkpoint)
     runtime = ensure_runtime(runtime_root, download=download)
     decoder = ensure_decoder(explorer.path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
         _write_site(tmp, explorer, title or DEFAULT_TITLE, runtime, decoder)
         manifest = verify_site(tmp)
         check_destination(out)  # again: another process may have filled it meanwhile
         _replace_folder(tmp, out)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SiteExportError(f"cannot write the site to {out}: {e.strerror or e}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -7,7 +7,7 @@
 // PCG64: a seed gives the same face on every visit of the page, not the server's face for that seed.
 //
 // Exports:
-//   MAX_TEMPERATURE = 3
+//   MAX_TEMPERATURE = 2  (vae_core.sampler.MAX_TEMPERATURE; a test keeps them equal)
 //   checkTemperature(t) -> number       t must be a finite number in [0, 3] (ui/generate/latents.py
 //                                       check_temperature); throws Error with the same message otherwise
 //   createRng(seed) -> {uniform() in [0, 1), normal() ~ N(0, 1), uint32()}
@@ -22,7 +22,7 @@
 //   sampleFace(layout, rng, temperature) -> Float32Array[Z]
 //                                       one random face: rng.uniform() picks the component, then Z rng.normal()s
 
-export const MAX_TEMPERATURE = 3;
+export const MAX_TEMPERATURE = 2;
 
 function show(v) {
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 37) + "..." : v);
@@ -33,7 +33,7 @@ function show(v) {
   return String(v);
 }
 
-/** The temperature as ui/generate/latents.py check_temperature accepts it: a finite number in [0, 3]. */
+/** The temperature as ui/generate/latents.py check_temperature accepts it: a finite number in [0, MAX_TEMPERATURE]. */
 export function checkTemperature(t) {
   if (typeof t !== "number") throw new Error(`the temperature must be a number, got ${show(t)}`);
   if (!Number.isFinite(t)) throw new Error(`the temperature must be a finite number, got ${show(t)}`);

@@ -9,16 +9,17 @@
 //   start() -> Promise<void>   loads everything (status line counts the bytes), then shows the explorer; throws an
 //                              Error with a readable message when the site cannot work (static_page.js shows it).
 // Namespace: window.cvaeStatic = {layout, latent() -> Float32Array, timings: {decoderReadyMs, firstFaceMs},
-//                                 interpolation: {a, b}} — for tests and the curious; nothing else is global.
+//                                 interpolation: {a, b}, idle() -> Promise (the face shown is painted)} — for
+//                                 tests and the curious; nothing else is global.
 
 import {compose} from "./compose.js";
 import {loadDecoder} from "./decoder.js";
-import {formatLatent, parseLatent} from "./latent_string.js";
 import {parseLayout} from "./layout.js";
-import {checkTemperature, createRng, sampleFace} from "./mixture.js";
 import {buildControls} from "./static_controls.js";
 import {checkFile, createProgress, fetchBytes, loadManifest} from "./static_fetch.js";
 import {buildInterpolation} from "./static_interp.js";
+import {wireLatentBox} from "./static_latent_box.js";
+import {wireRandom} from "./static_random.js";
 import {createRenderer} from "./static_renderer.js";
 import {formatBytes, setStatus} from "./static_status.js";
 
@@ -27,7 +28,6 @@ const DECODER = "decoder.onnx";
 const RUNTIME_DIR = "ort/";
 const RUNTIME_MODULE = "./ort/ort.wasm.min.mjs";
 const RUNTIME_WASM = "ort/ort-wasm-simd-threaded.wasm";
-const MAX_SEED = 2 ** 32 - 1;
 
 const $ = (id) => document.getElementById(id);
 
@@ -104,12 +104,6 @@ function describeModel(layout) {
     `latent dims · random faces from ${sampler}`;
 }
 
-function setMessage(text, ok) {
-  const el = $("latent_message");
-  el.textContent = text;
-  el.className = `message ${ok ? "ok" : "error"}`;
-}
-
 function wire(layout, decoder, timings) {
   let base = Float32Array.from(layout.mean);
   let what = "average face of the dataset";
@@ -131,69 +125,9 @@ function wire(layout, decoder, timings) {
     redraw();
   }
 
-  function faceFromSeed(seed) {
-    const temperature = checkTemperature(Number($("temperature").value));
-    setBase(sampleFace(layout, createRng(seed), temperature), `random face, seed ${seed}`);
-  }
-
-  $("random_face").addEventListener("click", () => {
-    const seed = Math.floor(Math.random() * (MAX_SEED + 1));
-    $("seed").value = String(seed);
-    faceFromSeed(seed);
-  });
-  $("seed_face").addEventListener("click", () => {
-    const seed = Number($("seed").value);
-    if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-      $("sampler_info").textContent = `The seed must be a whole number from 0 to ${MAX_SEED}.`;
-      return;
-    }
-    faceFromSeed(seed);
-  });
-  $("temperature").addEventListener("input", () => {
-    $("temperature_value").textContent = Number($("temperature").value).toFixed(2);
-  });
   $("average_face").addEventListener("click", () => setBase(layout.mean, "average face of the dataset"));
-  $("sampler_info").textContent = layout.sampler
-    ? `Random faces come from a ${layout.sampler.describe} fitted to the training faces' codes; temperature ` +
-      "scales the spread around a component (0: its mean)."
-    : "This model has no fitted density: random faces come from the N(0, I) prior (temperature: its spread).";
-
-  $("copy_latent").addEventListener("click", () => {
-    const text = formatLatent(latent(), layout.modelId);
-    $("latent_text").value = text;
-    const clipboard = navigator.clipboard;
-    if (!clipboard || !clipboard.writeText) {
-      setMessage("Copied into the field above (this page cannot reach the clipboard).", true);
-      return;
-    }
-    clipboard.writeText(text).then(
-      () => setMessage("Copied to the clipboard.", true),
-      () => setMessage("Copied into the field above (the browser refused the clipboard).", true));
-  });
-  const paste = () => {
-    let z;
-    try {
-      z = parseLatent($("latent_text").value, layout.latentDim, layout.modelId);
-    } catch (e) {
-      setMessage(e.message, false);
-      return;
-    }
-    setMessage("Showing the pasted latent.", true);
-    setBase(z, "your latent");
-  };
-  $("paste_latent").addEventListener("click", () => {
-    // An empty field: take the clipboard's text where the browser allows it (it may ask the visitor first).
-    const clipboard = navigator.clipboard;
-    if ($("latent_text").value.trim() || !clipboard || !clipboard.readText) {
-      paste();
-      return;
-    }
-    clipboard.readText().then((text) => {
-      $("latent_text").value = text;
-      paste();
-    }, () => setMessage("Paste a latent string into the field above, then press Paste.", false));
-  });
-  $("latent_text").addEventListener("keydown", (e) => { if (e.key === "Enter") paste(); });
+  wireRandom(layout, setBase);
+  wireLatentBox(layout, latent, setBase);
 
   $("show_pixels").addEventListener("change", (e) => {
     document.querySelector(".explorer").classList.toggle("pixelated", e.target.checked);
