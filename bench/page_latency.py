@@ -634,6 +634,7 @@ def main() -> None:
             load.kill()
         if app is not None:
             app.stop()
+        log.unlink(missing_ok=True)
         signal.alarm(0)
 
     # The checks and the static export, with the app stopped (no noise for the measurements above).
@@ -649,7 +650,6 @@ def main() -> None:
     print()
     print(table(res, a))
     print(f"\n(run took {time.perf_counter() - started:.0f} s)")
-    log.unlink(missing_ok=True)
     stray = sum(unexplained(lines) for ph, lines in res.get("requests", {}).items() if "after" not in ph)
     if not res["burst_check"].startswith("ok") or stray:
         sys.exit("page_latency: a check failed (a move lost, or requests sent per move): see above")

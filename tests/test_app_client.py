@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 import ui_harness
-from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
+from vae_core.slider_layout import N_ATTR, N_OWN, N_PCA, N_RAW
 
 pytestmark = pytest.mark.slow
 N_SLIDERS = N_RAW + N_PCA + 2 * N_ATTR
@@ -62,7 +62,7 @@ def test_generate_responds_to_sliders(client):
 def test_random_seed_copy_paste_reset(client, app):
     out = client.predict(1.0, api_name="/random_face")
     seed, raw, image = out[0], out[1:1 + N_RAW], out[-1]
-    assert isinstance(seed, (int, float)) and len(out) == 1 + N_RAW + N_PCA + N_ATTR + 1
+    assert isinstance(seed, (int, float)) and len(out) == 1 + N_RAW + N_PCA + N_ATTR + N_OWN + 1
     again = client.predict(seed, 1.0, api_name="/face_from_seed")
     assert face_png(again[-1]) == face_png(image) and list(again[1:1 + N_RAW]) == list(raw)
     text = client.predict(*sliders(raw), api_name="/copy_latent")
@@ -262,4 +262,4 @@ def test_the_page_keeps_no_run_history(app):
 def test_the_packed_slider_mirror_is_not_part_of_the_api(client):
     """Endpoints that set sliders also update the page's hidden packed copy; API clients do not see it."""
     out = client.predict(1.0, api_name="/random_face")
-    assert len(out) == 1 + N_RAW + N_PCA + N_ATTR + 1 and out[-1].startswith("<div")
+    assert len(out) == 1 + N_RAW + N_PCA + N_ATTR + N_OWN + 1 and out[-1].startswith("<div")

@@ -19,7 +19,8 @@ EXPECTED_ENDPOINTS = {
     "reconstruct", "reconstruct_example", "edit_in_generate", "show_map", "map_pick", "map_to_generate",
     "set_endpoint_a", "set_endpoint_b", "interpolate", "train_start", "train_cancel", "train_resume",
     "train_status", "set_checkpoint", "list_checkpoints", "analysis_compute", "analysis_status", "focus_dim",
-    "edit_fidelity", "traversal",
+    "edit_fidelity", "traversal", "direction_from_examples", "import_directions", "export_directions",
+    "clear_directions",
 }
 
 

@@ -78,18 +78,19 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         startup_error = ""
 
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
-        state = gr.State(SessionState(checkpoint=str(explorer.path) if explorer is not None else ""))
-        gr.Markdown(f"# {TITLE}")
-        banner = gr.HTML(banner_html(info) if info else f"<b>No checkpoint:</b> {startup_error}",
-                         elem_id="banner", padding=False)
-        with gr.Row():
+        # A new page opens on a good random face of the default checkpoint (and the directions saved with it).
+        state = gr.State(generate_tab.first_state(ctx, explorer))
+        # One compact header, so the face and "Random face" fit the first screen (1280×720) under it.
+        with gr.Row(equal_height=True, elem_classes=["cvae-header"]):
+            gr.Markdown(f"## {TITLE}", elem_id="title", min_height=0)
             picker = gr.Dropdown(registry.choices(), value=registry.name_of(explorer.path) if explorer is not None else None,
-                                 label="Checkpoint", elem_id="checkpoint_picker", scale=4,
+                                 label="Checkpoint", show_label=False, container=False, elem_id="checkpoint_picker",
+                                 scale=2, min_width=260,
                                  # checkpoints trained after start-up are valid too: the registry checks
                                  allow_custom_value=True)
-            refresh = gr.Button("↻ Refresh list", elem_id="checkpoint_refresh", scale=1)
-        with gr.Accordion("Model info", open=False):
-            info_md = gr.Markdown(info_markdown(info) if info else "", elem_id="model_info")
+            refresh = gr.Button("↻ Refresh list", elem_id="checkpoint_refresh", scale=0, size="sm", min_width=110)
+        banner = gr.HTML(banner_html(info) if info else f"<b>No checkpoint:</b> {startup_error}",
+                         elem_id="banner", padding=False)
         with gr.Tabs() as tabs:
             with gr.Tab("Generate", id="generate", elem_id="tab_generate"):
                 generate = generate_tab.build(ctx, state, explorer, layout)
@@ -103,6 +104,10 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                 analysis, analysis_show = analysis_tab.build(ctx, state, layout, generate, tabs)
             with gr.Tab("Train", id="train", elem_id="tab_train") as train_page:
                 train = train_tab.build(ctx, picker)
+
+        # What the model is, in full (the banner above says it in one line): below the tabs, out of the first screen.
+        with gr.Accordion("Model info", open=False, elem_id="model_info_box"):
+            info_md = gr.Markdown(info_markdown(info) if info else "", elem_id="model_info")
 
         # -- cross-tab events --------------------------------------------------------------------------
         for show in map_shows:
@@ -138,7 +143,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         def set_checkpoint(choice, show_collapsed, sampler=None):
             show_collapsed = validate.flag(show_collapsed, "show collapsed dims")
             explorer = registry.get(choice)
-            st = SessionState(checkpoint=str(explorer.path))
+            st = generate_tab.first_state(ctx, explorer)
             layout = ctx.layout(explorer)
             inf = explorer.info()
             schema = explorer.embedding().schema
@@ -176,6 +181,11 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         # The first page's face came with the page: give the page its sync message (later ones arrive as changes).
         demo.load(None, [generate.page_sync], None, js=page_code.call_js("generate_page.js", "sync", inputs="s"),
                   api_visibility="private")
+        # A share link (?face=cvae1:…) opens the face it carries; a damaged one says why and leaves the page as is.
+        demo.load(None, None, [generate.latent_text], js=page_code.call_js("generate_page.js", "sharedLatent"),
+                  api_visibility="private").then(
+            generate.open_shared, [state, generate.latent_text], [state, *generate.value_outputs],
+            api_visibility="private", show_progress="hidden")
         demo.load(None, js=plotmap.preload_plotly_js(ctx.settings.cache_dir), api_visibility="private")
         demo.load(None, js=analysis_tab.watch_strengths_js(generate.fidelity_go.elem_id, analysis_tab.FIDELITY_DELAY_MS),
                   api_visibility="private")

@@ -257,11 +257,18 @@ class Explorer:
         k = min(10, self.latent_dim)
         return self._memo("pca", lambda: latent_ops.pca_directions(self.embedding().mu, k))
 
-    def attribute_directions(self) -> dict[str, Any]:
+    def attribute_directions(self, kind: str = latent_ops.DEFAULT_DIRECTIONS) -> dict[str, Any]:
+        """Per labelled attribute its value directions (:class:`~vae_core.latent.AttributeDirections`) of
+        ``kind`` (one of :data:`~vae_core.latent.DIRECTION_KINDS`; ConfigError otherwise), from the dataset
+        sample; {} without labels. Memoised per kind; conditional ones are made from the plain ones."""
+        latent_ops.check_direction_kind(kind)
         b = self.embedding()
         if b.labels is None or b.schema is None:
             return {}
-        return self._memo("attr", lambda: latent_ops.attribute_directions(b.mu, b.labels, b.schema))
+        if kind == "plain":
+            return self._memo("attr:plain", lambda: latent_ops.attribute_directions(b.mu, b.labels, b.schema))
+        return self._memo(f"attr:{kind}", lambda: latent_ops.conditional_directions(
+            self.attribute_directions("plain"), b.mu, b.labels, b.schema))
 
     def value_swatches(self) -> dict[str, list[ValueSwatch]]:
         """Per labelled attribute, each value's readable name, average face and (colour attributes) measured

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -21,7 +22,7 @@ import torch
 
 from .data.dataset import to_tensor, to_uint8
 from .data.schema import UNKNOWN, AttributeSchema
-from .errors import DatasetError, LatentFormatError
+from .errors import ConfigError, DatasetError, LatentFormatError
 from .metrics import eval_mode, model_device
 from .model import ConvVAE
 
@@ -255,14 +256,41 @@ def pca_directions(mu: np.ndarray, k: int) -> PCADirections:
 
 
 # -- attribute directions ---------------------------------------------------------------------------
+#: Kinds of attribute directions (:class:`AttributeDirections`): ``"conditional"`` (the other attributes'
+#: directions projected out, :func:`conditional_directions`) and ``"plain"`` (mean differences).
+DIRECTION_KINDS = ("conditional", "plain")
+#: The kind the sliders, value swatches and the cached analysis use: the one with more target reached at
+#: lower leakage on the shipped checkpoints (bench/direction_fidelity.py, table in docs/latent-space.md).
+DEFAULT_DIRECTIONS = "conditional"
+#: A conditional direction that keeps less than this fraction of the plain one's length falls back to it.
+CONDITIONAL_MIN_KEPT = 0.5
+#: Label shuffles that set the noise floor of the subspace a conditional direction is made orthogonal to.
+NULL_PERMUTATIONS = 5
+
+
+def check_direction_kind(kind: object) -> str:
+    """``kind`` if it is one of :data:`DIRECTION_KINDS`, else a :class:`ConfigError` that lists them."""
+    if not isinstance(kind, str) or kind not in DIRECTION_KINDS:
+        raise ConfigError(f"unknown attribute direction kind {kind!r}; choose one of {', '.join(DIRECTION_KINDS)}")
+    return kind
+
+
 @dataclass(frozen=True, eq=False)
 class AttributeDirections:
-    """Mean-difference directions of one labelled attribute.
+    """Directions of one labelled attribute, one per value.
 
     For each value v in ``values`` [V] (those with ≥ min_count labelled examples, and ≥ min_count
-    examples of other known values): ``class_means[i]`` = mean(μ | a = v) [Z] and
-    ``directions[i]`` = mean(μ | a = v) − mean(μ | a known, a ≠ v) [Z]; ``counts[i]`` the examples of
-    v. Unknown labels (-1) are left out of both means.
+    examples of other known values): ``class_means[i]`` = mean(μ | a = v) [Z]; ``counts[i]`` the examples
+    of v. Unknown labels (-1) are left out of every mean.
+
+    ``kind`` says what ``directions`` [V, Z] hold (see :data:`DIRECTION_KINDS`):
+
+    - ``"plain"``: the mean difference mean(μ | a = v) − mean(μ | a known, a ≠ v);
+    - ``"conditional"``: that difference with the other attributes' directions projected out
+      (:func:`conditional_directions`). Then ``kept[i]`` is the fraction of the plain direction's length
+      that survived the projection, ``fallback[i]`` is True where too little survived and the plain
+      direction was kept instead, and ``projected_rank`` is the dimension of the subspace projected out.
+      For plain directions ``kept`` and ``fallback`` are None and ``projected_rank`` is 0.
     """
 
     name: str
@@ -270,6 +298,10 @@ class AttributeDirections:
     counts: np.ndarray
     class_means: np.ndarray
     directions: np.ndarray
+    kind: str = "plain"
+    kept: np.ndarray | None = None
+    fallback: np.ndarray | None = None
+    projected_rank: int = 0
 
     def index_of(self, value: int) -> int:
         where = np.flatnonzero(self.values == int(value))
@@ -281,17 +313,25 @@ class AttributeDirections:
 
 
 def attribute_directions(mu: np.ndarray, labels: np.ndarray, schema: AttributeSchema,
-                         min_count: int = 5) -> dict[str, AttributeDirections]:
-    """Per attribute of ``schema`` the mean-difference directions of its values (see
-    :class:`AttributeDirections`). μ [N, Z], labels int [N, A] with -1 = unknown. Attributes with no
-    usable value are left out of the result.
+                         min_count: int = 5, kind: str = "plain") -> dict[str, AttributeDirections]:
+    """Per attribute of ``schema`` the directions of its values (see :class:`AttributeDirections`).
+    μ [N, Z], labels int [N, A] with -1 = unknown. Attributes with no usable value are left out of the
+    result. ``kind``: ``"plain"`` mean differences, or ``"conditional"`` ones
+    (:func:`conditional_directions` of the plain ones, with its defaults).
     """
+    check_direction_kind(kind)
     m = np.asarray(mu, np.float64)
     lab = np.asarray(labels)
     if m.ndim != 2 or lab.ndim != 2 or len(m) != len(lab) or lab.shape[1] != len(schema):
         raise ValueError(f"need mu [N, Z] and labels [N, {len(schema)}], got {list(m.shape)} and {list(lab.shape)}")
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
+    plain = _plain_directions(m, lab, schema, min_count)
+    return plain if kind == "plain" else conditional_directions(plain, m, lab, schema)
+
+
+def _plain_directions(m: np.ndarray, lab: np.ndarray, schema: AttributeSchema,
+                      min_count: int) -> dict[str, AttributeDirections]:
     out: dict[str, AttributeDirections] = {}
     for j, name in enumerate(schema.names):
         col = lab[:, j]
@@ -313,6 +353,118 @@ def attribute_directions(mu: np.ndarray, labels: np.ndarray, schema: AttributeSc
         out[name] = AttributeDirections(
             name=name, values=values[keep].astype(np.int64), counts=counts[keep].astype(np.int64),
             class_means=np.stack(means).astype(np.float32), directions=np.stack(dirs).astype(np.float32))
+    return out
+
+
+def _noise_scaled_rows(m: np.ndarray, lab: np.ndarray, schema: AttributeSchema,
+                       dirs: Mapping[str, AttributeDirections]) -> dict[str, np.ndarray]:
+    """Per attribute of ``dirs``, the mean differences of its values [V, Z] recomputed from μ ``m`` [N, Z] and
+    ``lab``, divided by their standard-error factor √(1/n_v + 1/n_rest): in these units a direction estimated
+    from labels unrelated to the faces has the same spread whatever its value's count, so a rare value's
+    noisy direction does not outweigh a common one's. One matrix product for all values."""
+    names = list(dirs)
+    cols = [lab[:, schema.index(n)] for n in names]
+    indicator = np.concatenate([(c[:, None] == dirs[n].values[None, :]) for n, c in zip(names, cols)], axis=1)
+    known = np.stack([c != UNKNOWN for c in cols], axis=1)
+    sums = np.concatenate([indicator, known], axis=1).astype(np.float64).T @ m  # [ΣV + A, Z]
+    counts = indicator.sum(axis=0).astype(np.float64)
+    out, i = {}, 0
+    for a, n in enumerate(names):
+        v = len(dirs[n].values)
+        s_in, c = sums[i:i + v], counts[i:i + v]
+        n_known = float(known[:, a].sum())
+        if not ((c > 0) & (c < n_known)).all():
+            raise ValueError(f"the directions of {n!r} do not come from these labels (a value has no faces)")
+        diff = s_in / c[:, None] - (sums[len(counts) + a][None] - s_in) / (n_known - c)[:, None]
+        out[n] = diff / np.sqrt(1.0 / c + 1.0 / (n_known - c))[:, None]
+        i += v
+    return out
+
+
+def _row_space_basis(rows: np.ndarray, floor: float, rtol: float = 1e-5) -> np.ndarray:
+    """Orthonormal basis [k, Z] of the right singular vectors of ``rows`` [M, Z] whose singular value exceeds
+    ``floor`` and ``rtol`` × the largest. From the eigen-decomposition of the M × M Gram matrix (the SVD's
+    answer, 3–4× faster for M ≈ Z; an app's checkpoint switch computes this)."""
+    lam, u = np.linalg.eigh(rows @ rows.T)
+    sv = np.sqrt(np.clip(lam, 0.0, None))
+    keep = sv > max(floor, rtol * (sv[-1] if len(sv) else 0.0))
+    return ((rows.T @ u[:, keep]) / sv[keep]).T[::-1]
+
+
+def conditional_directions(plain: Mapping[str, AttributeDirections], mu: np.ndarray, labels: np.ndarray,
+                           schema: AttributeSchema, *, min_kept: float = CONDITIONAL_MIN_KEPT,
+                           permutations: int = NULL_PERMUTATIONS, seed: int = 0) -> dict[str, AttributeDirections]:
+    """Each attribute value's direction with the other attributes' directions projected out (InterFaceGAN's
+    conditional manipulation, Shen et al. 2020), from the ``plain`` directions of μ [N, Z] / ``labels`` [N, A].
+
+    Why: a plain mean difference carries whatever goes with the value in the data. When labels are
+    correlated (on the shipped real-face sample "young" is exactly "hair not white or colour 0"), the
+    "white hair" direction also moves age, and any overlap with the glasses direction moves glasses.
+    Removing the part of ``d = plain[a][v]`` that lies in the span of every *other* attribute's
+    directions leaves the part that only ``a`` explains.
+
+    How, for attribute a:
+
+    1. The other attributes' directions (all their values) are stacked, each row in standard-error units
+       (``_noise_scaled_rows``), and an orthonormal basis B of their span comes from an SVD. Only singular
+       values above a noise floor count: the largest singular value of the stack of *all* attributes'
+       directions computed with the faces shuffled against their labels (the most of ``permutations``
+       seeded shuffles; Horn's parallel analysis, with the whole stack's top value as one conservative
+       floor), and above 1e-5 of the largest (the numerical rank: a binary attribute's two directions are
+       one line, a categorical one's V directions span V − 1 dims).
+       Why a noise floor: the synthetic set has 217 value directions in 256 dims whose numerical span is
+       almost everything; projecting out noise took 97–99 % of every direction. ``permutations = 0``: the
+       full numerical span.
+    2. ``d' = d − B Bᵀ d``.
+    3. Scaled so that ``d''ᵀ d = dᵀ d``: ``d'' = d' · (dᵀd / d'ᵀd')``. Why this scale: the move along the
+       attribute's own mean difference is the plain one, so "strength 1 ≈ the average gap between faces
+       with and without v" keeps its meaning and the slider reaches the target about as often as the plain
+       one (measured in docs/latent-space.md); leaving ``d'`` unscaled makes every edit shorter, and a
+       shorter edit both reaches the target less and leaks less, which says nothing about the direction.
+       The price is length: ``|d''| = |d| / kept`` with ``kept = |d'| / |d|``.
+    4. Where ``kept < min_kept`` the value's direction lies (almost) in the others' span: the data cannot
+       tell it apart from them (and ``d''`` would be more than 1/min_kept times as long as ``d``), so the
+       plain direction is kept and ``fallback`` says so. With the default 0.5 a conditional direction is
+       at most twice as long as the plain one.
+
+    An attribute alone (no other attribute has directions) is returned unchanged (``kept`` = 1).
+    """
+    if not 0.0 <= float(min_kept) <= 1.0:
+        raise ValueError(f"min_kept must be within 0..1, got {min_kept}")
+    if permutations < 0:
+        raise ValueError(f"permutations must be >= 0, got {permutations}")
+    m = np.asarray(mu, np.float64)
+    lab = np.asarray(labels)
+    if m.ndim != 2 or lab.ndim != 2 or len(m) != len(lab) or lab.shape[1] != len(schema):
+        raise ValueError(f"need mu [N, Z] and labels [N, {len(schema)}], got {list(m.shape)} and {list(lab.shape)}")
+    names = list(plain)
+    rows = _noise_scaled_rows(m, lab, schema, plain) if len(names) > 1 else {}
+    rng = np.random.default_rng(seed)
+    noise_floor = 0.0
+    for _ in range(permutations if len(names) > 1 else 0):
+        null = _noise_scaled_rows(m[rng.permutation(len(m))], lab, schema, plain)
+        stack = np.concatenate(list(null.values()))
+        noise_floor = max(noise_floor, float(np.sqrt(max(np.linalg.eigvalsh(stack @ stack.T)[-1], 0.0))))
+    out: dict[str, AttributeDirections] = {}
+    for name in names:
+        d = plain[name]
+        plain_dirs = np.asarray(d.directions, np.float64)
+        others = [n for n in names if n != name]
+        if not others:
+            out[name] = dataclasses.replace(d, kind="conditional", kept=np.ones(len(d.values), np.float32),
+                                            fallback=np.zeros(len(d.values), bool), projected_rank=0)
+            continue
+        basis = _row_space_basis(np.concatenate([rows[n] for n in others]), noise_floor)
+        resid = plain_dirs - (plain_dirs @ basis.T) @ basis
+        norm_d = np.linalg.norm(plain_dirs, axis=1)
+        norm_r = np.linalg.norm(resid, axis=1)
+        kept = np.divide(norm_r, norm_d, out=np.zeros_like(norm_d), where=norm_d > 0)
+        fallback = kept < float(min_kept)
+        scale = np.divide(norm_d**2, norm_r**2, out=np.zeros_like(norm_d), where=~fallback)
+        dirs = np.where(fallback[:, None], plain_dirs, resid * scale[:, None])
+        out[name] = dataclasses.replace(d, directions=dirs.astype(np.float32), kind="conditional",
+                                        kept=kept.astype(np.float32), fallback=fallback,
+                                        projected_rank=int(len(basis)))
     return out
 
 
@@ -445,7 +597,8 @@ def parse_latent(text: str, latent_dim: int, model_id: str | None = None) -> np.
 
 
 __all__ = [
-    "LATENT_PREFIX", "AttributeDirections", "PCADirections", "active_units", "apply_attribute",
-    "attribute_directions", "decode_latents", "dims_by_kl", "encode_images", "format_latent",
+    "CONDITIONAL_MIN_KEPT", "DEFAULT_DIRECTIONS", "DIRECTION_KINDS", "LATENT_PREFIX", "NULL_PERMUTATIONS",
+    "AttributeDirections", "PCADirections", "active_units", "apply_attribute", "attribute_directions",
+    "check_direction_kind", "conditional_directions", "decode_latents", "dims_by_kl", "encode_images", "format_latent",
     "kl_per_dim_stats", "lerp", "parse_latent", "pca_directions", "sample_prior", "slerp",
 ]

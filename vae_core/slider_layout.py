@@ -29,6 +29,8 @@ import numpy as np
 N_RAW = 32
 N_PCA = 10
 N_ATTR = 6
+#: Slots for directions a visitor makes (vae_core.directions); the app's sliders only, not part of a layout.
+N_OWN = 4
 RAW_RANGE = 4.0
 PCA_RANGE = 3.0
 ATTR_RANGE = 2.0

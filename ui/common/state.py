@@ -31,6 +31,15 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class OwnDirection:
+    """A direction the visitor made (vae_core.directions): its name, vector [Z] and its check's sentence."""
+
+    name: str
+    vector: Latent
+    check: str = ""
+
+
+@dataclass(frozen=True)
 class SessionState:
     #: the checkpoint picker's value ("" = the default checkpoint)
     checkpoint: str = ""
@@ -47,6 +56,8 @@ class SessionState:
     map_method: str = ""
     endpoint_a: Endpoint | None = None
     endpoint_b: Endpoint | None = None
+    #: the visitor's own directions (a Generate slider each), this session only
+    own_directions: tuple[OwnDirection, ...] = ()
 
     def replace(self, **changes) -> "SessionState":
         return dataclasses.replace(self, **changes)

@@ -3,7 +3,7 @@
 The page (ui/static/generate_page.js) keeps the positions of every Generate slider it shows: the ones the server
 set with the last face (its sync message) and the visitor's moves since. Events whose Python side needs the face the
 page shows (the server-decoding fallback, "Copy latent", the edit-fidelity line) receive that mirror packed as one
-string (``{"v": version, "values": [raw…, PCA…, strengths…]}``) instead of 54 slider inputs, and the server composes
+string (``{"v": version, "values": [raw…, PCA…, strengths…, own…]}``) instead of 54 slider inputs, and the server composes
 the same latent from it (vae_core.slider_layout). Values are checked and clipped here: the string comes from a page,
 which a stranger controls.
 """
@@ -17,11 +17,11 @@ from collections.abc import Sequence
 
 from vae_core.errors import VaeCoreError
 
-from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
+from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_OWN, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE
 
-#: The mirrored sliders, in this order: raw dims, PCA directions, attribute strengths.
-N_MIRRORED = N_RAW + N_PCA + N_ATTR
-_LIMITS = [RAW_RANGE] * N_RAW + [PCA_RANGE] * N_PCA + [ATTR_RANGE] * N_ATTR
+#: The mirrored sliders, in this order: raw dims, PCA directions, attribute strengths, the visitor's directions.
+N_MIRRORED = N_RAW + N_PCA + N_ATTR + N_OWN
+_LIMITS = [RAW_RANGE] * N_RAW + [PCA_RANGE] * N_PCA + [ATTR_RANGE] * (N_ATTR + N_OWN)
 #: Longest packed string accepted (54 numbers need < 2 kB); anything longer is not from our page.
 MAX_PACKED = 8192
 

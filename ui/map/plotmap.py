@@ -27,6 +27,7 @@ import plotly
 from PIL import Image
 
 from ..common.page_code import call_js, file_url, read_ui
+from . import colors
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 ATLAS_COLS = 64
@@ -34,7 +35,9 @@ MAX_CATEGORIES = 12
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#bcbd22", "#7f7f7f", "#393b79", "#ad494a")
 OTHER_COLOR = "#c7c7c7"
-NO_COLOR = "none"
+NO_COLOR = colors.NO_COLOR
+#: plotly's colour scale for continuous colourings (perceptually uniform, readable in grey)
+COLORSCALE = "Viridis"
 
 
 def static_plotly(cache_dir: Path) -> Path:
@@ -143,8 +146,10 @@ def separation(coords: np.ndarray, labels: np.ndarray, names, k: int = 10) -> li
     return sorted(out, key=lambda s: -s.lift)
 
 
-def color_choices(schema) -> list[str]:
-    return [NO_COLOR] + (list(schema.names) if schema is not None else [])
+def color_choices(schema) -> list[tuple[str, str]]:
+    """The dropdown's label choices only ("none" and each attribute by its readable title): what a checkpoint
+    offers before its explorer is at hand. :func:`ui.map.tab.color_options` gives the full list."""
+    return [c.option for c in colors.choices(schema.names if schema is not None else (), (), (), (), recon=False)]
 
 
 def _r(a: np.ndarray) -> list[float]:
@@ -167,50 +172,96 @@ def _categories(col: np.ndarray, names: dict[int, str] | None = None) -> list[tu
     return groups
 
 
+def marker_trace(m: Marker, meta: str = "marker") -> dict[str, Any]:
+    """One special point as a plotly trace (``meta`` tags it: clicks and selections ignore it)."""
+    return {
+        "type": "scatter", "mode": "markers+text", "name": m.name, "meta": meta,
+        "x": [round(m.xy[0], 4)], "y": [round(m.xy[1], 4)], "text": [m.name], "textposition": "top center",
+        "hovertemplate": m.name + "<extra></extra>",
+        "marker": {"size": 18, "symbol": m.symbol, "color": m.color, "line": {"width": 2, "color": "#000"}},
+    }
+
+
+def _selected_in(idx: np.ndarray, selected: np.ndarray) -> list[int]:
+    """Positions within one trace (its dataset indices ``idx``) of the selected faces."""
+    return np.flatnonzero(np.isin(idx, selected)).tolist()
+
+
+def _colour_range(values: np.ndarray) -> tuple[float, float]:
+    """The colour scale's ends: the 1st and 99th percentiles, so a few extreme faces (the worst
+    reconstructions) do not squeeze every other face into one colour. Faces beyond them take the end colours."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return 0.0, 1.0
+    lo, hi = (float(v) for v in np.percentile(finite, [1, 99]))
+    return (lo, hi) if hi > lo else (lo - 0.5, lo + 0.5)
+
+
 def figure(map_data, color_by: str, markers: list[Marker], atlas_url: str, title: str,
            key: str, value_names: dict[int, str] | None = None,
-           value_colours: dict[int, str] | None = None) -> dict[str, Any]:
+           value_colours: dict[int, str] | None = None, continuous: "colors.Continuous | None" = None,
+           selected=(), revision: str = "") -> dict[str, Any]:
     """The JSON the map component draws. Each dataset trace is tagged ``meta: "dataset"`` and its points
     carry their dataset index in ``customdata``; marker traces carry none (clicks on them are ignored).
-    Legend entries are the values' names; ``value_colours`` (hex, e.g. measured hair colours) replace the
-    palette for the values they give."""
+
+    Colours: an attribute (``color_by``, a category per value: legend entries are the values' names;
+    ``value_colours``, hex, e.g. measured hair colours, replace the palette for the values they give), or
+    ``continuous`` values (one trace on a colour scale with a colour bar), or none. ``selected``: dataset
+    indices drawn as selected (a selection survives a redraw). ``revision``: plotly's ``uirevision``, so zoom
+    and pan survive a change of colours on the same map."""
     b = map_data.bundle
     xy = np.asarray(map_data.coords, np.float64)
     ids = [str(i) for i in b.ids]
+    picked = np.asarray(list(selected), np.int64)
     traces: list[dict[str, Any]] = []
     col = None
-    if color_by != NO_COLOR and b.schema is not None and color_by in b.schema.names:
+    if continuous is None and color_by != NO_COLOR and b.schema is not None and color_by in b.schema.names:
         col = b.labels[:, b.schema.index(color_by)]
-    groups = _categories(col, value_names) if col is not None else [(None, "faces", np.arange(len(xy)))]
-    for gi, (value, name, idx) in enumerate(groups):
-        color = OTHER_COLOR if value is None else (value_colours or {}).get(value) or PALETTE[gi % len(PALETTE)]
+    shown = colors.attribute_title(color_by)
+    if continuous is not None:
+        idx = np.arange(len(xy))
+        lo, hi = _colour_range(np.asarray(continuous.values, np.float64))
         traces.append({
-            "type": "scatter", "mode": "markers", "name": name if col is not None else "faces",
-            "meta": "dataset", "x": _r(xy[idx, 0]), "y": _r(xy[idx, 1]), "customdata": idx.tolist(),
-            "text": [ids[i] for i in idx],
-            "hovertemplate": "%{text}" + (f"<br>{color_by} = {name}" if col is not None else "") + "<extra></extra>",
-            # a thin outline keeps light measured colours (white, platinum hair) visible on the light background
-            "marker": {"size": 6, "color": color, "opacity": 0.8,
-                       "line": {"width": 0.5, "color": "rgba(0,0,0,0.35)"} if value_colours else {"width": 0}},
+            "type": "scatter", "mode": "markers", "name": continuous.title, "meta": "dataset", "showlegend": False,
+            "x": _r(xy[:, 0]), "y": _r(xy[:, 1]), "customdata": idx.tolist(), "text": ids,
+            "hovertemplate": "%{text}<br>" + continuous.title + " = %{marker.color:" + continuous.fmt + "}<extra></extra>",
+            "marker": {"size": 6, "opacity": 0.85, "color": np.round(np.asarray(continuous.values, np.float64), 5).tolist(),
+                       "colorscale": COLORSCALE, "cmin": lo, "cmax": hi, "line": {"width": 0},
+                       "colorbar": {"title": {"text": continuous.title, "side": "right"}, "thickness": 12,
+                                    "len": 0.8, "x": 1.0}},
         })
-    for m in markers:
-        traces.append({
-            "type": "scatter", "mode": "markers+text", "name": m.name, "meta": "marker",
-            "x": [round(m.xy[0], 4)], "y": [round(m.xy[1], 4)], "text": [m.name], "textposition": "top center",
-            "hovertemplate": m.name + "<extra></extra>",
-            "marker": {"size": 18, "symbol": m.symbol, "color": m.color, "line": {"width": 2, "color": "#000"}},
-        })
+    else:
+        groups = _categories(col, value_names) if col is not None else [(None, "faces", np.arange(len(xy)))]
+        for gi, (value, name, idx) in enumerate(groups):
+            color = OTHER_COLOR if value is None else (value_colours or {}).get(value) or PALETTE[gi % len(PALETTE)]
+            traces.append({
+                "type": "scatter", "mode": "markers", "name": name if col is not None else "faces",
+                "meta": "dataset", "x": _r(xy[idx, 0]), "y": _r(xy[idx, 1]), "customdata": idx.tolist(),
+                "text": [ids[i] for i in idx],
+                "hovertemplate": "%{text}" + (f"<br>{shown} = {name}" if col is not None else "") + "<extra></extra>",
+                # a thin outline keeps light measured colours (white, platinum hair) visible on the light background
+                "marker": {"size": 6, "color": color, "opacity": 0.8,
+                           "line": {"width": 0.5, "color": "rgba(0,0,0,0.35)"} if value_colours else {"width": 0}},
+            })
+    for t in traces:
+        if len(picked):
+            t["selectedpoints"] = _selected_in(np.asarray(t["customdata"]), picked)
+        t["selected"] = {"marker": {"opacity": 1.0}}
+        t["unselected"] = {"marker": {"opacity": 0.2}}
+    traces += [marker_trace(m) for m in markers]
     layout = {
         "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
         # A vertical toolbar at the right edge: across the top it covered the end of the title.
         "modebar": {"orientation": "v"},
         "height": 560, "margin": {"l": 40, "r": 10, "t": 40, "b": 36},
         "hovermode": "closest", "dragmode": "pan", "clickmode": "event",
-        "legend": {"title": {"text": color_by if col is not None else ""}, "itemsizing": "constant"},
+        "legend": {"title": {"text": shown if col is not None else ""}, "itemsizing": "constant"},
         "xaxis": {"zeroline": False, "showgrid": False, "title": {"text": f"{map_data.method.upper()} 1"}},
         "yaxis": {"zeroline": False, "showgrid": False, "title": {"text": f"{map_data.method.upper()} 2"}},
         "plot_bgcolor": "#fafafa", "paper_bgcolor": "rgba(0,0,0,0)",
     }
+    if revision:
+        layout["uirevision"] = revision
     thumb = int(b.thumbnails.shape[1]) if len(b.thumbnails) else 32
     return {"key": key, "method": map_data.method, "data": traces, "layout": layout,
             "atlas": {"url": atlas_url, "cols": ATLAS_COLS, "size": thumb, "n": len(b.thumbnails)}}

@@ -15,13 +15,15 @@
 const STATUS_ID = "gen_decoder_status";
 const IMAGE_ID = "gen_image";
 const DECODE_BUTTON_ID = "gen_decode_go";
-const SLIDER_ID = /^gen_(raw|pca|attr_strength)_(\d+)$/;
+const SHARE_PARAM = "face";
+const SLIDER_ID = /^gen_(raw|pca|attr_strength|own)_(\d+)$/;
 
 // One page, one Generate tab: this module's state is the page's (not shared between visitors).
 const page = {
   sync: null,        // the last sync message (parsed)
   version: null,
-  values: [],        // mirrored slider positions: raw…, PCA…, attribute strengths…
+  values: [],        // mirrored slider positions: raw…, PCA…, attribute strengths…, own directions…
+  own: [],           // the visitor's own directions (Float32Array each), from the server
   targets: [],       // attribute target values (dropdowns)
   edited: false,
   layout: null,      // parsed layout of the current checkpoint (layout.js)
@@ -68,14 +70,29 @@ function fallBack(problem) {
 export async function sync(text) {
   let msg = null;
   try { msg = JSON.parse(text || "null"); } catch (e) { msg = null; }
+  if (msg && msg.own_only && Array.isArray(msg.own) && page.sync) return adoptOwn(msg);
   if (!msg || !Array.isArray(msg.values) || msg.v === page.version) return [];
   page.version = msg.v;
   page.sync = msg;
   page.values = msg.values.map(Number);
   if (Array.isArray(msg.targets)) page.targets = msg.targets.slice();
+  page.own = (msg.own || []).map((v) => Float32Array.from(v));
   page.edited = false;
   listen();
   await prepare(msg);
+  return [];
+}
+
+/** The visitor's directions changed (made, imported, cleared): new vectors, their sliders back at 0, same face. */
+function adoptOwn(msg) {
+  if (msg.v === page.version) return [];
+  page.version = msg.v;
+  const s = page.sync.slots;
+  const start = s.raw + s.pca + s.attr;
+  const moved = page.values.slice(start).some((v) => v !== 0);
+  for (let k = start; k < page.values.length; k++) page.values[k] = 0;
+  page.own = msg.own.map((v) => Float32Array.from(v));
+  if (moved) schedule();
   return [];
 }
 
@@ -107,6 +124,7 @@ async function prepare(msg) {
     const response = await fetch(new URL(msg.layout, document.baseURI));
     if (!response.ok) throw new Error(`the layout file answered HTTP ${response.status}`);
     const layout = mods.layout.parseLayout(await response.json());
+    page.layout = layout;  // the page composes (share link, saving) even where the server decodes
     let ort;
     try {
       ort = await import(new URL(msg.runtime + "ort.wasm.min.mjs", document.baseURI).href);
@@ -148,7 +166,8 @@ function onInput(ev) {
   const value = Number(target.value);
   if (!Number.isFinite(value)) return;
   const slots = page.sync.slots;
-  const offset = {raw: 0, pca: slots.raw, attr_strength: slots.raw + slots.pca}[m[1]];
+  const offset = {raw: 0, pca: slots.raw, attr_strength: slots.raw + slots.pca,
+                  own: slots.raw + slots.pca + slots.attr}[m[1]];
   const index = offset + Number(m[2]);
   if (index >= page.values.length) return;
   page.values[index] = value;
@@ -179,9 +198,17 @@ export function currentLatent() {
   if (!msg || !page.shared || !page.layout) return null;
   const s = msg.slots;
   const v = page.values;
-  return page.shared.compose.compose(page.layout, Float32Array.from(msg.base), v.slice(0, s.raw),
-                                     v.slice(s.raw, s.raw + s.pca), page.targets,
-                                     v.slice(s.raw + s.pca, s.raw + s.pca + s.attr));
+  const z = page.shared.compose.compose(page.layout, Float32Array.from(msg.base), v.slice(0, s.raw),
+                                        v.slice(s.raw, s.raw + s.pca), page.targets,
+                                        v.slice(s.raw + s.pca, s.raw + s.pca + s.attr));
+  // the visitor's own directions add strength · vector, as ui.generate.own.add_own does on the server
+  const own = v.slice(s.raw + s.pca + s.attr);
+  page.own.forEach((vec, k) => {
+    const strength = Number(own[k]);
+    if (!Number.isFinite(strength) || strength === 0 || vec.length !== z.length) return;
+    for (let i = 0; i < z.length; i++) z[i] = Math.fround(z[i] + Math.fround(strength) * vec[i]);
+  });
+  return z;
 }
 
 /** The base latent of the last sync message (the face the server set), as a plain array. */
@@ -233,4 +260,59 @@ export async function toClipboard(text) {
     try { await navigator.clipboard.writeText(text); } catch (e) { /* the text box still shows it */ }
   }
   return [];
+}
+
+/** "Show model pixels": the face (and any other smooth image) without smoothing. */
+export function showModelPixels(on) {
+  document.body.classList.toggle("cvae-show-pixels", !!on);
+  return [];
+}
+
+function download(href, name) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+/** Save the face shown: at display size ("display", as the page shows it, smoothing included) or the model's own
+ * pixels ("model", R×R). Made in the page from the face it shows: no request. */
+export async function saveFace(kind) {
+  const img = document.querySelector(`#${IMAGE_ID} img`);
+  if (!img || !img.naturalWidth) return [];
+  const name = `face-${page.sync ? page.sync.model : "cvae"}${page.edited ? "-edited" : ""}`;
+  if (kind === "model") {
+    download(img.src, `${name}-${img.naturalWidth}px.png`);
+    return [];
+  }
+  const box = img.getBoundingClientRect();
+  const size = Math.max(img.naturalWidth, Math.round(box.width) || 256);
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const ctx = canvas.getContext("2d");
+  ctx.imageSmoothingEnabled = !document.body.classList.contains("cvae-show-pixels");
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(img, 0, 0, size, size);
+  download(canvas.toDataURL("image/png"), `${name}-${size}px.png`);
+  return [];
+}
+
+/** A link to this page that opens the face shown (the latent string in the URL's "face" parameter). */
+export async function shareLink() {
+  const z = currentLatent();
+  if (!z || !page.sync) return ["The face is still loading; try again in a moment."];
+  const url = new URL(window.location.href);
+  url.search = "";
+  url.hash = "";
+  url.searchParams.set(SHARE_PARAM, page.shared.latentString.formatLatent(z, page.sync.model));
+  await toClipboard(url.href);
+  return [url.href];
+}
+
+/** The latent string of a share link this page was opened with ("" if none). */
+export function sharedLatent() {
+  const text = new URLSearchParams(window.location.search).get(SHARE_PARAM);
+  return [text ? text.slice(0, 4096) : ""];
 }

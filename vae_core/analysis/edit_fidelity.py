@@ -282,11 +282,14 @@ def fidelity_report(decode: DecodeFn, classifier: AttributeClassifier, mu: np.nd
 
 
 def explorer_fidelity_report(explorer: "Explorer", classifier: AttributeClassifier, dataset: FaceDataset | None = None,
-                             max_faces: int = 2000, **kwargs: Any) -> FidelityReport:
-    """:func:`fidelity_report` for an :class:`~vae_core.explorer.Explorer`: its attribute directions and
-    decoder, applied to the μ of up to ``max_faces`` faces of the held-out split of its dataset (loaded
-    from the checkpoint's data spec unless given). The directions come from the explorer's embedding
-    sample, which may include some held-out faces; with thousands of faces per mean this is negligible."""
+                             max_faces: int = 2000, directions: str = latent_ops.DEFAULT_DIRECTIONS,
+                             **kwargs: Any) -> FidelityReport:
+    """:func:`fidelity_report` for an :class:`~vae_core.explorer.Explorer`: its attribute directions of kind
+    ``directions`` (default: the sliders') and decoder, applied to the μ of up to ``max_faces`` faces of the
+    held-out split of its dataset (loaded from the checkpoint's data spec unless given). The directions come
+    from the explorer's embedding sample, which may include some held-out faces; with thousands of faces per
+    mean this is negligible."""
+    directions = latent_ops.check_direction_kind(directions)
     if dataset is None:
         from ..data import load_dataset
 
@@ -301,7 +304,7 @@ def explorer_fidelity_report(explorer: "Explorer", classifier: AttributeClassifi
         val = np.sort(np.random.default_rng(kwargs.get("seed", 0)).choice(val, max_faces, replace=False))
     mu, _ = latent_ops.encode_images(explorer.model, np.ascontiguousarray(dataset.images[val]))
     return fidelity_report(explorer.decode, classifier, mu, dataset.labels[val], dataset.schema,
-                           explorer.attribute_directions(), **kwargs)
+                           explorer.attribute_directions(directions), **kwargs)
 
 
 __all__ = [
