@@ -1,5 +1,5 @@
-"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, publish, info, export-web,
-fetch-web-runtime.
+"""``python -m vae_core``: download, train, evaluate, beta-sweep, embed, sample, publish, info, export-decoder, export-web,
+fetch-web-runtime, direction.
 
 The CLI only parses flags and renders the trainer's event stream with tqdm; all work is in the library.
 The training flags and their defaults come from the config dataclasses (:mod:`vae_core.cli_flags`).
@@ -229,6 +229,16 @@ def _add_fetch_web_runtime(sub: argparse._SubParsersAction) -> None:
                        help="folder to keep it in (default $CVAE_WEB_RUNTIME or .cache/web-runtime)")
 
 
+def _add_direction(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("direction", help="save a direction made from example faces (mean code of the faces minus the "
+                                         "rest's) into a checkpoint folder, where the app offers it as a slider")
+    d.set_defaults(run=cmd_direction)
+    d.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    d.add_argument("--name", required=True, help='what the faces share, e.g. "beard" (the slider\'s name)')
+    d.add_argument("--faces", required=True,
+                   help="comma-separated face numbers of the checkpoint's map (the Latent map's hover shows them)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     # usage lines name the command as it was typed: the installed `cartoon-vae` script or the module
     prog = "cartoon-vae" if Path(sys.argv[0]).name == "cartoon-vae" else "python -m vae_core"
@@ -236,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_download, _add_train, _add_evaluate, _add_beta_sweep, _add_embed, _add_sample, _add_publish,
-                _add_info, _add_export_decoder, _add_export_web, _add_fetch_web_runtime):
+                _add_info, _add_export_decoder, _add_export_web, _add_fetch_web_runtime, _add_direction):
         add(sub)
     return parser
 
@@ -562,6 +572,22 @@ def cmd_export_web(args: argparse.Namespace) -> int:
     print(f"wrote {args.out}: the explorer of model {manifest.model_id}, {len(manifest.files) + 1} files, "
           f"{manifest.total_bytes / 1e6:.1f} MB; serve it with any static host, e.g. "
           f"python -m http.server --directory {args.out}")
+    return 0
+
+
+def cmd_direction(args: argparse.Namespace) -> int:
+    from . import directions as dirs
+    from .explorer import Explorer
+
+    try:
+        faces = [int(t) for t in args.faces.replace(" ", "").split(",") if t]
+    except ValueError:
+        raise dirs.DirectionError(f"--faces takes comma-separated face numbers, got {args.faces!r}") from None
+    explorer = Explorer.open(args.checkpoint)
+    direction = dirs.direction_from_examples(explorer.embedding().mu, faces, args.name, explorer.model_id)
+    path = dirs.save_to_checkpoint(explorer.path, direction, explorer.latent_dim)
+    print(f"saved {direction.name!r} ({direction.n_selected} faces against {direction.n_rest}) to {path}; "
+          f"check: {direction.check.sentence() if direction.check else 'none'}")
     return 0
 
 

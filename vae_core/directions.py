@@ -7,8 +7,8 @@ gives the attribute sliders (vae_core.latent.attribute_directions) gives its dir
 attribute slider.
 
 Each direction carries its own check (:class:`DirectionCheck`): does moving along it bring a face's code nearer
-the selected faces than the rest? A direction made from a handful of faces that differ from the rest only by
-noise fails it visibly instead of pretending to be a feature.
+the selected faces than the rest? Checked on faces it was not made from, because on its own faces a mean
+difference always "works"; a direction made from faces that share only noise fails it visibly.
 
 Directions are small JSON documents (name, model id, vector) that travel between sessions (export / import,
 checked: :func:`read_directions`) and can be saved into a checkpoint folder (``directions/<name>.json``, CLI
@@ -50,10 +50,17 @@ class DirectionError(VaeCoreError):
     """A direction could not be made or read: the message says what to change."""
 
 
+#: Fewest selected faces the check needs: it makes the direction from half of them and tests on the other half.
+MIN_CHECK_FACES = 4
+
+
 @dataclass(frozen=True)
 class DirectionCheck:
-    """Moving the other faces by strength 1 along the direction: the share of them nearer the selected faces'
-    mean than the others' mean, before and after. A real feature moves most of them across; noise does not."""
+    """Cross-fitted, so that it can fail: the direction made from half of the selected faces and half of the rest
+    moves the *other* half's unselected faces by strength 1; ``nearer_*`` is the share of them nearer those
+    held-out selected faces' mean than those held-out others' mean, before and after (averaged over both halves).
+    A shared feature moves most of them across; faces that share nothing but noise do not (the noise of one half
+    does not point at the other half's)."""
 
     nearer_before: float
     nearer_after: float
@@ -63,9 +70,10 @@ class DirectionCheck:
         return self.nearer_after >= 0.5 and self.nearer_after > self.nearer_before
 
     def sentence(self) -> str:
-        verdict = "it works" if self.works else "it barely separates them: pick more, or more different, faces"
-        return (f"strength +1 moves {100 * self.nearer_after:.0f}% of the other faces nearer the selected ones than "
-                f"the rest (before: {100 * self.nearer_before:.0f}%): {verdict}")
+        verdict = "it works" if self.works else "it barely separates them: pick more, or more alike, faces"
+        return (f"checked on faces it was not made from: strength +1 moves {100 * self.nearer_after:.0f}% of the "
+                f"other faces nearer the selected ones than the rest (before: {100 * self.nearer_before:.0f}%): "
+                f"{verdict}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,18 +128,26 @@ def check_selection(indices: Any, n: int) -> np.ndarray:
     return sel
 
 
-def check_direction(mu: np.ndarray, selected: np.ndarray, vector: np.ndarray) -> DirectionCheck:
-    """See :class:`DirectionCheck`: the rest of the faces, before and after adding the vector."""
+def check_direction(mu: np.ndarray, selected: np.ndarray) -> DirectionCheck | None:
+    """See :class:`DirectionCheck`; None with fewer than :data:`MIN_CHECK_FACES` selected faces (or other faces)."""
     m = np.asarray(mu, np.float64)
     mask = np.zeros(len(m), bool)
     mask[selected] = True
-    c_in, c_out = m[mask].mean(axis=0), m[~mask].mean(axis=0)
-    rest = m[~mask]
+    sel, rest = np.flatnonzero(mask), np.flatnonzero(~mask)
+    if len(sel) < MIN_CHECK_FACES or len(rest) < MIN_CHECK_FACES:
+        return None
+    halves = [(sel[k::2], rest[k::2]) for k in (0, 1)]
+    before, after = [], []
+    for (fit_in, fit_out), (test_in, test_out) in (halves, halves[::-1]):
+        vector = m[fit_in].mean(axis=0) - m[fit_out].mean(axis=0)
+        c_in, c_out = m[test_in].mean(axis=0), m[test_out].mean(axis=0)
 
-    def nearer(z: np.ndarray) -> float:
-        return float(np.mean(np.linalg.norm(z - c_in, axis=1) < np.linalg.norm(z - c_out, axis=1)))
+        def nearer(z: np.ndarray) -> float:
+            return float(np.mean(np.linalg.norm(z - c_in, axis=1) < np.linalg.norm(z - c_out, axis=1)))
 
-    return DirectionCheck(nearer_before=nearer(rest), nearer_after=nearer(rest + np.asarray(vector, np.float64)))
+        before.append(nearer(m[test_out]))
+        after.append(nearer(m[test_out] + vector))
+    return DirectionCheck(nearer_before=float(np.mean(before)), nearer_after=float(np.mean(after)))
 
 
 def direction_from_examples(mu: np.ndarray, selected: Sequence[int], name: Any, model_id: str) -> CustomDirection:
@@ -145,8 +161,7 @@ def direction_from_examples(mu: np.ndarray, selected: Sequence[int], name: Any, 
     mask[sel] = True
     vector = m[mask].mean(axis=0) - m[~mask].mean(axis=0)
     return CustomDirection(name=label, model_id=str(model_id), vector=vector.astype(np.float32),
-                           n_selected=int(mask.sum()), n_rest=int((~mask).sum()),
-                           check=check_direction(m, sel, vector))
+                           n_selected=int(mask.sum()), n_rest=int((~mask).sum()), check=check_direction(m, sel))
 
 
 # -- files ----------------------------------------------------------------------------------------------

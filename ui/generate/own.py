@@ -23,7 +23,9 @@ from ..context import AppContext
 
 def own_from(direction: dirs.CustomDirection) -> OwnDirection:
     return OwnDirection(name=direction.name, vector=as_latent(direction.vector),
-                        check=direction.check.sentence() if direction.check is not None else "")
+                        check=direction.check.sentence() if direction.check is not None else (
+                            f"not checked: select at least {dirs.MIN_CHECK_FACES} faces (and leave as many out) "
+                            "to see whether it works" if direction.n_selected else ""))
 
 
 def with_direction(st: SessionState, own: OwnDirection) -> SessionState:
