@@ -282,7 +282,7 @@ watched[1][1]();
 await new Promise((r) => setTimeout(r, 10));
 console.log(JSON.stringify({watched: watched.map((w) => w[0]), drawn, triggered}));
 """, tmp_path)
-    assert got["watched"] == ["value", "marks"]
+    assert got["watched"] == ["value", ["marks"]]
     assert got["drawn"] == [["dataset", "pick"], ["dataset"]]
     assert got["triggered"] == [["select", {"indices": [4, 9], "method": "umap"}],
                                 ["select", {"indices": [], "method": "umap"}],

@@ -133,6 +133,11 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
              "(it describes the representation, as disentanglement_lib does, so --split does not apply), and the "
              "mean edit fidelity of each attribute slider (judged by an attribute classifier); cached in "
              "<checkpoint>/analysis/, where the app's Analysis tab finds it")
+    from .direction_kinds import DEFAULT_DIRECTIONS, DIRECTION_KINDS
+
+    evaluate.add_argument("--directions", choices=DIRECTION_KINDS, default=DEFAULT_DIRECTIONS,
+                          help="with --disentanglement: the attribute directions whose slider edits are scored "
+                               "(default %(default)s, the sliders'; docs/latent-space.md compares them)")
     _add_scorecard_args(evaluate)
 
 
@@ -376,7 +381,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .explorer import Explorer
 
         analysis = load_or_compute_analysis(
-            Explorer(ck), dataset, AnalysisConfig(n_train=args.num_train, n_test=args.num_test, seed=args.score_seed),
+            Explorer(ck), dataset, AnalysisConfig(n_train=args.num_train, n_test=args.num_test, seed=args.score_seed,
+                                                  directions=args.directions),
             progress=lambda msg: print(f"analysis: {msg}", file=sys.stderr))
         if args.json:
             report["disentanglement"] = analysis.scorecard.to_dict()

@@ -22,7 +22,8 @@ import torch
 
 from .data.dataset import to_tensor, to_uint8
 from .data.schema import UNKNOWN, AttributeSchema
-from .errors import ConfigError, DatasetError, LatentFormatError
+from .direction_kinds import DEFAULT_DIRECTIONS, DIRECTION_KINDS, check_direction_kind
+from .errors import DatasetError, LatentFormatError
 from .metrics import eval_mode, model_device
 from .model import ConvVAE
 
@@ -256,23 +257,11 @@ def pca_directions(mu: np.ndarray, k: int) -> PCADirections:
 
 
 # -- attribute directions ---------------------------------------------------------------------------
-#: Kinds of attribute directions (:class:`AttributeDirections`): ``"conditional"`` (the other attributes'
-#: directions projected out, :func:`conditional_directions`) and ``"plain"`` (mean differences).
-DIRECTION_KINDS = ("conditional", "plain")
-#: The kind the sliders, value swatches and the cached analysis use: the one with more target reached at
-#: lower leakage on the shipped checkpoints (bench/direction_fidelity.py, table in docs/latent-space.md).
-DEFAULT_DIRECTIONS = "conditional"
 #: A conditional direction that keeps less than this fraction of the plain one's length falls back to it.
 CONDITIONAL_MIN_KEPT = 0.5
-#: Label shuffles that set the noise floor of the subspace a conditional direction is made orthogonal to.
+#: Shuffles of the faces against their labels that set the noise floor of the subspace a conditional direction
+#: is made orthogonal to (:func:`conditional_directions`).
 NULL_PERMUTATIONS = 5
-
-
-def check_direction_kind(kind: object) -> str:
-    """``kind`` if it is one of :data:`DIRECTION_KINDS`, else a :class:`ConfigError` that lists them."""
-    if not isinstance(kind, str) or kind not in DIRECTION_KINDS:
-        raise ConfigError(f"unknown attribute direction kind {kind!r}; choose one of {', '.join(DIRECTION_KINDS)}")
-    return kind
 
 
 @dataclass(frozen=True, eq=False)

@@ -141,14 +141,16 @@ def slider_value(v: float, limit: float) -> float:
     return round(min(limit, max(-limit, v)), 2)
 
 
-def build_layout(explorer) -> SliderLayout:
-    """The slider layout of an :class:`~vae_core.explorer.Explorer` (uses its cached dataset embedding)."""
+def build_layout(explorer, kind: str | None = None) -> SliderLayout:
+    """The slider layout of an :class:`~vae_core.explorer.Explorer` (uses its cached dataset embedding); the
+    attribute slots move along its directions of ``kind`` (:data:`vae_core.latent.DIRECTION_KINDS`; None:
+    the explorer's default)."""
     kl = np.asarray(explorer.kl_per_dim, np.float64)
     active = np.asarray(explorer.active, bool)
     order = np.asarray(explorer.dims_by_kl)[:N_RAW]
     raw = tuple(RawSlot(dim=int(d), kl=float(kl[d]), active=bool(active[d])) for d in order)
     pca = explorer.pca
-    dirs = explorer.attribute_directions()
+    dirs = explorer.attribute_directions() if kind is None else explorer.attribute_directions(kind)
     names = [n for n in PREFERRED_ATTRIBUTES if n in dirs] + sorted(
         (n for n in dirs if n not in PREFERRED_ATTRIBUTES), key=lambda n: (len(dirs[n].values), n))
     swatches = explorer.value_swatches()

@@ -21,7 +21,10 @@ from ..common.state import OwnDirection, SessionState, as_latent
 from ..context import AppContext
 
 
-def own_from(direction: dirs.CustomDirection) -> OwnDirection:
+def own_from(direction: dirs.CustomDirection, imported: bool = False) -> OwnDirection:
+    if imported:  # its examples are not here to check it against
+        made = (f", made from {direction.n_selected} faces against {direction.n_rest}" if direction.n_selected else "")
+        return OwnDirection(name=direction.name, vector=as_latent(direction.vector), check=f"imported{made}")
     return OwnDirection(name=direction.name, vector=as_latent(direction.vector),
                         check=direction.check.sentence() if direction.check is not None else (
                             f"not checked: select at least {dirs.MIN_CHECK_FACES} faces (and leave as many out) "
@@ -61,7 +64,7 @@ def import_directions(ctx: AppContext, st: SessionState, path) -> SessionState:
     except dirs.DirectionError as e:
         raise UserInputError(str(e)) from None
     for d in found:
-        st = with_direction(st, own_from(d))
+        st = with_direction(st, own_from(d, imported=True))
     return st
 
 
@@ -82,7 +85,7 @@ def export_directions(ctx: AppContext, st: SessionState) -> str:
 
 def saved_directions(explorer) -> tuple[OwnDirection, ...]:
     """The directions saved in the checkpoint folder (CLI ``direction``), offered to every new session."""
-    return tuple(own_from(d) for d in dirs.load_from_checkpoint(explorer.path, explorer.model_id,
+    return tuple(own_from(d, imported=True) for d in dirs.load_from_checkpoint(explorer.path, explorer.model_id,
                                                                explorer.latent_dim)[:N_OWN])
 
 

@@ -201,7 +201,7 @@ def landing_note(data, clicked: np.ndarray, xy: tuple[float, float], latent_dim:
     if extent <= 0.0 or gap <= LANDS_AWAY * extent:
         return ""
     return (f" The nearest code the decoder knows lies at ({xy[0]:.2f}, {xy[1]:.2f}), {100 * gap / extent:.0f}% of the "
-            f"map's width away (marked ×): the map is a 2-D shadow of {latent_dim} dims, and **Send to Generate** "
+            f"map's span away (marked ×): the map is a 2-D shadow of {latent_dim} dims, and **Send to Generate** "
             "sends that code.")
 
 
@@ -278,10 +278,12 @@ def pick(ctx: AppContext, st: SessionState, x=None, y=None, index=None):
 
 
 # -- selection → direction -------------------------------------------------------------------------------
-def selection_gallery(ctx: AppContext, explorer, sel: selection.Selection) -> list:
+def selection_gallery(ctx: AppContext, explorer, sel: selection.Selection) -> dict:
+    """The selection's gallery (shown only while faces are selected)."""
     b = explorer.embedding()
-    return [(image_file(upscale(img, 96), ctx.image_dir), caption)
-            for img, caption in selection.gallery_items(sel, b.thumbnails, b.ids)]
+    items = [(image_file(upscale(img, 96), ctx.image_dir), caption)
+             for img, caption in selection.gallery_items(sel, b.thumbnails, b.ids)]
+    return gr.update(value=items, visible=bool(items))
 
 
 def make_direction(ctx: AppContext, st: SessionState, sel: selection.Selection, name) -> tuple[SessionState, str]:
@@ -325,7 +327,7 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: generate_tab.Generate
                 selection_info = gr.Markdown(selection.describe(selection.Selection(), 0), elem_id="map_sel_info",
                                              padding=True)
                 selection_gallery_ = gr.Gallery(columns=6, height=180, allow_preview=False, object_fit="contain",
-                                                show_label=False, elem_id="map_sel_faces")
+                                                show_label=False, elem_id="map_sel_faces", visible=False)
                 direction_name = gr.Textbox(label="Name the feature they share", placeholder="beard, round face…",
                                             max_length=60, elem_id="map_dir_name")
                 make_btn = gr.Button("Make a slider in Generate", elem_id="map_make_dir")
@@ -341,29 +343,28 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: generate_tab.Generate
         sel = sel.for_model(explorer.model_id)
         fig, method, text = map_view(ctx, explorer, color, as_array(st.upload_mu), st.upload_name, z, st=st,
                                      selected=sel.chosen)
-        st = st.replace(map_method=method)
-        _, data = session_map(ctx, st)
-        return gr.update(value=fig, marks=pick_marks(data, st.picked)), text, st
+        return fig, text, st.replace(map_method=method)
 
     show = dict(fn=show_map, inputs=[state, color_by, chosen, *gen.latent_inputs], outputs=[plot, status, state],
                 show_progress="hidden", preprocess=False)
 
     @user_errors
     def show_panel(st: SessionState, color: str, sel: selection.Selection):
-        """The colour choices of this session (its own directions may have changed in Generate) and the
-        selection panel (a selection made on another checkpoint's map is dropped)."""
-        explorer = ctx.explorer(st)
+        """What the map shows besides the figure (the API's ``show_map`` returns the figure alone): the picked
+        face's marker, the colour choices of this session (its own directions may have changed in Generate) and
+        the selection panel (a selection made on another checkpoint's map is dropped)."""
+        explorer, data = session_map(ctx, st)
         sel = sel.for_model(explorer.model_id)
-        return {color_by: color_update(ctx, explorer, st, color), chosen: sel,
-                selection_info: selection.describe(sel, len(explorer.embedding().mu)),
+        return {plot: gr.update(marks=pick_marks(data, st.picked)), color_by: color_update(ctx, explorer, st, color),
+                chosen: sel, selection_info: selection.describe(sel, len(explorer.embedding().mu)),
                 selection_gallery_: selection_gallery(ctx, explorer, sel)}
 
     panel = dict(fn=show_panel, inputs=[state, color_by, chosen],
-                 outputs=[color_by, chosen, selection_info, selection_gallery_], show_progress="hidden")
+                 outputs=[plot, color_by, chosen, selection_info, selection_gallery_], show_progress="hidden")
     # .input (a visitor's pick), not .change: a checkpoint switch sets the colour too, and redrawing a map
     # nobody looks at cost the page a second of work (ui.app redraws it after a switch only if it is shown).
     gr.on([color_by.input, refresh_btn.click], api_name="show_map", **show)
-    gr.on([refresh_btn.click], api_visibility="private", **panel)
+    gr.on([color_by.input, refresh_btn.click], api_visibility="private", **panel)
 
     def picked_view(st: SessionState, x, y, index) -> dict:
         image, text, st = pick(ctx, st, x, y, index)

@@ -100,4 +100,6 @@ function render() {
 }
 render();
 watch('value', render);
-watch('marks', render);
+// Gradio takes every quoted name in js_on_load for a custom event (like 'pick' and 'select'), and an update of a
+// prop named like an event carries that event's listener along: the marks prop is named without quotes.
+watch(Object.keys({marks: 0}), render);

@@ -39,6 +39,7 @@ from ..atomic import atomic_write_bytes
 from ..checkpoint import current_command, read_json_file
 from ..config import DataSpec, dataclass_from_dict
 from ..errors import CheckpointError, ConfigError
+from ..latent import DEFAULT_DIRECTIONS, check_direction_kind
 from ..version import __version__
 from .classifier.accuracy import ClassifierReport
 from .classifier.config import ClassifierTrainConfig
@@ -71,7 +72,9 @@ class AnalysisConfig:
     ``fidelity_strength``, ``faces_per_value``, ``values_per_attribute``, ``max_faces``: the edit-fidelity
     measurement (:func:`~vae_core.analysis.edit_fidelity.fidelity_report`); ``classifier_epochs`` /
     ``classifier_hidden``: used only when no classifier for the dataset is cached yet. Why 128 hidden units:
-    1.1 MB of weights instead of 2.0 MB at 256, so the shipped checkpoint stays small.
+    1.1 MB of weights instead of 2.0 MB at 256, so the shipped checkpoint stays small. ``directions``: the
+    kind of attribute directions whose edits are scored (:data:`vae_core.latent.DIRECTION_KINDS`; default the
+    sliders' kind).
     """
 
     n_train: int = DEFAULT_NUM_TRAIN
@@ -83,8 +86,10 @@ class AnalysisConfig:
     max_faces: int = 2000
     classifier_epochs: int = 8
     classifier_hidden: int = 128
+    directions: str = DEFAULT_DIRECTIONS
 
     def __post_init__(self) -> None:
+        check_direction_kind(self.directions)
         for name in ("n_train", "n_test", "faces_per_value", "values_per_attribute", "max_faces",
                      "classifier_epochs", "classifier_hidden"):
             v = getattr(self, name)
@@ -97,8 +102,13 @@ class AnalysisConfig:
         return dataclasses.asdict(self)
 
     def key_dict(self) -> dict[str, Any]:
-        """What the cache key covers: everything but the classifier's recipe (a cached classifier is reused)."""
-        return {k: v for k, v in self.to_dict().items() if not k.startswith("classifier_")}
+        """What the cache key covers: everything but the classifier's recipe (a cached classifier is reused).
+        Plain directions leave ``directions`` out: analyses made before the kind was selectable scored plain
+        directions, and they keep their keys."""
+        key = {k: v for k, v in self.to_dict().items() if not k.startswith("classifier_")}
+        if key["directions"] == "plain":
+            del key["directions"]
+        return key
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "AnalysisConfig":
@@ -164,7 +174,7 @@ class Analysis:
                 raise ValueError(f"the classifier file {file!r} must be a JSON file name inside analysis/")
             return cls(
                 key=str(d["key"]), weights_sha256=str(d["weights_sha256"]), data=DataSpec.from_dict(d["data"]),
-                dataset_label=str(d.get("dataset_label", "")), config=AnalysisConfig.from_dict(d["config"]),
+                dataset_label=str(d.get("dataset_label", "")), config=AnalysisConfig.from_dict(_legacy_config(d["config"])),
                 scorecard=Scorecard.from_dict(d["scorecard"]), fidelity=FidelityReport.from_dict(d["fidelity"]),
                 classifier=ClassifierReport.from_dict(clf["report"]), classifier_file=file,
                 created=str(d.get("created", "")), command=str(d.get("command", "")),
@@ -180,7 +190,12 @@ class Analysis:
 
     def format_table(self) -> str:
         """The scorecard as markdown (readable as plain text) with each attribute's mean edit fidelity."""
-        return scorecard_table(self.scorecard, self.fidelity, self.classifier)
+        return scorecard_table(self.scorecard, self.fidelity, self.classifier, self.config.directions)
+
+
+def _legacy_config(config: Any) -> Any:
+    """A cached analysis' config; one written before the direction kind was recorded scored plain directions."""
+    return {"directions": "plain", **config} if isinstance(config, dict) else config
 
 
 def _f(v: float | None) -> str:
@@ -188,7 +203,7 @@ def _f(v: float | None) -> str:
 
 
 def scorecard_table(card: Scorecard, fidelity: FidelityReport | None = None,
-                    classifier: ClassifierReport | None = None) -> str:
+                    classifier: ClassifierReport | None = None, directions: str | None = None) -> str:
     """:meth:`Scorecard.format_table` plus the edit-fidelity columns: per attribute the fraction of edited
     held-out faces that the classifier sees with the target value after the slider move (``edit fidelity``)
     and before it (``before``), and the classifier's held-out accuracy next to its majority baseline —
@@ -201,8 +216,9 @@ def scorecard_table(card: Scorecard, fidelity: FidelityReport | None = None,
 
     metrics, notes = [], []
     if fidelity is not None:
+        kind = f", {directions} directions" if directions else ""
         metrics.append((f"edit fidelity (mean of {len(fidelity.attributes)} attributes, strength "
-                        f"{fidelity.strength:g})", _f(fidelity.mean_fidelity)))
+                        f"{fidelity.strength:g}{kind})", _f(fidelity.mean_fidelity)))
         notes.append("edit fidelity: fraction of edited held-out faces (attribute slider at strength "
                      f"{fidelity.strength:g}, toward values they do not have) that the attribute classifier sees "
                      "with the target value; 'before edit': the same fraction before the move")
@@ -296,7 +312,7 @@ def compute_analysis(explorer: "Explorer", dataset: "FaceDataset | None" = None,
     """Score the checkpoint, get (load or train) its attribute classifier, measure edit fidelity, and save.
 
     ``dataset``: default the checkpoint's own (loaded from its data spec). The attribute directions whose
-    fidelity is measured are the app's slider directions (``explorer.attribute_directions()``). Measured
+    fidelity is measured are the explorer's of kind ``config.directions`` (by default the sliders'). Measured
     for the shipped checkpoint (10k 64×64 faces) on this 2-core CPU at nice 10 with other jobs running
     (load average 5–10): scorecard 15 s, classifier 39 s (only the first time: it is cached), fidelity 3 s,
     58 s in all (``Analysis.seconds``). Raises :class:`~vae_core.errors.DatasetError` when the dataset has
@@ -334,7 +350,8 @@ def compute_analysis(explorer: "Explorer", dataset: "FaceDataset | None" = None,
     t = time.perf_counter()
     fidelity = explorer_fidelity_report(explorer, classifier, dataset=dataset, max_faces=cfg.max_faces,
                                         strength=cfg.fidelity_strength, faces_per_value=cfg.faces_per_value,
-                                        values_per_attribute=cfg.values_per_attribute, seed=cfg.seed)
+                                        values_per_attribute=cfg.values_per_attribute, seed=cfg.seed,
+                                        directions=cfg.directions)
     seconds["fidelity"] = round(time.perf_counter() - t, 2)
     seconds["total"] = round(time.perf_counter() - t_all, 2)
 
