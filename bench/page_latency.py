@@ -51,9 +51,9 @@ RUN_TIMEOUT_S = 45 * 60
 MOVE_PAUSE_MS = 40
 SLIDER_KINDS = (("raw", "gen_raw_"), ("PCA", "gen_pca_"), ("attribute", "gen_attr_strength_"))
 #: Where the accordion of each kind's sliders is (Gradio 6 mounts an accordion's content when it opens).
-ACCORDIONS = {"raw": "Latent dimensions (ordered by KL)",
-              "PCA": "PCA directions of the dataset",
-              "attribute": "Attributes (mean-difference directions"}
+ACCORDIONS = {"raw": "Advanced: every latent dimension",
+              "PCA": "Main PCA directions of the dataset",
+              "attribute": "Attributes: push the face towards"}
 #: Requests that are not slider moves: the edit-fidelity line's one check once the attribute sliders rest
 #: (ui/analysis/tab.py, 250 ms after the last move: a slow round trip in a sequence can leave such a gap), and
 #: Gradio's reconnect probe.

@@ -31,9 +31,18 @@ def page(browser, app_url):
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(app_url)
     pg.wait_for_selector("#gen_image img", timeout=30_000)
+    open_advanced(pg)
     yield pg
     ctx.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+def open_advanced(page) -> None:
+    """Open Generate's closed "Advanced" section, so the raw latent sliders are drawn (Gradio 6 mounts an
+    accordion's content when it opens); the attribute and PCA sliders are open from the start."""
+    page.get_by_text("Advanced: every latent dimension").click()
+    page.wait_for_selector("#gen_raw_0 input[type=range]", timeout=30_000)
+    page.wait_for_timeout(150)  # a move in the first moments can be overwritten by the mount
 
 
 def img_src(page, sel: str) -> str | None:

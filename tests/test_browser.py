@@ -42,6 +42,7 @@ from browser_fixtures import app_url, browser, img_src, open_tab, page  # noqa: 
 def test_dragging_a_slider_changes_the_face_live(page):
     before = img_src(page, "#gen_image")
     seen = {before}
+    page.locator("#gen_raw_0 input[type=range]").scroll_into_view_if_needed()
     box = page.locator("#gen_raw_0 input[type=range]").bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] / 2, y)
@@ -70,8 +71,6 @@ def test_slider_moves_compose_with_every_other_slider_and_server_set_values(page
     move = lambda slider, v: page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [slider, v])  # noqa: E731
     # Opened first: Gradio 6 mounts an accordion's sliders on open, and a move in the first ~0.1 s can be
     # overwritten by the mount (see the fidelity test below); the round trips before the moves outlast that.
-    page.get_by_text("PCA directions of the dataset").click()
-    page.get_by_text("Attributes (mean-difference").click()
     page.wait_for_selector("#gen_pca_0 input[type=range]")
     page.wait_for_selector("#gen_attr_strength_0 input[type=range]")
     assert move("gen_raw_2", "1.5") > 0  # the mirror now holds the first page's values
@@ -281,7 +280,6 @@ def test_heatmap_click_focuses_the_dim_in_generate_and_attribute_moves_show_fide
     assert f"Focused on z[{dims[row]}]" in page.locator("#gen_note").inner_text()
     assert page.locator("#gen_raw_%d" % row).is_visible()
 
-    page.get_by_text("Attributes (mean-difference directions from the labels)").click()
     page.wait_for_selector("#gen_attr_strength_0 input[type=range]", state="visible", timeout=10_000)
     assert "move an attribute" in page.locator("#gen_fidelity").inner_text()  # the hint, before any edit
     # Gradio 6 mounts an accordion's sliders when it opens, and a move in the first moments after that

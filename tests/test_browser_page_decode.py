@@ -22,7 +22,7 @@ if not ui_harness.Path(ui_harness.CHROMIUM).exists():
     pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api")
 
-from browser_fixtures import app_url, browser  # noqa: E402,F401 - pytest fixtures
+from browser_fixtures import app_url, browser, open_advanced  # noqa: E402,F401 - pytest fixtures
 
 
 def runtime_present() -> bool:
@@ -61,6 +61,7 @@ def open_page(browser, url: str, init_script: str | None = None, route=None):
         pg.route(*route)
     pg.goto(url)
     pg.wait_for_selector("#gen_image img", timeout=30_000)
+    open_advanced(pg)
     return ctx, pg, errors
 
 

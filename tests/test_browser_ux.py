@@ -101,7 +101,6 @@ def test_a_failed_upload_clears_the_previous_result(page, tmp_path):
 
 
 def test_attribute_values_have_names_and_swatches(page):
-    page.get_by_text("Attributes (mean-difference").click()
     page.wait_for_selector("#gen_swatches_0 figure img", timeout=10_000)
     captions = page.locator("#gen_swatches_0 figcaption").all_inner_texts()
     assert len(captions) >= 2 and len(set(captions)) == len(captions)

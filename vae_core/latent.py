@@ -387,30 +387,33 @@ def conditional_directions(plain: Mapping[str, AttributeDirections], mu: np.ndar
     conditional manipulation, Shen et al. 2020), from the ``plain`` directions of μ [N, Z] / ``labels`` [N, A].
 
     Why: a plain mean difference carries whatever goes with the value in the data. When labels are
-    correlated (on the shipped real-face sample "young" is exactly "hair not white or colour 0"), the
-    "white hair" direction also moves age, and any overlap with the glasses direction moves glasses.
-    Removing the part of ``d = plain[a][v]`` that lies in the span of every *other* attribute's
-    directions leaves the part that only ``a`` explains.
+    correlated, the direction of one also moves the other (on the shipped real-face sample "brown hair"
+    moves age, since "young" there means "hair neither white nor colour 0"). Removing the part of
+    ``d = plain[a][v]`` that lies in the span of every *other* attribute's directions leaves the part that
+    only ``a`` explains. Whether that edits better is measured, not assumed: docs/latent-space.md
+    ("Plain or conditional directions") has the numbers behind :data:`DEFAULT_DIRECTIONS`.
 
     How, for attribute a:
 
     1. The other attributes' directions (all their values) are stacked, each row in standard-error units
-       (``_noise_scaled_rows``), and an orthonormal basis B of their span comes from an SVD. Only singular
-       values above a noise floor count: the largest singular value of the stack of *all* attributes'
-       directions computed with the faces shuffled against their labels (the most of ``permutations``
-       seeded shuffles; Horn's parallel analysis, with the whole stack's top value as one conservative
-       floor), and above 1e-5 of the largest (the numerical rank: a binary attribute's two directions are
-       one line, a categorical one's V directions span V − 1 dims).
-       Why a noise floor: the synthetic set has 217 value directions in 256 dims whose numerical span is
-       almost everything; projecting out noise took 97–99 % of every direction. ``permutations = 0``: the
-       full numerical span.
+       (``_noise_scaled_rows``), and an orthonormal basis B of their span comes from an eigen-decomposition
+       (``_row_space_basis``). Only singular values above a noise floor count: the largest singular value
+       of the stack of *all* attributes' directions computed with the faces shuffled against their labels
+       (the most of ``permutations`` seeded shuffles; Horn's parallel analysis, with the whole stack's top
+       value as one conservative floor), and above 1e-5 of the largest (the numerical rank: a binary
+       attribute's two directions are one line, a categorical one's V directions span V − 1 dims).
+       Why a noise floor: the synthetic model's 18 attributes have 217 value directions in 256 dims, whose
+       numerical span is nearly everything; projecting all of it out left 1–3 % of the length of every
+       direction but the hair styles' (the floor keeps about 30 dims, 15 for the hair styles, and 45–95 %
+       of each direction). ``permutations = 0``: the full numerical span.
     2. ``d' = d − B Bᵀ d``.
     3. Scaled so that ``d''ᵀ d = dᵀ d``: ``d'' = d' · (dᵀd / d'ᵀd')``. Why this scale: the move along the
        attribute's own mean difference is the plain one, so "strength 1 ≈ the average gap between faces
        with and without v" keeps its meaning and the slider reaches the target about as often as the plain
-       one (measured in docs/latent-space.md); leaving ``d'`` unscaled makes every edit shorter, and a
-       shorter edit both reaches the target less and leaks less, which says nothing about the direction.
-       The price is length: ``|d''| = |d| / kept`` with ``kept = |d'| / |d|``.
+       one. Leaving ``d'`` unscaled makes every edit shorter, and a shorter edit both reaches the target
+       less and leaks less, which says nothing about the direction. The price is length:
+       ``|d''| = |d| / kept`` with ``kept = |d'| / |d|``. (Keeping ``|d''| = |d|`` instead was measured too:
+       less reach at each strength, and at equal reach the same leakage within ±0.005.)
     4. Where ``kept < min_kept`` the value's direction lies (almost) in the others' span: the data cannot
        tell it apart from them (and ``d''`` would be more than 1/min_kept times as long as ``d``), so the
        plain direction is kept and ``fallback`` says so. With the default 0.5 a conditional direction is

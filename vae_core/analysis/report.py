@@ -174,7 +174,8 @@ class Analysis:
                 raise ValueError(f"the classifier file {file!r} must be a JSON file name inside analysis/")
             return cls(
                 key=str(d["key"]), weights_sha256=str(d["weights_sha256"]), data=DataSpec.from_dict(d["data"]),
-                dataset_label=str(d.get("dataset_label", "")), config=AnalysisConfig.from_dict(_legacy_config(d["config"])),
+                dataset_label=str(d.get("dataset_label", "")),
+                config=AnalysisConfig.from_dict(_legacy_config(d["config"])),
                 scorecard=Scorecard.from_dict(d["scorecard"]), fidelity=FidelityReport.from_dict(d["fidelity"]),
                 classifier=ClassifierReport.from_dict(clf["report"]), classifier_file=file,
                 created=str(d.get("created", "")), command=str(d.get("command", "")),
