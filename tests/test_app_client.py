@@ -125,7 +125,7 @@ def test_map_pick_and_send(client):
     fig, status = client.predict("hair_color", *sliders(), api_name="/show_map")
     fig = json.loads(fig) if isinstance(fig, str) else fig
     dataset = [t for t in fig["data"] if t["meta"] == "dataset"]
-    assert sum(len(t["x"]) for t in dataset) == 240 and fig["layout"]["legend"]["title"]["text"] == "hair_color"
+    assert sum(len(t["x"]) for t in dataset) == 240 and fig["layout"]["legend"]["title"]["text"] == "hair color"
     assert any(t["name"] == "current Generate face" for t in fig["data"]) and "click" in status.lower()
     face, info = client.predict(None, None, 5, api_name="/map_pick")
     assert Path(face).is_file() and "point 5" in info

@@ -39,6 +39,8 @@ TINY = {
     "publish": ["--checkpoint", "{ck}", "--out", "{tmp}/published"],
     "beta-sweep": ["--size", "40", "--betas", "1", "--epochs", "1", "--num-train", "20", "--num-test", "10",
                    "--out", "{tmp}/sweep"],
+    # the shipped default, into scratch (offline: the runtime `make setup` fetched; skipped below if absent)
+    "export-web": ["--out", "{tmp}/site", "--offline"],
 }
 
 

@@ -140,6 +140,13 @@ def test_every_colouring_draws_on_the_real_map(ctx, explorer, kind):
     assert "lasso" in status
 
 
+def test_a_direction_gone_since_the_dropdown_was_filled_draws_the_map_uncoloured(ctx, explorer):
+    fig, _, status = map_tab.map_view(ctx, explorer, colors.own_value("beard"), None, "", None, st=state_of(explorer))
+    assert "'beard' is gone" in status and not any("colorbar" in t["marker"] for t in fig["data"])
+    fig, _, status = map_tab.map_view(ctx, explorer, "no such colouring", None, "", None)
+    assert "not coloured" in status and len([t for t in fig["data"] if t["meta"] == "dataset"]) == 1
+
+
 # -- reconstruction error -----------------------------------------------------------------------------------
 def test_thumbnail_errors_measure_each_face_against_its_thumbnail():
     rng = np.random.default_rng(2)

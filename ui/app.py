@@ -128,7 +128,7 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                 explorer = ctx.explorer(st)
                 st = st.replace(base=latent, seed=None)
                 return {state: st, tabs: gr.Tabs(selected="generate"),
-                        **generate.show_face(generate_tab.face_view(ctx, explorer, ctx.layout(explorer), z, st))}
+                        **generate.show_face(generate_tab.face_view(ctx, explorer, ctx.layout(explorer, st.direction_kind), z, st))}
             return send
 
         to_generate = [state, *generate.value_outputs, tabs]
@@ -146,14 +146,12 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
             st = generate_tab.first_state(ctx, explorer)
             layout = ctx.layout(explorer)
             inf = explorer.info()
-            schema = explorer.embedding().schema
             return {state: st, banner: banner_html(inf), info_md: info_markdown(inf),
                     generate.sampler_info: sampler_note(explorer, sampler),
                     **generate.show_layout(generate_tab.layout_view(ctx, explorer, layout, st, show_collapsed)),
                     reconstruct.examples: gr.update(value=reconstruct_tab.example_gallery(ctx, explorer)),
                     **dict(zip(reconstruct.result_outputs, [None, None, ""])),
-                    latent_map.color_by: gr.update(choices=plotmap.color_choices(schema),
-                                                   value=map_tab.default_color(ctx, explorer)),
+                    latent_map.color_by: map_tab.color_update(ctx, explorer, st),
                     latent_map.plot: None, latent_map.face: None, latent_map.info: "",
                     **{c: None for c in interpolate.reset_outputs},
                     **dict(zip(analysis.reset_outputs, analysis_tab.reset_values(ctx, explorer)))}
@@ -207,6 +205,7 @@ def warm_up(ctx: AppContext) -> None:
             ctx.layout(explorer)
             reconstruct_tab.example_gallery(ctx, explorer)
             map_tab.map_view(ctx, explorer, map_tab.default_color(ctx, explorer), None, "", None)
+            map_tab.prepare_colors(ctx, explorer)
         except Exception:  # noqa: BLE001 - a warm-up must never stop the app; the first visit computes it
             log.exception("warming up %s failed", path)
 

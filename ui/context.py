@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from .analysis.jobs import AnalysisJobs
 from .common.registry import ExplorerRegistry
 from .common.settings import AppSettings
+from vae_core.direction_kinds import DEFAULT_DIRECTIONS, check_direction_kind
+
 from .common.state import SessionState
 from .generate.page_assets import PageAssets, RuntimeLocator, build_page_assets
 from vae_core.slider_layout import SliderLayout, build_layout
@@ -32,10 +34,15 @@ class AppContext:
     def explorer(self, state: SessionState | None):
         return self.registry.get(state.checkpoint if state is not None else None)
 
-    def layout(self, explorer) -> SliderLayout:
-        return self.registry.derived(explorer, "layout", lambda: build_layout(explorer))
+    def layout(self, explorer, kind: str | None = None) -> SliderLayout:
+        """The slider layout; ``kind``: the attribute directions' (None: the default, see vae_core.direction_kinds)."""
+        kind = None if kind in (None, "", DEFAULT_DIRECTIONS) else check_direction_kind(kind)
+        return self.registry.derived(explorer, f"layout-{kind or DEFAULT_DIRECTIONS}",
+                                     lambda: build_layout(explorer, kind))
 
-    def page_assets(self, explorer) -> PageAssets:
-        """The checkpoint's page layout and decoder, written once into the UI cache."""
-        return self.registry.derived(explorer, "page_assets",
-                                     lambda: build_page_assets(self.settings.cache_dir, explorer, self.layout(explorer)))
+    def page_assets(self, explorer, kind: str | None = None) -> PageAssets:
+        """The checkpoint's page layout (per kind of attribute direction) and decoder, written once into the cache."""
+        kind = kind or DEFAULT_DIRECTIONS
+        return self.registry.derived(explorer, f"page_assets-{kind}",
+                                     lambda: build_page_assets(self.settings.cache_dir, explorer,
+                                                               self.layout(explorer, kind), kind))

@@ -58,6 +58,8 @@ class SessionState:
     endpoint_b: Endpoint | None = None
     #: the visitor's own directions (a Generate slider each), this session only
     own_directions: tuple[OwnDirection, ...] = ()
+    #: the kind of attribute direction the attribute sliders move along ("" = the default: vae_core.direction_kinds)
+    direction_kind: str = ""
 
     def replace(self, **changes) -> "SessionState":
         return dataclasses.replace(self, **changes)

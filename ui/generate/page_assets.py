@@ -41,11 +41,11 @@ def web_dir(cache_dir: Path, explorer) -> Path:
     return Path(cache_dir) / "web" / f"{explorer.model_id}-{explorer.checkpoint.fingerprint[:16]}"
 
 
-def build_page_assets(cache_dir: Path, explorer, layout) -> PageAssets:
-    """Write (once) the layout document and a copy of the decoder into the UI cache; never raises (the page
-    falls back to server decoding and says why)."""
+def build_page_assets(cache_dir: Path, explorer, layout, kind: str) -> PageAssets:
+    """Write (once) the layout document (one per kind of attribute direction) and a copy of the decoder into the UI
+    cache; never raises (the page falls back to server decoding and says why)."""
     folder = web_dir(cache_dir, explorer)
-    layout_file = folder / "layout.json"
+    layout_file = folder / f"layout-{kind}.json"
     try:
         if not layout_file.is_file():
             doc = page_layout_doc.page_layout(layout, None, resolution=explorer.resolution,

@@ -22,6 +22,7 @@ import gradio as gr
 import numpy as np
 
 from vae_core.slider_layout import ATTR_RANGE, N_ATTR, N_OWN, N_PCA, N_RAW, PCA_RANGE, RAW_RANGE, STEP, SliderLayout
+from vae_core.direction_kinds import DEFAULT_DIRECTIONS, check_direction_kind
 from vae_core.web.page_layout import default_target
 
 from . import latents, own as own_dirs, slider_mirror
@@ -70,6 +71,8 @@ class GenerateTab:
     #: the visitor's own directions: one slider per slot (ui.generate.own), and what each one's check found
     own: list[gr.Slider]
     own_note: gr.Markdown
+    #: which kind of attribute direction the attribute sliders move along (conditional or plain)
+    direction_kind: gr.Radio | None = None
     #: the handler that opens a share link's face (wired on page load by ui.app)
     open_shared: object = None
 
@@ -109,13 +112,19 @@ class GenerateTab:
                 **dict(zip(self.attr_value, view.attr_value)), **dict(zip(self.attr_strength, view.attr_strength)),
                 **dict(zip(self.attr_swatches, view.swatches)), self.note: view.note, self.image: view.image,
                 self.page_sync: view.sync, **dict(zip(self.own, view.own)), self.own_note: view.own_note,
-                self.show_collapsed: view.show_collapsed, self.seed: view.seed}
+                self.show_collapsed: view.show_collapsed, self.seed: view.seed,
+                self.direction_kind: DEFAULT_DIRECTIONS}
 
     @property
     def layout_outputs(self) -> list:
         """What a checkpoint change updates (labels, visibility, choices, values) plus note, face, page sync."""
         return [*self.raw, *self.pca, *self.attr_value, *self.attr_strength, self.note, self.image, self.page_sync,
-                *self.attr_swatches, *self.own, self.own_note, self.show_collapsed, self.seed]
+                *self.attr_swatches, *self.own, self.own_note, self.show_collapsed, self.seed, self.direction_kind]
+
+
+#: The attribute directions a visitor can pick (the measured better one is the default: docs/latent-space.md).
+DIRECTION_CHOICES = [("conditional: the other labels' directions projected out", "conditional"),
+                     ("plain: mean difference", "plain")]
 
 
 # -- pure adapters --------------------------------------------------------------------------------------
@@ -139,7 +148,7 @@ def slider_latent(ctx: AppContext, state: SessionState, values, strict: bool = T
     order of :attr:`GenerateTab.slider_inputs`, optionally followed by the strengths of the session's own
     directions (:attr:`GenerateTab.latent_inputs`)."""
     explorer = ctx.explorer(state)
-    layout = ctx.layout(explorer)
+    layout = ctx.layout(explorer, state.direction_kind)
     values = list(values)
     own = [validate.number(v, f"the strength of your direction {k + 1}", -ATTR_RANGE, ATTR_RANGE)
            for k, v in enumerate(values[N_SLIDERS:N_SLIDERS + N_OWN])]
@@ -203,15 +212,16 @@ def face_view(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, st
     raw = layout.raw_values(z)
     text = caption(explorer, state)
     return FaceView(raw=raw, image=face_html(latents.decode_one(explorer, z), text),
-                    sync=sync_message(ctx, explorer, layout, z, raw, text, own=own_dirs.own_vectors(state)))
+                    sync=sync_message(ctx, explorer, layout, z, raw, text, own=own_dirs.own_vectors(state),
+                                      kind=state.direction_kind))
 
 
 def sync_message(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, raw: list[float], text: str,
-                 targets: list | None = None, own: list | None = None) -> str:
+                 targets: list | None = None, own: list | None = None, kind: str = "") -> str:
     """The page's sync message for a face the server set (see the module docstring and generate_page.js): a fresh
     version (so "reset" twice resets twice), the base latent, the slider positions (offsets at 0), the caption and
     where the checkpoint's page files are; ``targets`` (the attribute dropdowns) when the server set them too."""
-    assets = ctx.page_assets(explorer)
+    assets = ctx.page_assets(explorer, kind)
     runtime = ctx.runtime.url()
     msg = {
         "v": secrets.token_hex(6), "model": explorer.model_id,
@@ -288,7 +298,7 @@ def layout_view(ctx: AppContext, explorer, layout: SliderLayout | None, state: S
     return LayoutView(raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength, swatches=swatches,
                       note=layout_note(layout), image=face_html(latents.decode_one(explorer, z), text),
                       sync=sync_message(ctx, explorer, layout, z, raw_vals, text, targets,
-                                        own=own_dirs.own_vectors(state)),
+                                        own=own_dirs.own_vectors(state), kind=state.direction_kind),
                       own=own_view, own_note=own_note(state),
                       show_collapsed=gr.update(visible=any(not s.active for s in layout.raw)),
                       seed=state.seed if state.seed is not None else gr.update())
@@ -384,6 +394,8 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                                                        elem_id=f"gen_attr_strength_{k}", **_kw(first.attr_strength[k])))
                     attr_swatches.append(gr.HTML(elem_id=f"gen_swatches_{k}", padding=False, **_kw(first.swatches[k])))
                 fidelity = gr.Markdown(EDIT_HINT, elem_id="gen_fidelity")
+                direction_kind = gr.Radio(DIRECTION_CHOICES, value=init.direction_kind or DEFAULT_DIRECTIONS,
+                                          label="Attribute directions", elem_id="gen_direction_kind")
             with gr.Accordion("Main PCA directions of the dataset (in standard deviations)", open=True):
                 with gr.Row(elem_classes=["cvae-grid"]):
                     pca = [gr.Slider(-PCA_RANGE, PCA_RANGE, step=STEP, elem_id=f"gen_pca_{j}", min_width=200,
@@ -411,7 +423,7 @@ def build(ctx: AppContext, state: gr.State, explorer, layout: SliderLayout | Non
                       sampler_info=sampler_info, latent_text=latent_text,
                       note=note, raw_box=raw_box, fidelity=fidelity, page_sync=page_sync,
                       page_values=page_values, decode_go=decode_go,
-                      fidelity_go=fidelity_go, own=own, own_note=own_note_md)
+                      fidelity_go=fidelity_go, own=own, own_note=own_note_md, direction_kind=direction_kind)
     _wire(ctx, tab, state, random_btn, reset_btn, seed_btn, copy_btn, paste_btn)
     _wire_sharing(tab, state, save_btn, save_model_btn, share_btn, share_text)
     _wire_own(ctx, tab, state, own_export, own_import, own_clear)
@@ -457,7 +469,7 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
 
     def set_latent(st: SessionState, z: np.ndarray, seed=None):
         explorer = ctx.explorer(st)
-        layout = ctx.layout(explorer)
+        layout = ctx.layout(explorer, st.direction_kind)
         st = st.replace(base=as_latent(z), seed=seed)
         return {state: st, **tab.show_face(face_view(ctx, explorer, layout, z, st))}
 
@@ -490,7 +502,7 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
     @user_errors
     def reset(st: SessionState):
         explorer = ctx.explorer(st)
-        layout = ctx.layout(explorer)
+        layout = ctx.layout(explorer, st.direction_kind)
         st = st.replace(base=None, seed=None)
         return {state: st, **tab.show_face(face_view(ctx, explorer, layout, layout.mean, st))}
 
@@ -538,9 +550,20 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
     tab.open_shared = open_shared
 
     @user_errors
+    def set_direction_kind(st: SessionState, kind):
+        kind = check_direction_kind(kind)
+        st = st.replace(direction_kind=kind)
+        explorer = ctx.explorer(st)
+        msg = {"v": secrets.token_hex(6), "layout_only": True, "layout": ctx.page_assets(explorer, kind).layout_url}
+        return {state: st, tab.page_sync: json.dumps(msg, separators=(",", ":"))}
+
+    tab.direction_kind.input(set_direction_kind, [state, tab.direction_kind], [state, tab.page_sync],
+                             api_name="set_direction_kind", show_progress="hidden", preprocess=False)
+
+    @user_errors
     def toggle_collapsed(st: SessionState, show: bool):
         show = validate.flag(show, "show collapsed dims")
-        layout = ctx.layout(ctx.explorer(st))
+        layout = ctx.layout(ctx.explorer(st), st.direction_kind)
         return [gr.update(visible=i < len(layout.raw) and (layout.raw[i].active or bool(show)))
                 for i in range(N_RAW)]
 

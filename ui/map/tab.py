@@ -141,6 +141,10 @@ def continuous_values(ctx: AppContext, explorer, choice: colors.ColorChoice, st:
 def colouring(ctx: AppContext, explorer, data, color_by: str, st: SessionState | None) -> Colouring:
     """What the map shows for the dropdown's value ``color_by`` (validated by the caller)."""
     choice = colors.find(color_options(ctx, explorer, st), color_by)
+    if choice is None and isinstance(color_by, str) and color_by.startswith(colors.own_value("")):
+        name = color_by[len(colors.own_value("")):]
+        return Colouring(note=f"Your direction '{name}' is gone (cleared, or made for another model): the map is drawn "
+                              "without colours; pick another colouring.")
     if choice is not None and choice.kind == "category":
         ranked = separations(ctx, explorer, data)
         shown = next((s for s in ranked if s.attribute == choice.value), None)
@@ -210,8 +214,6 @@ def map_view(ctx: AppContext, explorer, color_by: str, upload_mu, upload_name: s
     """(figure JSON, method, status text) for the map with markers for the upload and the current face; ``st``
     (the session: its own directions) and ``selected`` (dataset indices drawn as selected) are optional."""
     data, final = ctx.registry.map_or_fallback(explorer, ctx.settings.map_method)
-    if colors.find(color_options(ctx, explorer, st), color_by) is None:
-        color_by = plotmap.NO_COLOR
     shown = colouring(ctx, explorer, data, color_by, st)
     atlas = ctx.registry.derived(explorer, "atlas", lambda: plotmap.atlas_path(
         ctx.settings.cache_dir, data.bundle.thumbnails, explorer.model_id))
@@ -338,7 +340,9 @@ def build(ctx: AppContext, state: gr.State, explorer, gen: generate_tab.Generate
     @user_errors
     def show_map(st: SessionState, color: str, sel: selection.Selection, *values):
         explorer = ctx.explorer(st)
-        validate.choice(color, "the colour", [c.value for c in color_options(ctx, explorer, st)])
+        color = validate.text(color, "the colour", max_len=200, optional=False)
+        if not color.startswith(colors.own_value("")):  # a direction cleared since the dropdown was filled says so
+            validate.choice(color, "the colour", [c.value for c in color_options(ctx, explorer, st)])
         _, _, z = generate_tab.slider_latent(ctx, st, values)
         sel = sel.for_model(explorer.model_id)
         fig, method, text = map_view(ctx, explorer, color, as_array(st.upload_mu), st.upload_name, z, st=st,

@@ -27,7 +27,7 @@ const page = {
   targets: [],       // attribute target values (dropdowns)
   edited: false,
   layout: null,      // parsed layout of the current checkpoint (layout.js)
-  layoutUrl: null,
+  layoutUrl: null,   // the URL the layout came from (one per checkpoint and kind of attribute direction)
   decoder: null,     // {decode(z)} once ready
   decoderKey: null,
   mode: "loading",   // "loading" | "page" | "server"
@@ -71,6 +71,7 @@ export async function sync(text) {
   let msg = null;
   try { msg = JSON.parse(text || "null"); } catch (e) { msg = null; }
   if (msg && msg.own_only && Array.isArray(msg.own) && page.sync) return adoptOwn(msg);
+  if (msg && msg.layout_only && typeof msg.layout === "string" && page.sync) return adoptLayout(msg);
   if (!msg || !Array.isArray(msg.values) || msg.v === page.version) return [];
   page.version = msg.v;
   page.sync = msg;
@@ -106,14 +107,37 @@ export function targets(...values) {
   return [];
 }
 
+/** The checkpoint's layout (what each slider moves along), fetched once per layout URL: the page composes with it
+ * in every mode (share links and saving need the latent even where the server decodes). */
+async function loadLayout(msg) {
+  if (page.layoutUrl === msg.layout && page.layout) return page.layout;
+  const mods = await shared(msg.shared);
+  const response = await fetch(new URL(msg.layout, document.baseURI));
+  if (!response.ok) throw new Error(`the layout file answered HTTP ${response.status}`);
+  const layout = mods.layout.parseLayout(await response.json());
+  page.layout = layout;
+  page.layoutUrl = msg.layout;
+  return layout;
+}
+
 async function prepare(msg) {
+  let layout;
+  try {
+    if (msg.layout) layout = await loadLayout(msg);
+  } catch (e) {
+    return fallBack(e && e.message ? e.message : String(e));
+  }
   if (typeof WebAssembly !== "object" || typeof WebAssembly.instantiate !== "function") {
     return fallBack("this browser has no WebAssembly");
   }
   if (msg.problem) return fallBack(msg.problem);
   if (!msg.runtime) return fallBack("onnxruntime-web is not available on this server");
-  const key = `${msg.layout}|${msg.decoder}`;
-  if (page.decoderKey === key && (page.mode === "page" || page.mode === "server")) return;
+  // One decoder per checkpoint: a new layout of the same checkpoint (another kind of attribute direction) keeps it.
+  const key = `${msg.decoder}|${msg.runtime}`;
+  if (page.decoderKey === key && (page.mode === "page" || page.mode === "server")) {
+    if (page.mode === "page" && page.edited) schedule();
+    return;
+  }
   page.decoderKey = key;
   page.mode = "loading";
   page.decoder = null;
@@ -121,10 +145,6 @@ async function prepare(msg) {
   const started = performance.now();
   try {
     const mods = await shared(msg.shared);
-    const response = await fetch(new URL(msg.layout, document.baseURI));
-    if (!response.ok) throw new Error(`the layout file answered HTTP ${response.status}`);
-    const layout = mods.layout.parseLayout(await response.json());
-    page.layout = layout;  // the page composes (share link, saving) even where the server decodes
     let ort;
     try {
       ort = await import(new URL(msg.runtime + "ort.wasm.min.mjs", document.baseURI).href);
@@ -136,7 +156,6 @@ async function prepare(msg) {
     const decoder = await mods.decoder.loadDecoder(ort, new URL(msg.decoder, document.baseURI).href,
                                                    {latentDim: layout.latentDim, resolution: layout.resolution});
     if (page.decoderKey !== key) return;  // a newer checkpoint arrived while this one loaded
-    page.layout = layout;
     page.decoder = decoder;
     page.mode = "page";
     page.problem = "";
@@ -147,6 +166,20 @@ async function prepare(msg) {
   } catch (e) {
     if (page.decoderKey === key) fallBack(e && e.message ? e.message : String(e));
   }
+}
+
+/** The visitor picked another kind of attribute direction: the same face and slider positions, composed with the
+ * new layout's directions. */
+async function adoptLayout(msg) {
+  if (msg.v === page.version) return [];
+  page.version = msg.v;
+  page.sync = {...page.sync, layout: msg.layout};
+  await prepare(page.sync);
+  if (page.values.some((v, i) => i >= page.sync.slots.raw && v !== 0)) {
+    page.edited = true;
+    schedule();
+  }
+  return [];
 }
 
 function listen() {
