@@ -199,8 +199,9 @@ def test_readme_api_example_runs(app, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
-    assert "SSIM" in scope["report"] and Path(scope["gif_path"]).is_file()
-    assert Image.open(scope["strip_png"]).size[1] == 2 * 128 + 4  # 8 frames: two rows of 128 px
+    assert "SSIM" in scope["report"] and "data:image/png;base64," in scope["face_html"]
+    beard = scope["beard"]  # a direction from four faces of the map: named, one number per latent dim
+    assert beard["name"] == "beard" and beard["n_selected"] == 4 and len(beard["vector"]) == app[1].cvae_context.registry.get(None).latent_dim
 
 
 def test_analysis_compute_scorecard_focus_fidelity_and_traversal(client, app):
