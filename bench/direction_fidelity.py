@@ -168,8 +168,8 @@ def better_kind(doc: dict[str, Any]) -> tuple[str, str]:
         per_seed.append(float(np.mean(margins)))
     mean = float(np.mean(per_seed))
     se = float(np.std(per_seed, ddof=1) / np.sqrt(len(per_seed))) if len(per_seed) > 1 else float("inf")
-    told = (f"neither kind dominates; at equal target reached {challenger} leaks {mean:+.4f} less than "
-            f"{incumbent} (mean of {len(by_case)} cases, standard error {se:.4f} over {len(seeds)} seeds)")
+    told = (f"neither kind dominates; at equal target reached, {incumbent}'s leakage minus {challenger}'s is "
+            f"{mean:+.4f} (mean of {len(by_case)} cases, standard error {se:.4f} over {len(seeds)} seeds)")
     if mean > 2 * se:
         return challenger, told
     if mean < -2 * se:

@@ -373,7 +373,7 @@ def _noise_scaled_rows(m: np.ndarray, lab: np.ndarray, schema: AttributeSchema,
 def _row_space_basis(rows: np.ndarray, floor: float, rtol: float = 1e-5) -> np.ndarray:
     """Orthonormal basis [k, Z] of the right singular vectors of ``rows`` [M, Z] whose singular value exceeds
     ``floor`` and ``rtol`` × the largest. From the eigen-decomposition of the M × M Gram matrix (the SVD's
-    answer, 3–4× faster for M ≈ Z; an app's checkpoint switch computes this)."""
+    answer, 3–4× faster for M ≈ Z: with conditional sliders an app's checkpoint switch computes this)."""
     lam, u = np.linalg.eigh(rows @ rows.T)
     sv = np.sqrt(np.clip(lam, 0.0, None))
     keep = sv > max(floor, rtol * (sv[-1] if len(sv) else 0.0))

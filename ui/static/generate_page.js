@@ -260,9 +260,7 @@ async function render() {
       const z = currentLatent();
       if (!z || !page.decoder) return;
       const rgba = await page.decoder.decode(z);
-      const img = document.querySelector(`#${IMAGE_ID} img`);
-      if (!img) return;
-      await page.shared.paint.paintRgba(img, rgba, page.layout.resolution);
+      if (!paintFace(rgba, page.layout.resolution)) return;
       caption();
       document.dispatchEvent(new CustomEvent("cvae:painted", {detail: {ms: started ? performance.now() - started : 0}}));
     } while (page.dirty);
@@ -272,6 +270,28 @@ async function render() {
   } finally {
     page.busy = false;
   }
+}
+
+/** Paint the face into a canvas laid over the server's <img> (putImageData: on screen with the next frame, no image
+ * decode in between), then bring the <img> up to date when the page is idle, so saving, copying and anything else
+ * that reads the <img> sees the same face. A new face from the server replaces both (Gradio redraws the HTML). */
+function paintFace(rgba, R) {
+  const holder = document.querySelector(`#${IMAGE_ID} .cvae-face`);
+  const img = holder && holder.querySelector("img");
+  if (!img) return false;
+  let canvas = holder.querySelector("canvas.cvae-page-face");
+  if (!canvas) {
+    canvas = document.createElement("canvas");
+    canvas.className = "cvae-page-face";
+    holder.insertBefore(canvas, img);
+  }
+  if (canvas.width !== R) canvas.width = R;
+  if (canvas.height !== R) canvas.height = R;
+  canvas.getContext("2d").putImageData(new ImageData(rgba, R, R), 0, 0);
+  holder.classList.add("cvae-page-painted");
+  clearTimeout(page.imgSync);
+  page.imgSync = setTimeout(() => { img.src = canvas.toDataURL("image/png"); }, 0);
+  return true;
 }
 
 function caption() {

@@ -219,10 +219,10 @@ def scorecard_table(card: Scorecard, fidelity: FidelityReport | None = None,
     if fidelity is not None:
         kind = f", {directions} directions" if directions else ""
         metrics.append((f"edit fidelity (mean of {len(fidelity.attributes)} attributes, strength "
-                        f"{fidelity.strength:g}{kind})", _f(fidelity.mean_fidelity)))
+                        f"{fidelity.strength:g})", _f(fidelity.mean_fidelity)))
         notes.append("edit fidelity: fraction of edited held-out faces (attribute slider at strength "
-                     f"{fidelity.strength:g}, toward values they do not have) that the attribute classifier sees "
-                     "with the target value; 'before edit': the same fraction before the move")
+                     f"{fidelity.strength:g}{kind}, toward values they do not have) that the attribute classifier "
+                     "sees with the target value; 'before edit': the same fraction before the move")
     return card.format_table(metrics, ("edit fidelity", "before edit", "classifier acc (baseline)"), cells, notes)
 
 
