@@ -1,4 +1,5 @@
-"""Take the README's screenshots of every tab from the real app in headless Chromium (never by hand).
+"""Take the README's screenshots of every tab from the real app in headless Chromium (never by hand): the first
+screen at 1280×720 (generate-1280x720.png), every tab at 1400×900.
 
     .venv/bin/python assets/make_screenshots.py [--out assets/screenshots]
 
@@ -65,12 +66,23 @@ def main() -> None:
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                # The first screen as a visitor meets it, at a laptop's size: the random face it opens on.
+                first = browser.new_page(viewport={"width": 1280, "height": 720})
+                first.goto(url)
+                first.wait_for_selector("#gen_image img", timeout=60_000)
+                first.wait_for_function("['page', 'server'].includes(document.body.dataset.cvaeDecoder)",
+                                        timeout=60_000)
+                shoot(first, out, "generate-1280x720")
+                first.close()
+
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(url)
                 page.wait_for_selector("#gen_image img", timeout=60_000)
-
-                for k, v in ((0, "1.6"), (1, "-1.2"), (2, "0.8")):
-                    page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [f"gen_raw_{k}", v])
+                page.wait_for_function("['page', 'server'].includes(document.body.dataset.cvaeDecoder)",
+                                       timeout=60_000)
+                # named controls, decoded in the page: glasses on, then the first PCA direction
+                page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_attr_strength_1", "1.2"])
+                page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_pca_0", "0.8"])
                 shoot(page, out, "generate")
 
                 page.get_by_role("tab", name="Reconstruct").click()
