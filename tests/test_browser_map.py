@@ -35,6 +35,9 @@ PLOT_AREA_JS = """([x0, y0, x1, y1]) => {
 #: How many dataset faces plotly marks as selected in the page.
 SELECTED_JS = """(() => document.querySelector('#map_plot .cvae-plot').data
   .filter(t => t.meta === 'dataset').reduce((n, t) => n + (t.selectedpoints || []).length, 0))()"""
+#: The dataset indices of the faces plotly marks as selected.
+SELECTED_INDICES_JS = """(() => document.querySelector('#map_plot .cvae-plot').data
+  .filter(t => t.meta === 'dataset').flatMap(t => (t.selectedpoints || []).map(i => t.customdata[i])))()"""
 
 
 def test_box_select_names_a_feature_and_makes_a_slider_in_generate(page):
@@ -43,6 +46,7 @@ def test_box_select_names_a_feature_and_makes_a_slider_in_generate(page):
     page.locator("#map_plot .cvae-plot").scroll_into_view_if_needed()
     # With nothing selected, making a slider is refused with a message, and the page keeps working.
     page.locator("#map_dir_name textarea, #map_dir_name input").first.fill("round face")
+    chosen = page.evaluate(SELECTED_INDICES_JS)
     page.locator("#map_make_dir").click()
     toast = page.locator(".toast-body").filter(has_text="select faces on the map first")
     toast.first.wait_for(timeout=20_000)
@@ -76,6 +80,7 @@ def test_box_select_names_a_feature_and_makes_a_slider_in_generate(page):
                            timeout=20_000)
     assert f"{selected - 1} of 240 faces selected" in page.locator("#map_sel_info").inner_text()
 
+    chosen = page.evaluate(SELECTED_INDICES_JS)
     page.locator("#map_make_dir").click()
     page.wait_for_function("document.querySelector('#map_sel_info').innerText.includes('is a slider in Generate')",
                            timeout=20_000)
@@ -91,3 +96,24 @@ def test_box_select_names_a_feature_and_makes_a_slider_in_generate(page):
     slider = page.locator("#gen_own_0")
     slider.wait_for(state="visible", timeout=20_000)
     assert "round face" in slider.inner_text()
+
+    # moving the new slider brings the face's code towards the selected faces (decoded in the page, no request)
+    import numpy as np
+
+    from test_browser_page_decode import CURRENT_LATENT_JS, runtime_present
+
+    if not runtime_present():
+        pytest.skip("the rest needs the page's own decoder (python -m vae_core fetch-web-runtime)")
+
+    mu = ui_harness.running_app()[1].cvae_context.registry.get(None).embedding().mu
+    inside = np.zeros(len(mu), bool)
+    inside[chosen] = True
+    towards = mu[inside].mean(0) - mu[~inside].mean(0)
+    page.wait_for_function("document.body.dataset.cvaeDecoder === 'page'", timeout=30_000)
+    z0 = np.asarray(page.evaluate(CURRENT_LATENT_JS), np.float64)
+    assert page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_own_0", "1.5"]) > 0
+    z1 = np.asarray(page.evaluate(CURRENT_LATENT_JS), np.float64)
+    step = z1 - z0
+    assert step @ towards / (np.linalg.norm(step) * np.linalg.norm(towards)) > 0.9  # one face left out at most
+    centre = mu[inside].mean(0)
+    assert np.linalg.norm(z1 - centre) < np.linalg.norm(z0 - centre)

@@ -121,3 +121,33 @@ def test_warm_up_prepares_the_shipped_checkpoints_first_visit():
     for name in ("layout", "atlas", f"separations-{settings.map_method}"):
         ctx.registry.derived(explorer, name, lambda name=name: computed_now.append(name))
     assert not computed_now, f"not prepared by the warm-up: {computed_now}"
+
+
+def test_temperature_has_one_range_in_the_ui_and_the_api():
+    """The slider's range is the API's: beyond it the API refuses with the range, never clamps silently."""
+    from ui.common.errors import UserInputError
+    from ui.generate import latents
+    from vae_core.sampler import MAX_TEMPERATURE
+
+    assert latents.check_temperature(MAX_TEMPERATURE) == MAX_TEMPERATURE
+    for bad in (MAX_TEMPERATURE + 0.01, 1_000_000, -0.1):
+        with pytest.raises(UserInputError, match=f"between 0 and {MAX_TEMPERATURE:g}"):
+            latents.check_temperature(bad)
+
+
+def test_show_collapsed_dims_is_offered_only_when_a_shown_dim_collapsed(demo):
+    """On a model with no collapsed dim among the sliders the switch would change nothing: it is hidden."""
+    import dataclasses
+
+    from ui.common.state import SessionState
+    from ui.generate.tab import layout_view
+    from vae_core.slider_layout import RawSlot
+
+    ctx = demo.cvae_context
+    explorer = ctx.registry.get(None)
+    layout = ctx.layout(explorer)
+    every = dataclasses.replace(layout, raw=tuple(RawSlot(s.dim, s.kl, True) for s in layout.raw))
+    some = dataclasses.replace(layout, raw=(RawSlot(layout.raw[0].dim, 0.0, False), *every.raw[1:]))
+    st = SessionState(checkpoint=str(explorer.path))
+    assert layout_view(ctx, explorer, every, st, False).show_collapsed["visible"] is False
+    assert layout_view(ctx, explorer, some, st, False).show_collapsed["visible"] is True

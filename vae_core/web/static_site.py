@@ -15,7 +15,6 @@ its manifest, then renamed into place. An existing ``--out`` is replaced only wh
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import fsync_dir
+from ..checkpoint import file_sha256
 from ..errors import VaeCoreError
 
 FORMAT = "cvae-static-site"
@@ -84,14 +84,6 @@ class Manifest:
 
 
 # -- manifest ---------------------------------------------------------------------------------------------
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def site_files(folder: Path) -> list[str]:
     """Every file under ``folder`` but the manifest, relative with "/" separators, sorted."""
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
@@ -99,7 +91,7 @@ def site_files(folder: Path) -> list[str]:
 
 
 def build_manifest(folder: Path, *, model_id: str, fingerprint: str, title: str, checkpoint: str) -> Manifest:
-    files = tuple(SiteFile(rel, (folder / rel).stat().st_size, sha256_file(folder / rel)) for rel in site_files(folder))
+    files = tuple(SiteFile(rel, (folder / rel).stat().st_size, file_sha256(folder / rel)) for rel in site_files(folder))
     return Manifest(model_id, fingerprint, title, checkpoint, files)
 
 
@@ -126,7 +118,7 @@ def verify_site(folder: str | Path) -> Manifest:
             problems.append(f"{f.path} is missing")
         elif p.stat().st_size != f.size:
             problems.append(f"{f.path} has {p.stat().st_size} bytes, the manifest says {f.size}")
-        elif sha256_file(p) != f.sha256:
+        elif file_sha256(p) != f.sha256:
             problems.append(f"{f.path} does not match its sha256 in the manifest")
     problems += [f"{rel} is not in the manifest" for rel in site_files(folder) if rel not in listed]
     if problems:
