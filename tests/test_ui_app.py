@@ -118,7 +118,9 @@ def test_warm_up_prepares_the_shipped_checkpoints_first_visit():
     warm_up(ctx)
     explorer = ctx.registry.get(None)
     computed_now = []
-    for name in ("layout", "atlas", f"separations-{settings.map_method}"):
+    from vae_core.direction_kinds import DEFAULT_DIRECTIONS
+
+    for name in (f"layout-{DEFAULT_DIRECTIONS}", "atlas", f"separations-{settings.map_method}"):
         ctx.registry.derived(explorer, name, lambda name=name: computed_now.append(name))
     assert not computed_now, f"not prepared by the warm-up: {computed_now}"
 
