@@ -75,8 +75,11 @@ def test_slider_moves_compose_with_every_other_slider_and_server_set_values(page
     page.wait_for_selector("#gen_attr_strength_0 input[type=range]")
     assert move("gen_raw_2", "1.5") > 0  # the mirror now holds the first page's values
     before = img_src(page, "#gen_image")
-    page.click("#gen_random")
-    page.wait_for_function("document.querySelector('#gen_image .cvae-caption')?.innerText.includes('seed')")
+    caption = page.inner_text("#gen_image .cvae-caption")
+    page.click("#gen_random")  # the page opened on a random face too: wait for the new seed's
+    page.wait_for_function("(old) => { const c = document.querySelector('#gen_image .cvae-caption');"
+                           " return c && c.innerText.includes('seed') && c.innerText !== old; }", arg=caption)
+    page.wait_for_timeout(200)
     random_face = img_src(page, "#gen_image")
     assert random_face != before
     for slider, v in [("gen_raw_0", "-1.2"), ("gen_pca_0", "1.1"), ("gen_attr_strength_0", "0.8")]:

@@ -112,8 +112,10 @@ def test_the_page_face_is_the_server_face(browser, app_url):
     ctx, pg, errors = open_page(browser, app_url)
     try:
         assert decoder_mode(pg) == "page", status_text(pg)
-        pg.click("#gen_random")
-        pg.wait_for_function("document.querySelector('#gen_image .cvae-caption')?.innerText.includes('seed')")
+        caption = pg.inner_text("#gen_image .cvae-caption")
+        pg.click("#gen_random")  # the page opened on a random face too: wait for the new seed's
+        pg.wait_for_function("(old) => document.querySelector('#gen_image .cvae-caption').innerText !== old",
+                             arg=caption)
         pg.wait_for_timeout(300)
         for slider, v in [("gen_raw_0", 1.25), ("gen_raw_3", -0.8)]:
             assert move(pg, slider, v) > 0
