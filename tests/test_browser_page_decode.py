@@ -174,6 +174,28 @@ def test_copy_latent_copies_the_face_the_page_shows_to_the_clipboard(browser, ap
     assert not errors, errors
 
 
+@needs_runtime
+def test_the_same_server_face_again_replaces_the_pages_edits(browser, app_url):
+    """Average face, an edit in the page, Average face again: Gradio does not redraw an unchanged face, so the page
+    must paint the synced face itself, or the edited face would stay under a caption that says it is gone."""
+    ctx, pg, errors = open_page(browser, app_url)
+    try:
+        assert decoder_mode(pg) == "page"
+        pg.click("#gen_reset")
+        pg.wait_for_function("document.querySelector('#gen_image .cvae-caption').innerText.includes('average face')")
+        pg.wait_for_timeout(500)
+        reset = face_pixels(pg)
+        assert move(pg, "gen_pca_0", 2.5) > 0
+        assert np.abs(face_pixels(pg) - reset).max() > 10
+        pg.click("#gen_reset")
+        pg.wait_for_function("!document.querySelector('#gen_image .cvae-caption').innerText.includes('edited')")
+        pg.wait_for_timeout(500)
+        assert np.abs(face_pixels(pg) - reset).max() <= 2
+    finally:
+        ctx.close()
+    assert not errors, errors
+
+
 @pytest.mark.parametrize("case", ["no WebAssembly", "runtime missing", "damaged decoder"])
 def test_each_fallback_decodes_on_the_server_and_says_why(browser, app_url, case):
     init, route, reason = None, None, ""

@@ -81,6 +81,9 @@ export async function sync(text) {
   page.edited = false;
   listen();
   await prepare(msg);
+  // Paint the synced face too: after in-page edits the <img> holds the page's face, and a server face equal to
+  // the one Gradio last drew (reset twice, the same seed again) would not be redrawn by Gradio.
+  if (page.mode === "page") render();
   return [];
 }
 
