@@ -78,6 +78,12 @@ def move(pg, slider: str, value: float) -> float:
     return pg.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [slider, f"{value:.2f}"])
 
 
+def wait_for_server_face(pg) -> None:
+    """Until the face the server set is shown: its caption without "edited", and the page's paint settled."""
+    pg.wait_for_function("!document.querySelector('#gen_image .cvae-caption').innerText.includes('edited')")
+    pg.wait_for_timeout(500)
+
+
 def face_pixels(pg) -> np.ndarray:
     src = pg.evaluate("document.querySelector('#gen_image img').src")
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"), np.int16)
@@ -166,8 +172,7 @@ def test_copy_latent_copies_the_face_the_page_shows_to_the_clipboard(browser, ap
         pg.wait_for_function("navigator.clipboard.readText().then(t => t.startsWith('cvae1:'))")
         assert pg.evaluate("navigator.clipboard.readText()") == text
         pg.click("#gen_paste")
-        pg.wait_for_function("!document.querySelector('#gen_image .cvae-caption').innerText.includes('edited')")
-        pg.wait_for_timeout(300)
+        wait_for_server_face(pg)
         assert np.abs(face_pixels(pg) - shown).max() <= 3
     finally:
         ctx.close()
@@ -188,8 +193,7 @@ def test_the_same_server_face_again_replaces_the_pages_edits(browser, app_url):
         assert move(pg, "gen_pca_0", 2.5) > 0
         assert np.abs(face_pixels(pg) - reset).max() > 10
         pg.click("#gen_reset")
-        pg.wait_for_function("!document.querySelector('#gen_image .cvae-caption').innerText.includes('edited')")
-        pg.wait_for_timeout(500)
+        wait_for_server_face(pg)
         assert np.abs(face_pixels(pg) - reset).max() <= 2
     finally:
         ctx.close()
