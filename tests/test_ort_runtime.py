@@ -178,8 +178,8 @@ def test_the_check_is_cached_until_a_file_changes(served, monkeypatch):
     _, lock, root = served
     folder = rt.ensure_runtime(root, lock_path=lock)
     hashed: list[str] = []
-    real = rt._file_sha256
-    monkeypatch.setattr(rt, "_file_sha256", lambda p: hashed.append(p.name) or real(p))
+    real = rt.file_sha256
+    monkeypatch.setattr(rt, "file_sha256", lambda p: hashed.append(p.name) or real(p))
     for _ in range(5):
         assert rt.find_runtime(root, lock_path=lock) == folder
     assert hashed == []

@@ -10,7 +10,6 @@ optimizer state safetensors + JSON.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from .atomic import fsync_dir as _fsync_dir
 from .config import DataSpec, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
+from .file_hash import file_sha256  # noqa: F401 - part of this module's API (the weights' identity)
 from .migrations import upgrade_checkpoint_config
 from .model import ConvVAE
 from .version import CHECKPOINT_FORMAT, __version__
@@ -138,15 +138,6 @@ def current_command() -> str:
         per_node = os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"])
         return shlex.join(["torchrun", "--nnodes", nodes, "--nproc_per_node", per_node, *cmd])
     return shlex.join(["python", *cmd])
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB chunks (weights files are hashed without loading them)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def read_json_file(path: Path, max_bytes: int, what: str, fix: str) -> Any:

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from ..atomic import fsync_dir, temp_path
 from ..errors import WebRuntimeError
+from ..file_hash import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +141,6 @@ def _signature(folder: Path) -> tuple:
     return tuple(sig)
 
 
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _problem(folder: Path, pin: PinnedPackage) -> str | None:
     """Why ``folder`` is not the pinned runtime, or None when every file matches its manifest."""
     if not folder.is_dir():
@@ -173,7 +166,7 @@ def _problem(folder: Path, pin: PinnedPackage) -> str | None:
             return f"file missing: {path}"
         if size != want.get("size"):
             return f"corrupt: {path} has {size} bytes, {MANIFEST} records {want.get('size')}"
-        if _file_sha256(path) != want.get("sha256"):
+        if file_sha256(path) != want.get("sha256"):
             return f"corrupt: {path} does not match the sha256 in {MANIFEST}"
     return None
 
@@ -407,7 +400,7 @@ def _install(root: Path, pin: PinnedPackage, fill: Callable[[Path], None], sourc
     try:
         staging.mkdir()
         fill(staging)
-        files = {name: {"size": (staging / name).stat().st_size, "sha256": _file_sha256(staging / name)}
+        files = {name: {"size": (staging / name).stat().st_size, "sha256": file_sha256(staging / name)}
                  for name in RUNTIME_FILES}
         manifest = {"package": PACKAGE, "version": pin.version, "integrity": pin.integrity, "source": source,
                     "files": files}

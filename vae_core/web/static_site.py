@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import fsync_dir
-from ..checkpoint import file_sha256
+from ..file_hash import file_sha256
 from ..errors import VaeCoreError
 
 FORMAT = "cvae-static-site"
