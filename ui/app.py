@@ -60,11 +60,9 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
     # plotly.js and the hover atlases are served as static files: the map works offline.
     # The page's own code (ui/static, vae_core/web/static), the checkpoints' page files (layout, decoder) and
     # onnxruntime-web are static files too: the page decodes faces itself (ui.generate.tab).
+    # (onnxruntime-web's folder is served by ctx.runtime as soon as it is found.)
     gr.set_static_paths([plotmap.static_plotly(settings.cache_dir), settings.cache_dir / "atlas",
                          settings.cache_dir / "web", *page_code.static_dirs()])
-    runtime = ctx.runtime.find()
-    if runtime is not None:
-        gr.set_static_paths([runtime])
 
     try:
         explorer = registry.get(None)
@@ -226,7 +224,7 @@ def launch(demo: gr.Blocks, settings: AppSettings | None = None, **kwargs):
     threading.Thread(target=warm_up, args=(demo.cvae_context,), name="warm-up", daemon=True).start()
     # A Space installs only requirements.txt: its first start fetches onnxruntime-web (pinned, checked) while the
     # page decodes on the server; a later page load decodes in the browser.
-    demo.cvae_context.runtime.fetch_in_background(lambda folder: gr.set_static_paths([folder]))
+    demo.cvae_context.runtime.fetch_in_background()
     # allowed_paths: the images and GIFs the app writes live in its own cache folder, wherever the working
     # folder is (Gradio otherwise serves only files under the working folder or the system's temp folder).
     opts = dict(max_file_size=settings.max_file_size, ssr_mode=False, css_paths=[page_code.UI_STATIC / "app.css"],

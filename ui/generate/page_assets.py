@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def build_page_assets(cache_dir: Path, explorer, layout, kind: str) -> PageAsset
     """Write (once) the layout document (one per kind of attribute direction) and a copy of the decoder into the UI
     cache; never raises (the page falls back to server decoding and says why)."""
     folder = web_dir(cache_dir, explorer)
-    layout_file = folder / f"layout-{kind}.json"
+    # named by the document's format version too: a cache written by an older app is never served to a newer page
+    layout_file = folder / f"layout-{kind}-v{page_layout_doc.VERSION}.json"
     try:
         if not layout_file.is_file():
             doc = page_layout_doc.page_layout(layout, None, resolution=explorer.resolution,
@@ -81,14 +83,28 @@ def decoder_copy(folder: Path, explorer) -> Path:
     return target
 
 
-class RuntimeLocator:
-    """Where onnxruntime-web is (a folder to register as a static path), found once; on a Space the first
-    start downloads it in the background (:meth:`fetch_in_background`) while the page decodes on the server."""
+def serve_folder(folder: Path) -> None:
+    """Let Gradio serve ``folder`` (process-wide static path)."""
+    import gradio as gr
 
-    def __init__(self) -> None:
+    gr.set_static_paths([folder])
+
+
+class RuntimeLocator:
+    """Where onnxruntime-web is, found once; on a Space the first start downloads it in the background
+    (:meth:`fetch_in_background`) while the page decodes on the server. A folder is handed to ``serve`` (made a
+    static path) the moment it is found, before any page is told its URL, however it was found."""
+
+    def __init__(self, serve: Callable[[Path], None] = serve_folder) -> None:
         self._lock = threading.Lock()
+        self._serve = serve
         self._folder: Path | None = None
         self._problem = "onnxruntime-web is not installed here (`python -m vae_core fetch-web-runtime`)"
+
+    def _adopt(self, folder: Path) -> None:
+        """Serve ``folder`` and from then on name it (called with the lock held)."""
+        self._serve(folder)
+        self._folder = folder
 
     def find(self) -> Path | None:
         from vae_core.web import ort_runtime
@@ -96,15 +112,17 @@ class RuntimeLocator:
         with self._lock:
             if self._folder is None:
                 try:
-                    self._folder = ort_runtime.find_runtime()
+                    folder = ort_runtime.find_runtime()
                 except VaeCoreError as e:
                     self._problem = str(e)
+                else:
+                    if folder is not None:
+                        self._adopt(folder)
             return self._folder
 
-    def fetch_in_background(self, on_ready) -> None:
-        """Download and check the runtime unless present; ``on_ready(folder)`` registers it for serving."""
+    def fetch_in_background(self) -> None:
+        """Download and check the runtime unless it is here already."""
         if self.find() is not None:
-            on_ready(self._folder)
             return
 
         def fetch():
@@ -118,8 +136,8 @@ class RuntimeLocator:
                 log.warning("%s; faces are decoded on the server", self._problem)
                 return
             with self._lock:
-                self._folder = folder
-            on_ready(folder)
+                if self._folder is None:
+                    self._adopt(folder)
             log.info("onnxruntime-web ready in %s", folder)
 
         threading.Thread(target=fetch, name="fetch-web-runtime", daemon=True).start()
