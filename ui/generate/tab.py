@@ -212,23 +212,23 @@ def face_view(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, st
     raw = layout.raw_values(z)
     text = caption(explorer, state)
     return FaceView(raw=raw, image=face_html(latents.decode_one(explorer, z), text),
-                    sync=sync_message(ctx, explorer, layout, z, raw, text, own=own_dirs.own_vectors(state),
-                                      kind=state.direction_kind))
+                    sync=sync_message(ctx, explorer, layout, z, raw, text, state))
 
 
 def sync_message(ctx: AppContext, explorer, layout: SliderLayout, z: np.ndarray, raw: list[float], text: str,
-                 targets: list | None = None, own: list | None = None, kind: str = "") -> str:
+                 state: SessionState, targets: list | None = None) -> str:
     """The page's sync message for a face the server set (see the module docstring and generate_page.js): a fresh
-    version (so "reset" twice resets twice), the base latent, the slider positions (offsets at 0), the caption and
-    where the checkpoint's page files are; ``targets`` (the attribute dropdowns) when the server set them too."""
-    assets = ctx.page_assets(explorer, kind)
+    version (so "reset" twice resets twice), the base latent, the slider positions (offsets at 0), the session's
+    own directions, the caption and where the checkpoint's page files are (the layout of the session's kind of
+    attribute direction); ``targets`` (the attribute dropdowns) when the server set them too."""
+    assets = ctx.page_assets(explorer, state.direction_kind)
     runtime = ctx.runtime.url()
     msg = {
         "v": secrets.token_hex(6), "model": explorer.model_id,
         "slots": {"raw": N_RAW, "pca": N_PCA, "attr": N_ATTR, "own": N_OWN},
         "base": [float(v) for v in np.asarray(z, np.float32)],
         "values": [float(v) for v in [*raw, *([0.0] * (N_PCA + N_ATTR + N_OWN))]],
-        "own": own or [],
+        "own": own_dirs.own_vectors(state),
         "caption": text, "layout": assets.layout_url, "decoder": assets.decoder_url,
         "runtime": runtime, "shared": shared_modules_url(),
         "problem": assets.problem or ("" if runtime else ctx.runtime.problem),
@@ -297,8 +297,7 @@ def layout_view(ctx: AppContext, explorer, layout: SliderLayout | None, state: S
     own_view = own_slider_updates(state)
     return LayoutView(raw=raw, pca=pca, attr_value=attr_value, attr_strength=attr_strength, swatches=swatches,
                       note=layout_note(layout), image=face_html(latents.decode_one(explorer, z), text),
-                      sync=sync_message(ctx, explorer, layout, z, raw_vals, text, targets,
-                                        own=own_dirs.own_vectors(state), kind=state.direction_kind),
+                      sync=sync_message(ctx, explorer, layout, z, raw_vals, text, state, targets),
                       own=own_view, own_note=own_note(state),
                       show_collapsed=gr.update(visible=any(not s.active for s in layout.raw)),
                       seed=state.seed if state.seed is not None else gr.update())
@@ -443,7 +442,7 @@ def _wire(ctx: AppContext, tab: GenerateTab, state: gr.State, random_btn, reset_
     def generate(st: SessionState, *values):
         return face_for(st, values)
 
-    # For API clients: every value explicit (the page uses the per-slider events below).
+    # For API clients: every value explicit (the page composes and decodes slider moves itself, below).
     api_only = gr.Button(visible=False)
     # preprocess=False on every API event: values arrive as sent and are checked by ui.common.validate (a clear
     # message naming the parameter), instead of failing inside Gradio's preprocessing with a traceback.
