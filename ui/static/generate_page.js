@@ -2,8 +2,8 @@
 //
 // Why: every slider move used to be a server request, queued behind every other visitor's on a Space's two shared
 // vCPUs. Here a move composes the latent in the page (compose.js, the same arithmetic as
-// vae_core.slider_layout.SliderLayout.compose) and decodes it with onnxruntime-web (decoder.js), painted on the next
-// animation frame: no request per move, whatever the crowd.
+// vae_core.slider_layout.SliderLayout.compose) and decodes it at once with onnxruntime-web (decoder.js), on screen
+// with the next frame: no request per move, whatever the crowd.
 //
 // The server stays the authority on *which* face is shown: every event that sets one (random face, seed, paste,
 // reset, "Edit in Generate", a map pick, a checkpoint switch) sends a sync message (the hidden #gen_sync textbox,
@@ -37,6 +37,7 @@ const page = {
   busy: false,
   dirty: false,
   moveStarted: 0,    // performance.now() of the oldest move not yet painted (for the painted event)
+  imgSync: 0,        // the pending timer that copies the canvas into the <img>
 };
 
 async function shared(base) {
@@ -263,7 +264,7 @@ async function render() {
       const z = currentLatent();
       if (!z || !page.decoder) return;
       const rgba = await page.decoder.decode(z);
-      if (!paintFace(rgba, page.layout.resolution)) return;
+      if (!await paintFace(rgba, page.layout.resolution)) return;
       caption();
       document.dispatchEvent(new CustomEvent("cvae:painted", {detail: {ms: started ? performance.now() - started : 0}}));
     } while (page.dirty);
@@ -278,7 +279,7 @@ async function render() {
 /** Paint the face into a canvas laid over the server's <img> (putImageData: on screen with the next frame, no image
  * decode in between), then bring the <img> up to date when the page is idle, so saving, copying and anything else
  * that reads the <img> sees the same face. A new face from the server replaces both (Gradio redraws the HTML). */
-function paintFace(rgba, R) {
+async function paintFace(rgba, R) {
   const holder = document.querySelector(`#${IMAGE_ID} .cvae-face`);
   const img = holder && holder.querySelector("img");
   if (!img) return false;
@@ -288,9 +289,7 @@ function paintFace(rgba, R) {
     canvas.className = "cvae-page-face";
     holder.insertBefore(canvas, img);
   }
-  if (canvas.width !== R) canvas.width = R;
-  if (canvas.height !== R) canvas.height = R;
-  canvas.getContext("2d").putImageData(new ImageData(rgba, R, R), 0, 0);
+  await page.shared.paint.paintRgba(canvas, rgba, R);
   holder.classList.add("cvae-page-painted");
   clearTimeout(page.imgSync);
   page.imgSync = setTimeout(() => { img.src = canvas.toDataURL("image/png"); }, 0);
