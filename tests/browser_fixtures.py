@@ -3,6 +3,8 @@ launched app, failing the test on any JavaScript error."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 import ui_harness
@@ -23,18 +25,35 @@ def browser():
         b.close()
 
 
-@pytest.fixture()
-def page(browser, app_url):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1200})
+@contextlib.contextmanager
+def opened_page(browser, url: str, init_script: str | None = None, route=None, *, width: int = 1400,
+                height: int = 1200, advanced: bool = True):
+    """A fresh browser context on ``url`` (``init_script`` run before the page's own, ``route`` = (pattern,
+    handler) installed before it loads), its first face drawn and, with ``advanced``, the raw sliders opened;
+    closed afterwards, and the block fails on any JavaScript error the page raised."""
+    ctx = browser.new_context(viewport={"width": width, "height": height})
+    if init_script:
+        ctx.add_init_script(init_script)
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(app_url)
-    pg.wait_for_selector("#gen_image img", timeout=30_000)
-    open_advanced(pg)
-    yield pg
-    ctx.close()
+    if route is not None:
+        pg.route(*route)
+    try:
+        pg.goto(url)
+        pg.wait_for_selector("#gen_image img", timeout=30_000)
+        if advanced:
+            open_advanced(pg)
+        yield pg
+    finally:
+        ctx.close()
     assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    with opened_page(browser, app_url) as pg:
+        yield pg
 
 
 def open_advanced(page) -> None:

@@ -22,9 +22,8 @@ if not ui_harness.Path(ui_harness.CHROMIUM).exists():
     pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api")
 
-from browser_fixtures import app_url, browser  # noqa: E402,F401 - pytest fixtures
-from test_browser_page_decode import (CURRENT_LATENT_JS, decoder_mode, face_pixels, move, needs_runtime,  # noqa: E402
-                                      open_page)
+from browser_fixtures import app_url, browser, opened_page  # noqa: E402,F401 - pytest fixtures
+from test_browser_page_decode import CURRENT_LATENT_JS, decoder_mode, face_pixels, move, needs_runtime  # noqa: E402
 
 
 def bottom(pg, selector: str) -> float:
@@ -41,11 +40,7 @@ def upload(pg, button: str, file) -> None:
 
 
 def test_the_first_screen_shows_a_random_face_and_what_makes_another_above_the_fold(browser, app_url):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
-    pg = ctx.new_page()
-    try:
-        pg.goto(app_url)
-        pg.wait_for_selector("#gen_image img", timeout=30_000)
+    with opened_page(browser, app_url, width=1280, height=720, advanced=False) as pg:
         assert "random face, seed" in pg.inner_text("#gen_image .cvae-caption")
         for sel in ("#gen_image img", "#gen_random", "#gen_seed", "#gen_temperature input[type=range]"):
             assert bottom(pg, sel) <= 720, f"{sel} is below the fold at 1280×720"
@@ -53,14 +48,11 @@ def test_the_first_screen_shows_a_random_face_and_what_makes_another_above_the_f
         assert pg.locator("#gen_attr_strength_0").bounding_box()["y"] < pg.locator("#gen_pca_0").bounding_box()["y"]
         assert not pg.locator("#gen_raw_0 input[type=range]").is_visible()
         assert pg.get_by_text("Advanced: every latent dimension").is_visible()
-    finally:
-        ctx.close()
 
 
 @needs_runtime
 def test_a_share_link_opens_the_same_face_for_anyone(browser, app_url):
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
+    with opened_page(browser, app_url) as pg:
         assert decoder_mode(pg) == "page"
         assert move(pg, "gen_pca_0", 1.5) > 0
         shown = face_pixels(pg)
@@ -68,23 +60,16 @@ def test_a_share_link_opens_the_same_face_for_anyone(browser, app_url):
         pg.wait_for_function("document.querySelector('#gen_share textarea, #gen_share input').value.includes('face=')")
         link = pg.evaluate("document.querySelector('#gen_share textarea, #gen_share input').value")
         assert parse_qs(urlparse(link).query)["face"][0].startswith("cvae1:")
-    finally:
-        ctx.close()
-    ctx2, pg2, errors2 = open_page(browser, link)  # a stranger opens it
-    try:
+    with opened_page(browser, link) as pg2:  # a stranger opens it
         pg2.wait_for_function("document.querySelector('#gen_latent textarea').value.startsWith('cvae1:')")
         pg2.wait_for_function("!document.querySelector('#gen_image .cvae-caption').innerText.includes('random face')")
         pg2.wait_for_timeout(300)
         assert np.abs(face_pixels(pg2) - shown).max() <= 3
-    finally:
-        ctx2.close()
-    assert not errors and not errors2, (errors, errors2)
 
 
 @pytest.mark.parametrize("garbage", ["cvae1:zz", "hello", "cvae1:00000000:AAAA"])
 def test_a_damaged_share_link_says_so_and_the_page_works(browser, app_url, garbage):
-    ctx, pg, errors = open_page(browser, f"{app_url}?face={garbage}")
-    try:
+    with opened_page(browser, f"{app_url}?face={garbage}") as pg:
         pg.wait_for_selector("text=share link's face could not be opened", timeout=60_000)
         assert "random face, seed" in pg.inner_text("#gen_image .cvae-caption")
         before = face_pixels(pg)
@@ -93,16 +78,12 @@ def test_a_damaged_share_link_says_so_and_the_page_works(browser, app_url, garba
         # generous: earlier tests of the module-wide app may have left it training in the background
         pg.wait_for_function("(old) => document.querySelector('#gen_image img').src !== old", arg=old, timeout=60_000)
         assert face_pixels(pg).shape == before.shape
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @needs_runtime
 @pytest.mark.parametrize("button, size", [("#gen_save", 256), ("#gen_save_model", None)])
 def test_save_downloads_the_face_shown(browser, app_url, button, size):
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
+    with opened_page(browser, app_url) as pg:
         assert decoder_mode(pg) == "page"
         assert move(pg, "gen_pca_1", -1.0) > 0
         model = face_pixels(pg)
@@ -117,9 +98,6 @@ def test_save_downloads_the_face_shown(browser, app_url, button, size):
             assert img.shape == (size, size, 3)
             small = np.asarray(Image.fromarray(img.astype(np.uint8)).resize(model.shape[:2][::-1], Image.BOX), np.int16)
             assert np.abs(small - model).mean() < 8  # the same face, smoothed to display size
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @needs_runtime
@@ -132,8 +110,7 @@ def test_an_imported_direction_is_a_slider_that_moves_the_face_in_the_page(brows
     d = D.direction_from_examples(mu, list(range(0, len(mu), 3)), "every third", explorer.model_id)
     file = tmp_path / "dirs.json"
     file.write_text(D.dumps([d], explorer.model_id, explorer.latent_dim))
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
+    with opened_page(browser, app_url) as pg:
         assert decoder_mode(pg) == "page"
         upload(pg, "#gen_own_import", file)
         pg.wait_for_selector("#gen_own_0 input[type=range]", state="visible", timeout=20_000)
@@ -154,9 +131,6 @@ def test_an_imported_direction_is_a_slider_that_moves_the_face_in_the_page(brows
         upload(pg, "#gen_own_import", file)
         pg.wait_for_selector("text=made for model", timeout=20_000)
         assert pg.locator("#gen_own_0 input[type=range]").is_visible()
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 def test_direction_from_examples_through_the_api():

@@ -22,7 +22,7 @@ if not ui_harness.Path(ui_harness.CHROMIUM).exists():
     pytest.skip("needs Debian's chromium at /usr/bin/chromium (make browser)", allow_module_level=True)
 pytest.importorskip("playwright.sync_api")
 
-from browser_fixtures import app_url, browser, open_advanced  # noqa: E402,F401 - pytest fixtures
+from browser_fixtures import app_url, browser, opened_page  # noqa: E402,F401 - pytest fixtures
 
 
 def runtime_present() -> bool:
@@ -48,21 +48,6 @@ MIRROR_JS = """async () => {
   const m = await import(new URL('gradio_api/file=ui/static/generate_page.js', document.baseURI).href);
   return m.withValues(null, '')[1];
 }"""
-
-
-def open_page(browser, url: str, init_script: str | None = None, route=None):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1200})
-    if init_script:
-        ctx.add_init_script(init_script)
-    pg = ctx.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    if route is not None:
-        pg.route(*route)
-    pg.goto(url)
-    pg.wait_for_selector("#gen_image img", timeout=30_000)
-    open_advanced(pg)
-    return ctx, pg, errors
 
 
 def decoder_mode(pg, timeout: float = 30_000) -> str:
@@ -91,8 +76,7 @@ def face_pixels(pg) -> np.ndarray:
 
 @needs_runtime
 def test_a_slider_drag_decodes_in_the_page_with_no_request(browser, app_url):
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
+    with opened_page(browser, app_url) as pg:
         assert decoder_mode(pg) == "page", status_text(pg)
         assert "in your browser" in status_text(pg)
         pg.wait_for_function("!!window.Plotly", timeout=30_000)  # the page's own idle preload, not a move's
@@ -102,9 +86,6 @@ def test_a_slider_drag_decodes_in_the_page_with_no_request(browser, app_url):
         assert all(t > 0 for t in times), f"a move painted no face: {times}"
         assert requests == [], f"slider moves sent requests: {requests}"
         assert "· edited" in pg.inner_text("#gen_image .cvae-caption")
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @needs_runtime
@@ -115,8 +96,7 @@ def test_the_page_face_is_the_server_face(browser, app_url):
 
     demo = ui_harness.running_app()[1]
     ctx_app = demo.cvae_context
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
+    with opened_page(browser, app_url) as pg:
         assert decoder_mode(pg) == "page", status_text(pg)
         caption = pg.inner_text("#gen_image .cvae-caption")
         pg.click("#gen_random")  # the page opened on a random face too: wait for the new seed's
@@ -143,9 +123,6 @@ def test_the_page_face_is_the_server_face(browser, app_url):
         server_face = explorer.decode(z_page)[0].astype(np.int16)
         assert page_face.shape == server_face.shape
         assert np.abs(page_face - server_face).max() <= 2, np.abs(page_face - server_face).max()
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @needs_runtime
@@ -156,9 +133,8 @@ def test_copy_latent_copies_the_face_the_page_shows_to_the_clipboard(browser, ap
 
     demo = ui_harness.running_app()[1]
     explorer = demo.cvae_context.registry.get(None)
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
-        ctx.grant_permissions(["clipboard-read", "clipboard-write"])
+    with opened_page(browser, app_url) as pg:
+        pg.context.grant_permissions(["clipboard-read", "clipboard-write"])
         assert decoder_mode(pg) == "page", status_text(pg)
         for slider, v in [("gen_raw_0", -1.75), ("gen_raw_2", 0.6)]:
             assert move(pg, slider, v) > 0
@@ -174,17 +150,13 @@ def test_copy_latent_copies_the_face_the_page_shows_to_the_clipboard(browser, ap
         pg.click("#gen_paste")
         wait_for_server_face(pg)
         assert np.abs(face_pixels(pg) - shown).max() <= 3
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @needs_runtime
 def test_the_same_server_face_again_replaces_the_pages_edits(browser, app_url):
     """Average face, an edit in the page, Average face again: Gradio does not redraw an unchanged face, so the page
     must paint the synced face itself, or the edited face would stay under a caption that says it is gone."""
-    ctx, pg, errors = open_page(browser, app_url)
-    try:
+    with opened_page(browser, app_url) as pg:
         assert decoder_mode(pg) == "page"
         pg.click("#gen_reset")
         pg.wait_for_function("document.querySelector('#gen_image .cvae-caption').innerText.includes('average face')")
@@ -195,9 +167,6 @@ def test_the_same_server_face_again_replaces_the_pages_edits(browser, app_url):
         pg.click("#gen_reset")
         wait_for_server_face(pg)
         assert np.abs(face_pixels(pg) - reset).max() <= 2
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @pytest.mark.parametrize("case", ["no WebAssembly", "runtime missing", "damaged decoder"])
@@ -211,17 +180,13 @@ def test_each_fallback_decodes_on_the_server_and_says_why(browser, app_url, case
         route, reason = ("**/decoder.onnx", lambda r: r.fulfill(status=200, body=b"\x08\x07garbage" * 50)), "decoder"
     if case != "no WebAssembly" and not runtime_present():
         pytest.skip("needs the runtime to show its failure")
-    ctx, pg, errors = open_page(browser, app_url, init, route)
-    try:
+    with opened_page(browser, app_url, init, route) as pg:
         assert decoder_mode(pg) == "server"
         text = status_text(pg)
         assert "on the server" in text and reason in text, text
         before = face_pixels(pg)
         assert move(pg, "gen_raw_0", 2.0) > 0, "the server fallback painted no face"
         assert np.abs(face_pixels(pg) - before).max() > 0
-    finally:
-        ctx.close()
-    assert not errors, errors
 
 
 @needs_runtime
@@ -236,10 +201,6 @@ def test_the_page_decodes_with_no_internet(browser, app_url):
             return route.abort()
         return route.continue_()
 
-    ctx, pg, errors = open_page(browser, app_url, route=("**/*", only_the_app))
-    try:
+    with opened_page(browser, app_url, route=("**/*", only_the_app)) as pg:
         assert decoder_mode(pg) == "page", status_text(pg)
         assert move(pg, "gen_raw_1", 1.0) > 0
-    finally:
-        ctx.close()
-    assert not errors, errors
