@@ -326,3 +326,31 @@ def test_edit_fidelity_is_its_own_quiet_event_beside_the_face():
     assert len(reset) == 1 and reset[0].fn is None
     for name in ("analysis_compute", "analysis_status"):
         assert fns[name].concurrency_limit is None  # instant: they only look or start a thread
+
+
+def test_the_fidelity_line_judges_the_face_shown_own_directions_included(ctx, ready, monkeypatch):
+    """The page's mirror carries the own-direction strengths: the faces compared are the shown face and the same
+    face without the attribute edit (own offset in both), not a face without the visitor's own slider."""
+    from ui.common.state import OwnDirection
+    from ui.generate import slider_mirror
+    from vae_core.slider_layout import N_OWN
+
+    explorer = ctx.registry.get(None)
+    layout = ctx.layout(explorer)
+    k = [s.name for s in layout.attrs].index("hair_color")
+    own = np.linspace(-1, 1, explorer.latent_dim).astype(np.float32)
+    st = state(ctx).replace(own_directions=(OwnDirection("tilt", tuple(float(v) for v in own)),))
+    strengths = [0.0] * N_ATTR
+    strengths[k] = 2.0
+    targets = [s.values[0] for s in layout.attrs] + [None] * (N_ATTR - len(layout.attrs))
+    mirror = slider_mirror.pack([*layout.raw_values(layout.mean), *([0.0] * N_PCA), *strengths, 1.5,
+                                 *([0.0] * (N_OWN - 1))])
+    decoded = []
+    real = explorer.decode
+    monkeypatch.setattr(explorer, "decode", lambda z: decoded.append(np.array(z)) or real(z))
+    md = analysis_tab.mirror_fidelity(ctx, st, mirror, targets, strengths)
+    assert "Edit fidelity" in md
+    before, after = decoded[-1]
+    plain = layout.compose(layout.mean, layout.raw_values(layout.mean), [0.0] * N_PCA, targets, [0.0] * N_ATTR)
+    np.testing.assert_allclose(before, plain + 1.5 * own, atol=1e-4)  # the own slider is in the face judged
+    np.testing.assert_allclose(after - before, 2.0 * layout.attr_dirs["hair_color"][0], atol=1e-4)

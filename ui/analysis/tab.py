@@ -32,7 +32,7 @@ from ..common.images import prune_old_files
 from ..common.page_code import call_js
 from ..common.state import SessionState
 from ..context import AppContext
-from ..generate import slider_mirror
+from ..generate import own as own_dirs, slider_mirror
 from ..generate import tab as generate_tab
 from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW, SliderLayout
 from ..map import plotmap
@@ -117,10 +117,21 @@ def edit_fidelity(ctx: AppContext, st: SessionState, values, strict: bool = True
         return view.missing_classifier_markdown(ctx.analyses.status(explorer))
     if clf.resolution != explorer.resolution:
         return "*Edit fidelity: this checkpoint's attribute classifier judges another resolution; recompute it.*"
-    z_before = layout.compose(generate_tab.base_latent(layout, st), raw, pca, attr_values, [0.0] * N_ATTR)
+    # the same face without the attribute edits: the visitor's own directions (trailing values) stay in both
+    z_before = own_dirs.add_own(layout.compose(generate_tab.base_latent(layout, st), raw, pca, attr_values,
+                                               [0.0] * N_ATTR), st, list(values)[generate_tab.N_SLIDERS:])
     probs = clf.predict_proba(explorer.decode(np.stack([z_before, z_after])))
     return view.edit_check_markdown(edits, view.predicted(probs, 0), view.predicted(probs, 1), clf,
                                     layout.value_names)
+
+
+def mirror_fidelity(ctx: AppContext, st: SessionState, packed, attr_values, strengths) -> str:
+    """The edit-fidelity line for the face the page shows: its slider mirror (``packed``) with the attribute
+    controls as they rest (targets and strengths from their own components); own-direction strengths kept."""
+    values = slider_mirror.unpack(packed)
+    n = N_RAW + N_PCA
+    values[n:n + N_ATTR] = strengths
+    return edit_fidelity(ctx, st, generate_tab.mirrored_split(values, attr_values), strict=False)
 
 
 def focus_values(ctx: AppContext, st: SessionState, show_collapsed: bool, dim) -> list:
@@ -255,10 +266,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     # by ui.generate.slider_mirror) and the attribute controls: the latent the page shows.
     @user_errors
     def on_attribute_rest(st: SessionState, packed, *attr_controls):
-        attr_values, strengths = attr_controls[:N_ATTR], attr_controls[N_ATTR:]
-        values = slider_mirror.unpack(packed)
-        values[N_RAW + N_PCA:] = strengths
-        return edit_fidelity(ctx, st, generate_tab.mirrored_split(values, attr_values), strict=False)
+        return mirror_fidelity(ctx, st, packed, attr_controls[:N_ATTR], attr_controls[N_ATTR:])
 
     gen.fidelity_go.click(on_attribute_rest, [state, gen.page_values, *gen.attr_value, *gen.attr_strength],
                           js=call_js("generate_page.js", "withValues", inputs="st, packed, ...rest"),
