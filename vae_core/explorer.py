@@ -43,6 +43,14 @@ THUMB = 32
 NUM_EXAMPLES = 48
 
 
+def make_thumbnails(images: np.ndarray, size: int = THUMB) -> np.ndarray:
+    """uint8 [B, R, R, 3] → uint8 [B, size, size, 3], box-filtered: the map's hover faces, and what a decoded face
+    is shrunk with to be compared with them (the map's reconstruction-error colouring)."""
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BOX)) for im in images])
+
+
 @dataclass(frozen=True)
 class EmbeddingBundle:
     """A sample of the checkpoint's dataset, encoded: μ/σ [N, Z], labels [N, A] (or None), 32×32 thumbnails
@@ -209,7 +217,7 @@ class Explorer:
         take = np.sort(np.random.default_rng(0).permutation(n)[: self.max_points]) if n > self.max_points else np.arange(n)
         images = np.ascontiguousarray(ds.images[take])
         mu, std = latent_ops.encode_images(self.model, images)
-        thumbs = np.stack([np.asarray(Image.fromarray(im).resize((THUMB, THUMB), Image.BOX)) for im in images])
+        thumbs = make_thumbnails(images)
         _, val = ds.split()
         ex_idx = (val if len(val) else np.arange(n))[:NUM_EXAMPLES]
         bundle = EmbeddingBundle(

@@ -26,9 +26,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from PIL import Image
-
 from vae_core.atomic import atomic_write
+from vae_core.explorer import make_thumbnails
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,6 @@ BATCH = 128
 JOB_NICENESS = 10
 
 State = Literal["missing", "running", "ready", "failed"]
-
-
-def shrink(images: np.ndarray, size: int) -> np.ndarray:
-    """uint8 [B, R, R, 3] → uint8 [B, size, size, 3] with the box filter the explorer's thumbnails were made with."""
-    if images.shape[1] == size and images.shape[2] == size:
-        return images
-    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BOX)) for im in images])
 
 
 def thumbnail_errors(decode: Callable[[np.ndarray], np.ndarray], mu: np.ndarray, thumbnails: np.ndarray,
@@ -58,7 +50,7 @@ def thumbnail_errors(decode: Callable[[np.ndarray], np.ndarray], mu: np.ndarray,
     t = thumbnails.shape[1]
     out = np.empty(len(mu), np.float32)
     for s in range(0, len(mu), batch):
-        rec = shrink(decode(mu[s:s + batch]), t).astype(np.float32) / 255.0
+        rec = make_thumbnails(decode(mu[s:s + batch]), t).astype(np.float32) / 255.0
         ref = thumbnails[s:s + batch].astype(np.float32) / 255.0
         out[s:s + batch] = np.square(rec - ref).reshape(len(rec), -1).mean(axis=1)
     return out
