@@ -203,7 +203,6 @@ def warm_up(ctx: AppContext) -> None:
             ctx.layout(explorer)
             reconstruct_tab.example_gallery(ctx, explorer)
             map_tab.map_view(ctx, explorer, map_tab.default_color(ctx, explorer), None, "", None)
-            map_tab.prepare_colors(ctx, explorer)
         except Exception:  # noqa: BLE001 - a warm-up must never stop the app; the first visit computes it
             log.exception("warming up %s failed", path)
 

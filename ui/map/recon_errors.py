@@ -132,7 +132,7 @@ class ReconErrorJob:
         return self.status()
 
     def wait(self, timeout: float | None = None) -> ErrorStatus:
-        """Block until a running computation ends (for scripts, the warm-up and tests; requests never wait)."""
+        """Block until a running computation ends (for scripts and tests; requests never wait)."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)

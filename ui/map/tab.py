@@ -78,12 +78,6 @@ def recon_job(ctx: AppContext, explorer) -> ReconErrorJob:
     return ctx.registry.derived(explorer, "map-recon-errors", build)
 
 
-def prepare_colors(ctx: AppContext, explorer) -> None:
-    """Start what a colouring needs in the background (the reconstruction errors), for the app's warm-up."""
-    if explorer is not None and colors.find(color_options(ctx, explorer), colors.RECON) is not None:
-        recon_job(ctx, explorer).start()
-
-
 @dataclass(frozen=True)
 class Colouring:
     """What the map's colours show: an attribute's values (categories), continuous values, or nothing; ``note``
