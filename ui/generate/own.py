@@ -9,7 +9,6 @@ strength · vector); the server learns their strengths from the page's slider mi
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -57,7 +56,8 @@ def import_directions(ctx: AppContext, st: SessionState, path) -> SessionState:
         raise UserInputError("choose a directions file (.json) exported from this app")
     explorer = ctx.explorer(st)
     try:
-        data = Path(path).read_bytes()[: dirs.MAX_FILE_BYTES + 1]
+        with open(path, "rb") as f:  # no more than the largest file accepted (and one byte to tell)
+            data = f.read(dirs.MAX_FILE_BYTES + 1)
         found = dirs.read_directions(data, explorer.model_id, explorer.latent_dim)
     except OSError:
         raise UserInputError("the uploaded file could not be read; upload it again") from None

@@ -65,14 +65,14 @@ def build_page_assets(cache_dir: Path, explorer, layout, kind: str) -> PageAsset
 
 
 def decoder_copy(folder: Path, explorer) -> Path:
-    """The checkpoint's ONNX decoder (exported now if it has none), copied into ``folder``."""
-    from vae_core.web.decoder_export import check_decoder, ensure_decoder
+    """The checkpoint's ONNX decoder (exported now if it has none; ``ensure_decoder`` checks the file either way),
+    copied into ``folder``."""
+    from vae_core.web.decoder_export import ensure_decoder
 
     target = folder / "decoder.onnx"
     if target.is_file():
         return target
     source = ensure_decoder(explorer.path)
-    check_decoder(source, explorer.latent_dim, explorer.resolution)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(target)
     try:
