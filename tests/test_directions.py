@@ -43,7 +43,8 @@ def test_a_direction_from_faces_that_share_nothing_fails_its_check():
 
 @pytest.mark.parametrize("sel, message", [([], "at least one face"), (list(range(200)), "every face is selected"),
                                           ([1, 500], "does not exist"), ([1.5], "whole numbers"), ("1,2", "list"),
-                                          ([True], "whole numbers"), (None, "list")])
+                                          ([True], "whole numbers"), (None, "list"),
+                                          ([0] * 201, "201 face numbers for a map of 200 faces")])
 def test_a_selection_of_none_all_or_nonsense_is_refused_clearly(sel, message):
     mu, _ = faces_with_a_feature()
     with pytest.raises(D.DirectionError, match=message):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,6 +112,8 @@ def check_selection(indices: Any, n: int) -> np.ndarray:
     """Sorted unique face indices in [0, n); DirectionError for none, all, or anything not a whole index."""
     if indices is None or isinstance(indices, (str, bytes)) or not isinstance(indices, Iterable):
         raise DirectionError("select the example faces as a list of face numbers")
+    if isinstance(indices, Sized) and len(indices) > n:  # checked before the loop: a stranger's list can be huge
+        raise DirectionError(f"{len(indices)} face numbers for a map of {n} faces: name each selected face once")
     out = []
     for i in indices:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)) and not (isinstance(i, float) and i.is_integer()):

@@ -16,6 +16,7 @@ from vae_core import directions as dirs
 from vae_core.slider_layout import N_OWN
 
 from ..common.errors import UserInputError
+from ..common.images import prune_old_files
 from ..common.state import OwnDirection, SessionState, as_latent
 from ..context import AppContext
 
@@ -77,6 +78,7 @@ def export_directions(ctx: AppContext, st: SessionState) -> str:
              for d in st.own_directions]
     folder = ctx.settings.cache_dir / "directions"
     folder.mkdir(parents=True, exist_ok=True)
+    prune_old_files(folder)  # earlier visitors' downloads: an hour is long enough to save one
     with tempfile.NamedTemporaryFile("w", suffix=".json", prefix=f"directions-{explorer.model_id}-", dir=folder,
                                      delete=False, encoding="utf-8") as f:
         f.write(dirs.dumps(items, explorer.model_id, explorer.latent_dim))
