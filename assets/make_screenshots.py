@@ -69,7 +69,7 @@ def main() -> None:
                 # The first screen as a visitor meets it, at a laptop's size: the random face it opens on.
                 first = browser.new_page(viewport={"width": 1280, "height": 720})
                 first.goto(url)
-                first.wait_for_selector("#gen_image img", timeout=60_000)
+                ui_harness.wait_for_first_face(first, 60_000)
                 first.wait_for_function("['page', 'server'].includes(document.body.dataset.cvaeDecoder)",
                                         timeout=60_000)
                 shoot(first, out, "generate-1280x720")
@@ -77,7 +77,7 @@ def main() -> None:
 
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(url)
-                page.wait_for_selector("#gen_image img", timeout=60_000)
+                ui_harness.wait_for_first_face(page, 60_000)
                 page.wait_for_function("['page', 'server'].includes(document.body.dataset.cvaeDecoder)",
                                        timeout=60_000)
                 # named controls, decoded in the page: glasses on, then the first PCA direction

@@ -72,7 +72,7 @@ def browser_round_trip(url: str, moves: int) -> dict[str, list[float]]:
         browser = p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
-        page.wait_for_selector("#gen_image img", timeout=60_000)
+        ui_harness.wait_for_first_face(page, 60_000)
         for kind, sliders in (("latent", ["gen_raw_0", "gen_raw_1", "gen_raw_2"]), ("attribute", ["gen_attr_strength_0"])):
             if kind == "attribute":
                 page.get_by_text("Attributes (mean-difference").click()

@@ -384,9 +384,11 @@ def first_load(browser, url: str) -> dict:
 
 def open_generate(browser, url: str, requests: Requests):
     """The app's page with the decoder ready and every kind's accordion open; (page, sliders by kind)."""
+    import ui_harness
+
     page = new_page(browser, requests)
     page.goto(url)
-    page.wait_for_selector("#gen_image img", timeout=60_000)
+    ui_harness.wait_for_first_face(page, 60_000)
     wait_decoder(page)
     sliders = {}
     for kind, prefix in SLIDER_KINDS:

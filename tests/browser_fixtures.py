@@ -41,7 +41,7 @@ def opened_page(browser, url: str, init_script: str | None = None, route=None, *
         pg.route(*route)
     try:
         pg.goto(url)
-        pg.wait_for_selector("#gen_image img", timeout=30_000)
+        ui_harness.wait_for_first_face(pg)
         if advanced:
             open_advanced(pg)
         yield pg

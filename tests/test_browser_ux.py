@@ -66,7 +66,7 @@ def pick_checkpoint(page, name: str) -> None:
 
 def test_switching_checkpoints_shows_no_error_and_logs_no_traceback(page, runs, capfd):
     page.reload()  # a page loaded now lists the runs trained since the server started, without Refresh
-    page.wait_for_selector("#gen_image img", timeout=30_000)
+    ui_harness.wait_for_first_face(page)
     capfd.readouterr()
     for name in ("runs/blobs-labelled", "runs/blobs-unlabelled", "checkpoints/default", "runs/blobs-labelled",
                  "checkpoints/default"):

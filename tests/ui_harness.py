@@ -122,6 +122,12 @@ def running_app():
     return url, demo
 
 
+def wait_for_first_face(page, timeout: float = 30_000) -> None:
+    """Until the Generate tab's first face is in the page. Attached, not "visible": once the page decodes a face
+    itself it shows it in a canvas over the server's <img>, which is then hidden."""
+    page.wait_for_selector("#gen_image img", state="attached", timeout=timeout)
+
+
 def wait_until(pred, timeout: float, every: float = 0.2):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
