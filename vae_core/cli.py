@@ -51,6 +51,8 @@ def data_spec(args: argparse.Namespace, resolution: int) -> DataSpec:
     for name in ("path", "labels_csv"):  # recorded absolute, so the checkpoint finds its data from anywhere
         if fields[name]:
             fields[name] = str(Path(fields[name]).resolve())
+    if fields.get("extra_paths"):
+        fields["extra_paths"] = tuple(str(Path(p).resolve()) for p in fields["extra_paths"])
     return DataSpec(**fields, resolution=resolution)
 
 

@@ -75,10 +75,22 @@ def add_config_flags(group: ArgumentContainer, cls: type, names: Iterable[str] |
     """Add a flag for each of ``cls``'s flag fields (or those in ``names``) to a parser or argument group."""
     hints = typing.get_type_hints(cls)
     for f in flag_fields(cls, names):
-        group.add_argument(flag_name(f), dest=dest(f), default=f.default, help=f.metadata["help"],
-                           **_argparse_kwargs(f, hints[f.name]))
+        kwargs = _argparse_kwargs(f, hints[f.name])
+        if "rest_to" in f.metadata:  # repeatable: the parsed value is a list (None when not given)
+            kwargs["action"] = "append"
+        group.add_argument(flag_name(f), dest=dest(f), default=f.default, help=f.metadata["help"], **kwargs)
 
 
 def config_kwargs(args: argparse.Namespace, cls: type, names: Iterable[str] | None = None) -> dict[str, Any]:
-    """The keyword arguments of ``cls`` that the parsed flags hold (those :func:`add_config_flags` added)."""
-    return {f.name: getattr(args, dest(f)) for f in flag_fields(cls, names) if hasattr(args, dest(f))}
+    """The keyword arguments of ``cls`` that the parsed flags hold (those :func:`add_config_flags` added).
+
+    A repeated flag (``rest_to``) gives its first value to its own field and the others to the field it names."""
+    out: dict[str, Any] = {}
+    for f in flag_fields(cls, names):
+        if not hasattr(args, dest(f)):
+            continue
+        value = getattr(args, dest(f))
+        if "rest_to" in f.metadata and isinstance(value, list):
+            value, out[f.metadata["rest_to"]] = value[0], tuple(value[1:])
+        out[f.name] = value
+    return out

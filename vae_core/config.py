@@ -38,12 +38,16 @@ def dataclass_from_dict(cls, d: dict[str, Any]):
         raise ConfigError(f"bad {cls.__name__}: {e}") from None
 
 
-def _flag(default: Any, help: str, flag: str | None = None, choices: tuple[Any, ...] | None = None) -> Any:
+def _flag(default: Any, help: str, flag: str | None = None, choices: tuple[Any, ...] | None = None,
+          rest_to: str | None = None) -> Any:
     """A field that is also a command-line flag: :mod:`vae_core.cli_flags` builds the parser from this
     metadata, so the default, the help and the flag's name live here only. ``flag`` names the option where it
     differs from the field's (``--minutes`` for ``max_minutes``): the shorter spelling users and the shipped
-    checkpoints' recorded commands type."""
+    checkpoints' recorded commands type. ``rest_to`` makes the flag repeatable: the first value goes to this
+    field, the others to the tuple field it names (``--path A --path B``)."""
     meta: dict[str, Any] = {"help": help}
+    if rest_to:
+        meta["rest_to"] = rest_to
     if flag:
         meta["flag"] = flag
     if choices:
@@ -148,7 +152,10 @@ class DataSpec:
     kind: DatasetKind = _flag("synthetic", "dataset kind: the embedded SYNTHETIC faces (offline default), a "
                                            "downloaded real Cartoon Set folder, or any folder of images",
                               flag="--data")
-    path: str | None = _flag(None, "folder of the Cartoon Set / image folder")
+    path: str | None = _flag(None, "folder of the Cartoon Set / image folder; repeat --path to read several image "
+                                   "folders as one dataset", rest_to="extra_paths")
+    #: folder only: more image folders read after ``path``, as one dataset (``--path A --path B``)
+    extra_paths: tuple[str, ...] = ()
     resolution: int = 64
     crop_fraction: float | None = _flag(None, "centred square crop as a fraction of the shorter side (default: 0.7 "
                                               "for the real Cartoon Set, 1.0 otherwise)", flag="--crop")
@@ -168,6 +175,13 @@ class DataSpec:
             object.__setattr__(self, "crop_fraction", DEFAULT_CROP[self.kind])
         if self.kind != "synthetic" and not self.path:
             raise ConfigError(f"a {self.kind} dataset needs a path")
+        if self.extra_paths:
+            if self.kind != "folder":
+                raise ConfigError(f"only image-folder datasets read several folders, not {self.kind}")
+            if not all(isinstance(p, str) and p for p in self.extra_paths):
+                raise ConfigError(f"extra_paths must be folder names, got {self.extra_paths!r}")
+            if len(set(self.paths)) != len(self.paths):
+                raise ConfigError(f"a folder is named twice in {list(self.paths)}")
         if self.resolution not in SUPPORTED_RESOLUTIONS:
             raise ConfigError(
                 f"resolution must be one of {SUPPORTED_RESOLUTIONS}, got {self.resolution}"
@@ -185,6 +199,11 @@ class DataSpec:
     def is_synthetic(self) -> bool:
         return self.kind == "synthetic"
 
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every folder the dataset reads, in order (empty for the synthetic faces)."""
+        return (self.path, *self.extra_paths) if self.path else ()
+
     def describe(self) -> str:
         """One line a human reads in the CLI, the README and the UI's model panel."""
         if self.kind == "synthetic":
@@ -193,7 +212,7 @@ class DataSpec:
         # learn the server's filesystem layout.
         from .data.cards import card_for, folder_name
 
-        where = folder_name(self.path)
+        where = " + ".join(folder_name(p) for p in self.paths)
         size = f"{self.resolution}×{self.resolution}"
         if self.kind == "cartoonset":
             return f"Cartoon Set (real, Google, CC BY 4.0) {where}, {size}, crop {self.crop_fraction}"

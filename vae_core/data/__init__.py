@@ -44,6 +44,8 @@ def load_dataset(spec: "DataSpec", cache_dir: Path | None = None, progress: bool
     """
     if spec.kind == "synthetic":
         return _load_synthetic(spec, cache_dir, progress)
+    if spec.kind == "folder" and spec.extra_paths:
+        return _load_folders(spec, [_existing_dir(p, spec.kind) for p in spec.paths], cache_dir, progress)
     root = _existing_dir(spec.path, spec.kind)
     if spec.kind == "cartoonset":
         return _load_cartoonset(spec, root, cache_dir, progress)
@@ -119,3 +121,48 @@ def _load_folder(spec: "DataSpec", root: Path, cache_dir: Path | None, progress:
                            limit=spec.limit, cache_dir=cache_dir, progress=progress)
     return FaceDataset(images=cached.images, labels=None if table is None else table.labels,
                        schema=None if table is None else table.schema, spec=spec, ids=image_ids(root, files))
+
+
+def _load_folders(spec: "DataSpec", roots: list[Path], cache_dir: Path | None, progress: bool) -> "FaceDataset":
+    """Several image folders read as one dataset, in the order given (``--path A --path B``).
+
+    Each folder keeps its own preprocessed cache, so adding a folder does not re-decode the others. Ids are
+    prefixed with the folder's name (two folders may both hold ``images/3.png``). ``spec.limit`` keeps the
+    first ``limit`` images of the folders in order; the held-out split is drawn over the whole, as for one
+    folder, so a run records its held-out faces the same way.
+    """
+    import numpy as np
+
+    from .cache import cached_images
+    from .dataset import FaceDataset
+    from .imagefolder import LabelSource, find_labels_csv, image_ids, list_image_files, read_labels_csvs
+
+    if spec.labels_csv:
+        raise DatasetError("--labels names one CSV, but several folders are read: each folder's own labels.csv "
+                           "is used; leave --labels out")
+    names = [root.name for root in roots]
+    if len(set(names)) != len(names):
+        raise DatasetError(f"two of the folders have the same name ({', '.join(names)}); the faces' ids would "
+                           "collide: rename one")
+    left = spec.limit
+    parts, sources, ids = [], [], []
+    for root in roots:
+        if left is not None and left <= 0:
+            break
+        files = list_image_files(root)
+        if left is not None:
+            files = files[:left]
+            left -= len(files)
+        cached = cached_images("folder", root, files, resolution=spec.resolution, crop_fraction=spec.crop_fraction,
+                               limit=len(files) if spec.limit is not None else None, cache_dir=cache_dir,
+                               progress=progress)
+        parts.append(cached.images)
+        sources.append(LabelSource(find_labels_csv(root, None)[0], root, files))
+        ids.extend(f"{root.name}/{i}" for i in image_ids(root, files))
+    try:
+        table = read_labels_csvs(sources)
+    except DatasetError as e:
+        log.warning("ignoring the folders' labels: %s", e)
+        table = None
+    return FaceDataset(images=np.concatenate(parts), labels=None if table is None else table.labels,
+                       schema=None if table is None else table.schema, spec=spec, ids=ids)

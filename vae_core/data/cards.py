@@ -9,6 +9,7 @@ checkpoint carries its provenance to machines that do not have the data.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
@@ -83,7 +84,11 @@ SYNTHETIC = DatasetCard(
 )
 
 #: Folder names of known redistributions of the Cartoon Set (image-folder datasets).
-KNOWN_FOLDERS = {"cartoonset-sample-256": SAMPLE_256}
+MORE_256 = dataclasses.replace(
+    SAMPLE_256, name="real Cartoon Set faces: 600 more faces from the same university course's redistribution")
+SAMPLE_AND_MORE_256 = dataclasses.replace(
+    SAMPLE_256, name="real Cartoon Set faces: 2,100 faces redistributed by a university course (two folders)")
+KNOWN_FOLDERS = {"cartoonset-sample-256": SAMPLE_256, "cartoonset-more-256": MORE_256}
 
 
 def folder_name(path: str | None) -> str:
@@ -98,4 +103,9 @@ def card_for(spec: "DataSpec") -> DatasetCard | None:
         return SYNTHETIC
     if spec.kind == "cartoonset":
         return OFFICIAL
-    return KNOWN_FOLDERS.get(folder_name(spec.path))
+    cards = [KNOWN_FOLDERS.get(folder_name(p)) for p in spec.paths]
+    if len(cards) == 1 or None in cards:
+        return cards[0] if len(cards) == 1 else None
+    if {folder_name(p) for p in spec.paths} == {"cartoonset-sample-256", "cartoonset-more-256"}:
+        return SAMPLE_AND_MORE_256
+    return None

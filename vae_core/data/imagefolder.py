@@ -155,13 +155,8 @@ def _find_file_column(header: list[str], rows: list[list[str]], csv_path: Path) 
     )
 
 
-def read_labels_csv(csv_path: Path, root: Path, files: Sequence[Path]) -> LabelTable | None:
-    """Attributes for ``files`` (under ``root``) from ``csv_path``; None when no column is usable.
-
-    The value mapping is built from all CSV rows, not only the matched ones, so it does not change
-    with ``DataSpec.limit``.
-    """
-    csv_path = Path(csv_path)
+def _read_csv_table(csv_path: Path) -> tuple[list[str], list[list[str]], int]:
+    """(header, rows, file-name column) of a labels CSV, every row as long as the header."""
     try:
         with open(csv_path, newline="", encoding="utf-8-sig") as f:
             table = [row for row in csv.reader(f)]
@@ -179,7 +174,11 @@ def read_labels_csv(csv_path: Path, root: Path, files: Sequence[Path]) -> LabelT
             raise DatasetError(
                 f"labels CSV {str(csv_path)!r} line {lineno}: {len(r)} cells but the header has {len(header)}"
             )
+    return header, rows, fcol
 
+
+def _match_rows(csv_path: Path, rows: list[list[str]], fcol: int, root: Path, files: Sequence[Path]) -> dict[int, int]:
+    """{file index: row index} for the rows of one CSV that name one of ``files``."""
     matcher = _FileMatcher(Path(root), files)
     row_of_file: dict[int, int] = {}
     seen_keys: dict[str, int] = {}
@@ -205,17 +204,70 @@ def read_labels_csv(csv_path: Path, root: Path, files: Sequence[Path]) -> LabelT
         row_of_file[i] = k
     if unmatched:
         log.info("labels CSV %s: %d row(s) name files that are not in the dataset; ignored", csv_path, unmatched)
+    return row_of_file
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One folder's images and its labels CSV (None: the folder has none, its faces are unlabelled)."""
+
+    csv_path: Path | None
+    root: Path
+    files: Sequence[Path]
+
+
+def read_labels_csv(csv_path: Path, root: Path, files: Sequence[Path]) -> LabelTable | None:
+    """Attributes for ``files`` (under ``root``) from ``csv_path``; None when no column is usable.
+
+    The value mapping is built from all CSV rows, not only the matched ones, so it does not change
+    with ``DataSpec.limit``.
+    """
+    return read_labels_csvs([LabelSource(Path(csv_path), Path(root), files)])
+
+
+def read_labels_csvs(sources: Sequence[LabelSource]) -> LabelTable | None:
+    """Attributes for the files of several folders, each labelled by its own CSV, as one table.
+
+    Why one table rather than one per folder: a value code (hair colour 3) must mean the same in every
+    folder, so the value mapping is built from the rows of all CSVs together. The CSVs must name the same
+    columns; a folder without a CSV gives its files UNKNOWN labels.
+    """
+    tables = [(src, _read_csv_table(Path(src.csv_path))) for src in sources if src.csv_path is not None]
+    if not tables:
+        return None
+    first_src, (header, _, fcol) = tables[0]
+    attr_names = [h for j, h in enumerate(header) if j != fcol]
+    for src, (h2, _, f2) in tables[1:]:
+        if [h for j, h in enumerate(h2) if j != f2] != attr_names:
+            raise DatasetError(
+                f"labels CSVs {str(first_src.csv_path)!r} and {str(src.csv_path)!r} name different columns; "
+                "folders read as one dataset need the same attribute columns"
+            )
+    # All rows of all CSVs as one list of attribute cells, and where each file's row is in it.
+    all_rows: list[list[str]] = []
+    row_of_file: dict[int, int] = {}
+    offset = 0
+    per_source = {id(src): t for src, t in tables}
+    for src in sources:
+        t = per_source.get(id(src))
+        if t is not None:
+            _, rows, fc = t
+            base = len(all_rows)
+            all_rows.extend([c for j, c in enumerate(r) if j != fc] for r in rows)
+            for i, k in _match_rows(Path(src.csv_path), rows, fc, src.root, src.files).items():
+                row_of_file[offset + i] = base + k
+        offset += len(src.files)
+    n_files = offset
+    where = ", ".join(str(src.csv_path) for src, _ in tables)
 
     names: list[str] = []
     cards: list[int] = []
     value_maps: dict[str, dict[int, int]] = {}
     columns: list[np.ndarray] = []
     notes: list[str] = []
-    for j, h in enumerate(header):
-        if j == fcol:
-            continue
+    for j, h in enumerate(attr_names):
         try:
-            values = [_parse_int(r[j]) for r in rows]
+            values = [_parse_int(r[j]) for r in all_rows]
         except ValueError:
             notes.append(f"column {h!r} is not integer; ignored")
             continue
@@ -229,7 +281,7 @@ def read_labels_csv(csv_path: Path, root: Path, files: Sequence[Path]) -> LabelT
             notes.append(f"column {h!r} has {len(codes)} distinct values (an identifier?); ignored")
             continue
         if not h or h in names:
-            notes.append(f"column {j + 1} has an empty or repeated name {h!r}; ignored")
+            notes.append(f"attribute column {j + 1} has an empty or repeated name {h!r}; ignored")
             continue
         vmap = {v: c for c, v in enumerate(codes)}
         coded = np.array([UNKNOWN if v is None or v not in vmap else vmap[v] for v in values], np.int64)
@@ -238,18 +290,18 @@ def read_labels_csv(csv_path: Path, root: Path, files: Sequence[Path]) -> LabelT
         value_maps[h] = vmap
         columns.append(coded)
     for n in notes:
-        log.info("labels CSV %s: %s", csv_path, n)
+        log.info("labels CSV %s: %s", where, n)
     if not names:
-        log.warning("labels CSV %s has no usable attribute column; the dataset is unlabelled", csv_path)
+        log.warning("labels CSV %s has no usable attribute column; the dataset is unlabelled", where)
         return None
-    labels = np.full((len(files), len(names)), UNKNOWN, np.int64)
+    labels = np.full((n_files, len(names)), UNKNOWN, np.int64)
     if row_of_file:
         idx = np.fromiter(row_of_file.keys(), np.int64)
-        src = np.fromiter(row_of_file.values(), np.int64)
-        labels[idx] = np.stack(columns, axis=1)[src]
-    if len(row_of_file) < len(files):
+        src_rows = np.fromiter(row_of_file.values(), np.int64)
+        labels[idx] = np.stack(columns, axis=1)[src_rows]
+    if len(row_of_file) < n_files:
         log.info("labels CSV %s: %d of %d image(s) have no row; their labels are unknown",
-                 csv_path, len(files) - len(row_of_file), len(files))
+                 where, n_files - len(row_of_file), n_files)
     return LabelTable(schema=AttributeSchema(tuple(names), tuple(cards)), labels=labels,
                       value_maps=value_maps, notes=tuple(notes), matched=len(row_of_file))
 
