@@ -31,7 +31,8 @@ from vae_core.cli_flags import add_config_flags, config_kwargs  # noqa: E402
 from vae_core.config import DataSpec, ModelConfig, TrainConfig  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.grid import make_grid  # noqa: E402
-from vae_core.latent import decode_latents, sample_prior  # noqa: E402
+from vae_core.latent import decode_latents  # noqa: E402
+from vae_core.sampling import sample_prior  # noqa: E402
 from vae_core.losses import elbo_terms  # noqa: E402
 from vae_core.metrics import evaluate_model  # noqa: E402
 from vae_core.model import ConvVAE  # noqa: E402
@@ -70,7 +71,7 @@ def run_ours(ds, cfg: ModelConfig, train: TrainConfig, out: Path):
     for ev in trainer.run():
         if isinstance(ev, DoneEvent):
             steps = ev.step
-    from vae_core.checkpoint import load_checkpoint
+    from vae_core.model import load_checkpoint
 
     return load_checkpoint(out).model, steps
 

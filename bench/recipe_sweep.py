@@ -92,7 +92,7 @@ def run_variant(name: str, ds: FaceDataset, steps: int, device: str = "auto") ->
     """Train variant ``name`` for its step-matched budget on ``ds``'s split and evaluate it; one result row."""
     import torch
 
-    from vae_core.checkpoint import load_checkpoint
+    from vae_core.model import load_checkpoint
     from vae_core.metrics import evaluate_model
     from vae_core.training import DoneEvent, Trainer
 

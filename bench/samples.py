@@ -25,7 +25,7 @@ from bench.common import machine  # noqa: E402
 from vae_core.analysis.classifier.store import load_or_train_classifier  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.explorer import Explorer  # noqa: E402
-from vae_core.sample_quality import frechet_distance, knn_precision_recall, sample_quality  # noqa: E402
+from vae_core.sampling.quality import frechet_distance, knn_precision_recall, sample_quality  # noqa: E402
 
 
 def bench(path: Path, n: int, seed: int) -> None:

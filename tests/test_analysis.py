@@ -15,7 +15,8 @@ from vae_core.analysis.classifier.store import analysis_dir
 from vae_core.analysis.disentanglement import Scorecard
 from vae_core.analysis.edit_fidelity import FidelityReport
 from vae_core.analysis.report import AnalysisConfig, compute_analysis, load_analysis, load_or_compute_analysis
-from vae_core.checkpoint import load_checkpoint, save_checkpoint
+from vae_core.checkpoint import save_checkpoint
+from vae_core.model import load_checkpoint
 from vae_core.config import DataSpec, ModelConfig, TrainConfig
 from vae_core.data.synthetic import synthetic_dataset
 from vae_core.errors import CheckpointError, ConfigError

@@ -129,7 +129,7 @@ def test_the_page_face_is_the_server_face(browser, app_url):
 def test_copy_latent_copies_the_face_the_page_shows_to_the_clipboard(browser, app_url):
     """The string is the page's latent (float16, as cvae1 stores it), in the text box and on the clipboard, and
     pasting it back shows the same face."""
-    from vae_core.latent import parse_latent
+    from vae_core.latent_string import parse_latent
 
     demo = ui_harness.running_app()[1]
     explorer = demo.cvae_context.registry.get(None)

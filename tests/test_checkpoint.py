@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae_core.checkpoint import CheckpointMeta, list_checkpoints, load_checkpoint, load_training_state, read_meta, save_checkpoint
+from vae_core.checkpoint import CheckpointMeta, list_checkpoints, load_training_state, read_meta, save_checkpoint
+from vae_core.model import load_checkpoint
 from vae_core.config import DEFAULT_CROP, DEFAULT_EPOCHS, DataSpec, ModelConfig, TrainConfig
 from vae_core.errors import CheckpointError, ConfigError
 from vae_core.migrations import upgrade_checkpoint_config

@@ -11,7 +11,7 @@ from PIL import Image
 
 from helpers import run_cli
 
-from vae_core.checkpoint import load_checkpoint
+from vae_core.model import load_checkpoint
 from vae_core.cli import data_spec, build_parser, subcommands, train_configs
 from vae_core.cli_flags import dest, flag_fields
 from vae_core.config import DataSpec, ModelConfig, TrainConfig

@@ -172,7 +172,7 @@ def test_an_analysis_cached_before_the_kind_existed_reads_as_plain():
 def test_the_default_kind_is_the_better_one_by_the_recorded_measurement():
     """docs/direction-fidelity.json is what bench/direction_fidelity.py measured on the shipped weights."""
     from bench.direction_fidelity import better_kind
-    from vae_core.checkpoint import load_checkpoint
+    from vae_core.model import load_checkpoint
 
     doc = json.loads(RECORD.read_text())
     assert set(doc["kinds"]) == set(DIRECTION_KINDS)

@@ -18,7 +18,8 @@ import torch
 from onnx import TensorProto, helper
 
 from helpers import ROOT, TINY_MODEL, blob_dataset, tiny_train
-from vae_core.checkpoint import CheckpointMeta, file_sha256, load_checkpoint, read_meta, save_checkpoint
+from vae_core.checkpoint import CheckpointMeta, file_sha256, read_meta, save_checkpoint
+from vae_core.model import load_checkpoint
 from vae_core.config import DataSpec, TrainConfig
 from vae_core.data.dataset import to_uint8
 from vae_core.errors import CheckpointError

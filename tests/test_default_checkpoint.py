@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import vae_core.data
-from vae_core.checkpoint import load_checkpoint
+from vae_core.model import load_checkpoint
 from vae_core.explorer import Explorer
-from vae_core.sampler import LatentSampler, sampler_path
+from vae_core.sampling import LatentSampler, sampler_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINTS = ROOT / "checkpoints"

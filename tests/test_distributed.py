@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae_core.checkpoint import load_checkpoint
+from vae_core.model import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 

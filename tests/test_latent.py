@@ -19,15 +19,14 @@ from vae_core.latent import (
     decode_latents,
     dims_by_kl,
     encode_images,
-    format_latent,
     kl_per_dim_stats,
     lerp,
-    parse_latent,
     pca_directions,
-    sample_prior,
     slerp,
 )
+from vae_core.latent_string import format_latent, parse_latent
 from vae_core.model import ConvVAE
+from vae_core.sampling import sample_prior
 
 CFG = ModelConfig(resolution=32, latent_dim=8, channels=(8, 16, 32))
 MODEL_ID = "0123abcd"

@@ -26,7 +26,7 @@ import torch
 from vae_core import latent as latent_ops
 from vae_core.data.dataset import to_uint8
 from vae_core.errors import LatentFormatError
-from vae_core.sampler import MAX_TEMPERATURE, LatentSampler
+from vae_core.sampling import MAX_TEMPERATURE, LatentSampler
 from vae_core.slider_layout import ATTR_RANGE, PCA_RANGE, RAW_RANGE, STEP, AttrSlot, RawSlot, SliderLayout, build_layout
 
 from vae_core.slider_layout import slider_value

@@ -43,7 +43,8 @@ import ui_harness
 from helpers import TINY_MODEL, blob_dataset, tiny_train
 from ui.common.state import SessionState
 from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW
-from vae_core.checkpoint import load_checkpoint, load_training_state
+from vae_core.checkpoint import load_training_state
+from vae_core.model import load_checkpoint
 from vae_core.data import center_crop_resize, load_image
 from vae_core.data.cartoonset import CARTOONSET_SCHEMA, parse_cartoonset_csv
 from vae_core.data.imagefolder import read_labels_csv
@@ -245,7 +246,7 @@ _SECTIONS = {"model": ["resolution", "latent_dim", "channels", "res_blocks", "no
 def small_checkpoint(tmp_path_factory) -> Path:
     from vae_core.checkpoint import CheckpointMeta, save_checkpoint
     from vae_core.config import DataSpec, ModelConfig, TrainConfig
-    from vae_core.model import ConvVAE
+    from vae_core.model import ConvVAE, load_checkpoint
 
     cfg = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8))
     return save_checkpoint(tmp_path_factory.mktemp("ck") / "ck", ConvVAE(cfg),
@@ -283,7 +284,7 @@ _DIE_DURING_SAVE = textwrap.dedent("""
     torch.set_num_threads(1)  # the driver forks: no thread pools
     import vae_core.checkpoint as ck
     from vae_core.config import DataSpec, ModelConfig
-    from vae_core.model import ConvVAE
+    from vae_core.model import ConvVAE, load_checkpoint
 
     cfg = ModelConfig(resolution=32, latent_dim=4, channels=(4, 8, 8))
     target = sys.argv[1]
@@ -298,7 +299,7 @@ _DIE_DURING_SAVE = textwrap.dedent("""
                            optimizer=torch.optim.AdamW(m.parameters()), train_state={"step": step})
 
     def loaded_step():
-        weights = ck.load_checkpoint(target).model.state_dict()["decoder.from_latent.weight"]
+        weights = load_checkpoint(target).model.state_dict()["decoder.from_latent.weight"]
         step = ck.load_training_state(target, None)["step"]
         return step if torch.equal(weights, models[step].state_dict()["decoder.from_latent.weight"]) else "mixed"
 

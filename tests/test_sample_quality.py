@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vae_core.sample_quality import frechet_distance, knn_precision_recall, nearest_ssim, sample_quality
+from vae_core.sampling.quality import frechet_distance, knn_precision_recall, nearest_ssim, sample_quality
 
 
 def test_frechet_distance_is_zero_for_one_set_and_grows_with_a_shift():

@@ -1,4 +1,4 @@
-"""The latent sampler (vae_core.sampler): selection on held-out codes, determinism, temperature, storage."""
+"""The latent sampler (vae_core.sampling): selection on held-out codes, determinism, temperature, storage."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vae_core.errors import CheckpointError
-from vae_core.sampler import LatentSampler, fit_latent_sampler
+from vae_core.sampling import LatentSampler, fit_latent_sampler
 
 
 def clustered_codes(n: int = 600, z: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

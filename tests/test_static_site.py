@@ -28,7 +28,7 @@ import pytest
 import ui_harness
 from helpers import ROOT, run_cli
 from vae_core.errors import LatentFormatError, WebRuntimeError
-from vae_core.latent import format_latent, parse_latent
+from vae_core.latent_string import format_latent, parse_latent
 from vae_core.web import static_site
 from vae_core.web.static_site import (MANIFEST, SiteExportError, build_manifest, check_destination, export_web,
                                       read_manifest, verify_site)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from helpers import TINY_MODEL, blob_dataset, tiny_train
-from vae_core.checkpoint import load_checkpoint
+from vae_core.model import load_checkpoint
 from vae_core.errors import ConfigError
 from vae_core.losses import bits_per_dim
 from vae_core.model import gaussian_log_norm_const

@@ -129,7 +129,7 @@ def test_temperature_has_one_range_in_the_ui_and_the_api():
     """The slider's range is the API's: beyond it the API refuses with the range, never clamps silently."""
     from ui.common.errors import UserInputError
     from ui.generate import latents
-    from vae_core.sampler import MAX_TEMPERATURE
+    from vae_core.sampling import MAX_TEMPERATURE
 
     assert latents.check_temperature(MAX_TEMPERATURE) == MAX_TEMPERATURE
     for bad in (MAX_TEMPERATURE + 0.01, 1_000_000, -0.1):

@@ -27,7 +27,7 @@ from .version import __version__
 #: public name -> the module that defines it
 _WHERE = {
     "ConvVAE": "model", "Posterior": "model",
-    "load_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
+    "load_checkpoint": "model", "save_checkpoint": "checkpoint",
     "Explorer": "explorer",
     "Trainer": "training",
     "ModelConfig": "config", "TrainConfig": "config", "DataSpec": "config",
@@ -38,7 +38,8 @@ _WHERE = {
 __all__ = ["__version__", *_WHERE]
 
 if TYPE_CHECKING:
-    from .checkpoint import load_checkpoint, save_checkpoint
+    from .checkpoint import save_checkpoint
+    from .model import load_checkpoint
     from .config import DataSpec, ModelConfig, TrainConfig
     from .data import load_dataset
     from .errors import VaeCoreError

@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from safetensors import SafetensorError
@@ -31,7 +31,6 @@ from .config import DataSpec, ModelConfig, TrainConfig
 from .errors import CheckpointError, ConfigError
 from .file_hash import file_sha256  # noqa: F401 - part of this module's API (the weights' identity)
 from .migrations import upgrade_checkpoint_config
-from .model import ConvVAE
 from .version import CHECKPOINT_FORMAT, __version__
 
 log = logging.getLogger(__name__)
@@ -116,7 +115,8 @@ class CheckpointMeta:
 class LoadedCheckpoint:
     """A model ready for inference (eval mode, no grad) with its metadata and a stable identity."""
 
-    model: ConvVAE
+    #: a ConvVAE for checkpoints of this package (the class :func:`read_checkpoint` was given)
+    model: torch.nn.Module
     meta: CheckpointMeta
     path: Path
 
@@ -314,8 +314,14 @@ def load_tensors(file: Path) -> dict[str, torch.Tensor]:
         ) from None
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", verify_hash: bool = True) -> LoadedCheckpoint:
-    """Load a checkpoint for inference. Never unpickles; every failure is a :class:`CheckpointError`."""
+def read_checkpoint(path: str | Path, model_cls: Callable[[ModelConfig], torch.nn.Module],
+                    device: str | torch.device = "cpu", verify_hash: bool = True) -> LoadedCheckpoint:
+    """Load a checkpoint for inference as a ``model_cls``. Never unpickles; every failure is a
+    :class:`CheckpointError`.
+
+    Why the class is passed in: this module is the file format, which the model module saves through, so it
+    must not import the model (diffusers' ``ModelMixin.from_pretrained`` hands over ``cls`` the same way).
+    :func:`vae_core.model.load_checkpoint` is the call with :class:`~vae_core.model.ConvVAE`."""
     path = Path(path)
     meta = read_meta(path)
     weights = path / WEIGHTS
@@ -324,7 +330,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu", verify
             f"{weights} does not match the sha256 recorded in {CONFIG}; the checkpoint was modified or is corrupt"
         )
     state = load_tensors(weights)
-    model = ConvVAE(meta.model)
+    model = model_cls(meta.model)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))

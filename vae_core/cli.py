@@ -351,7 +351,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from .checkpoint import load_checkpoint
+    from .model import load_checkpoint
 
     return load_checkpoint(args.checkpoint)
 
@@ -404,7 +404,7 @@ def cmd_beta_sweep(args: argparse.Namespace) -> int:
 
     import torch
 
-    from .checkpoint import load_checkpoint
+    from .model import load_checkpoint
     from .data import load_dataset
     from .analysis.sweep import format_sweep_table, measure_point, plot_sweep_png
     from .training import Trainer, resolve_device
@@ -500,10 +500,12 @@ def cmd_publish(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from .checkpoint import load_checkpoint, save_checkpoint
+    from .checkpoint import save_checkpoint
+    from .model import load_checkpoint
     from .data import load_dataset
     from .errors import DatasetError
-    from .latent import decode_latents, encode_images, sample_prior
+    from .latent import decode_latents, encode_images
+    from .sampling import sample_prior
     from .web.decoder_export import ensure_decoder
 
     src = load_checkpoint(args.checkpoint)
@@ -556,8 +558,8 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 def cmd_export_decoder(args: argparse.Namespace) -> int:
     import time
 
-    from .checkpoint import load_checkpoint
-    from .latent import sample_prior
+    from .model import load_checkpoint
+    from .sampling import sample_prior
     from .web.decoder_export import compare_with_torch, decoder_path, ensure_decoder
 
     started = time.perf_counter()

@@ -28,13 +28,14 @@ from . import projection as proj_ops
 from .projection import DEFAULT_MAX_POINTS, UMAP_MIN_DIST, UMAP_NEIGHBORS
 from .atomic import atomic_write
 from .attribute_values import ValueSwatch
-from .checkpoint import LoadedCheckpoint, load_checkpoint
+from .checkpoint import LoadedCheckpoint
+from .model import load_checkpoint
 from .data.schema import AttributeSchema
 from .errors import CheckpointError, DatasetError
 from .hub import resolve_checkpoint
 from .metrics import psnr as psnr_metric
 from .metrics import ssim as ssim_metric
-from .sampler import LatentSampler, fit_checkpoint_sampler, sampler_path
+from .sampling import LatentSampler, fit_checkpoint_sampler, sampler_path, sample_prior
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ class Explorer:
         checkpoint has no sampler, from N(0, T²I)."""
         sampler = None if prior else self.sampler
         if sampler is None:
-            return latent_ops.sample_prior(self.latent_dim, n, seed=seed, temperature=temperature)
+            return sample_prior(self.latent_dim, n, seed=seed, temperature=temperature)
         return sampler.sample(n, seed=seed, temperature=temperature)
 
     def fit_sampler(self, progress: bool = False, seed: int = 0) -> LatentSampler:

@@ -12,14 +12,14 @@ and then over channels.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .inference import eval_mode, model_device
 from .data.dataset import FaceDataset
 from .losses import bits_per_dim, elbo_terms
 from .model import ConvVAE
@@ -126,23 +126,6 @@ class EvalReport:
         return asdict(self)
 
 
-def model_device(model: torch.nn.Module) -> torch.device:
-    """Device of the model's first parameter (CPU for a parameterless module)."""
-    p = next(model.parameters(), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
-@contextmanager
-def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
-    """Put ``model`` in eval mode (batch norm uses running statistics) and restore its mode afterwards."""
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
 def evaluate_model(model: ConvVAE, dataset: FaceDataset, idx: np.ndarray | list[int], batch_size: int = 256,
                    seed: int = 0) -> EvalReport:
     """Evaluate ``model`` on ``dataset.images[idx]`` in batches under eval mode and inference mode.
@@ -198,5 +181,5 @@ def evaluate_model(model: ConvVAE, dataset: FaceDataset, idx: np.ndarray | list[
     )
 
 
-__all__ = ["ACTIVE_UNIT_THRESHOLD", "EvalReport", "eval_mode", "evaluate_model", "model_device", "mse", "psnr",
+__all__ = ["ACTIVE_UNIT_THRESHOLD", "EvalReport", "evaluate_model", "mse", "psnr",
            "ssim"]

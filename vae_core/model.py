@@ -10,15 +10,13 @@ import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
+from .checkpoint import CheckpointMeta, LoadedCheckpoint, current_command, read_checkpoint, save_checkpoint
 from .config import DataSpec, ModelConfig
-
-if TYPE_CHECKING:
-    from .checkpoint import CheckpointMeta
 
 
 @dataclass
@@ -143,7 +141,6 @@ class ConvVAE(nn.Module):
         """A checkpoint folder or a Hugging Face Hub repo id (``owner/name``, fetched into the Hub cache) →
         the model, in eval mode with gradients off (call ``.train()`` and ``requires_grad_(True)`` to
         fine-tune). Every failure is a :class:`~vae_core.errors.CheckpointError` that says what to fix."""
-        from .checkpoint import load_checkpoint
         from .hub import resolve_checkpoint
 
         loaded = load_checkpoint(resolve_checkpoint(path_or_repo_id, revision=revision), device=device)
@@ -159,8 +156,6 @@ class ConvVAE(nn.Module):
         from :meth:`from_pretrained` keeps its own, a new one must be told. ``half`` stores float16 weights
         (half the size; measure the change first, as ``python -m vae_core publish`` does).
         """
-        from .checkpoint import CheckpointMeta, current_command, save_checkpoint
-
         known = self.pretrained_meta
         if data is None and known is None:
             raise ValueError("save_pretrained(data=DataSpec(...)) is needed for a model that was not loaded "
@@ -199,3 +194,10 @@ class ConvVAE(nn.Module):
 def gaussian_log_norm_const(cfg: ModelConfig) -> float:
     """D·log(σ√(2π)): the constant part of -log N(x; x̂, σ²I) per image, in nats."""
     return cfg.data_dim * (math.log(cfg.obs_std) + 0.5 * math.log(2 * math.pi))
+
+
+def load_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu",
+                    verify_hash: bool = True) -> LoadedCheckpoint:
+    """A checkpoint folder → its :class:`ConvVAE` (eval mode, no gradients) with its metadata and path.
+    Never unpickles; every failure is a :class:`~vae_core.errors.CheckpointError` that says what to fix."""
+    return read_checkpoint(Path(path), ConvVAE, device=device, verify_hash=verify_hash)

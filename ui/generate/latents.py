@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from vae_core import latent as latent_ops
 from vae_core.errors import LatentFormatError
-from vae_core.sampler import MAX_TEMPERATURE
+from vae_core.latent_string import format_latent, parse_latent
+from vae_core.sampling import MAX_TEMPERATURE
 
 from ..common import validate
 from ..common.errors import UserInputError
@@ -31,7 +31,7 @@ def check_seed(seed: Any) -> int:
 
 
 def check_temperature(t: Any) -> float:
-    """The UI slider and the API accept the same range (vae_core.sampler.MAX_TEMPERATURE); outside it: refused."""
+    """The UI slider and the API accept the same range (vae_core.sampling.MAX_TEMPERATURE); outside it: refused."""
     return validate.number(t, "the temperature", 0.0, MAX_TEMPERATURE)
 
 
@@ -84,11 +84,11 @@ def sampler_note(explorer, sampler: Any = SAMPLERS[0]) -> str:
 
 def copy_latent(explorer, z: np.ndarray) -> str:
     """The shareable ``cvae1:<model id>:<data>`` string of z."""
-    return latent_ops.format_latent(z, explorer.model_id)
+    return format_latent(z, explorer.model_id)
 
 
 def paste_latent(explorer, text: Any) -> np.ndarray:
     """Parse a pasted latent (a cvae1 string of this model, or Z numbers); LatentFormatError if unusable."""
     if text is None or text == "":
         raise LatentFormatError("paste a latent string first")
-    return latent_ops.parse_latent(validate.text(text, "the latent string"), explorer.latent_dim, explorer.model_id)
+    return parse_latent(validate.text(text, "the latent string"), explorer.latent_dim, explorer.model_id)

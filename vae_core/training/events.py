@@ -123,6 +123,18 @@ class DoneEvent(_Event):
 
 
 @dataclass
+class PhaseEvent(_Event):
+    """Work between steps is starting that a person would otherwise wait through in silence (seconds to
+    a minute on a CPU): ``name`` is ``evaluate`` (the held-out faces), ``save`` (a checkpoint),
+    ``sampler`` (fitting the random-face sampler) or ``decoder`` (the ONNX export). The next event says
+    it ended."""
+
+    kind: ClassVar[str] = "phase"
+    name: str
+    step: int
+
+
+@dataclass
 class ErrorEvent(_Event):
     """Training stopped because of a fault; ``checkpoint`` is the last good one (or None)."""
 
@@ -132,4 +144,4 @@ class ErrorEvent(_Event):
     checkpoint: str | None
 
 
-TrainEvent = Union[StartEvent, StepEvent, EvalEvent, ImagesEvent, CheckpointEvent, DoneEvent, ErrorEvent]
+TrainEvent = Union[StartEvent, StepEvent, EvalEvent, ImagesEvent, CheckpointEvent, PhaseEvent, DoneEvent, ErrorEvent]

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
-from ..checkpoint import (TRAIN_STATE, CheckpointMeta, current_command, load_checkpoint, load_training_state, read_meta,
-                          save_checkpoint)
+from ..checkpoint import TRAIN_STATE, CheckpointMeta, current_command, load_training_state, read_meta, save_checkpoint
+from ..model import load_checkpoint
 from ..config import ModelConfig, TrainConfig
 from ..data.dataset import FaceDataset, to_uint8
 from ..errors import ConfigError, TrainingError
@@ -39,12 +39,13 @@ from ..losses import bits_per_dim, elbo_terms
 from ..latent import encode_images
 from ..grid import make_grid
 from ..metrics import ssim
-from ..sampler import fit_checkpoint_sampler, quick_sampler
+from ..sampling import fit_checkpoint_sampler, quick_sampler
 from ..model import ConvVAE
 from .augment import augment
 from .device import resolve_device, resolve_precision
 from .distributed import DistContext, all_reduce_mean, barrier, broadcast_flag, init_distributed, shutdown
-from .events import CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent, TrainEvent
+from .events import (CheckpointEvent, DoneEvent, ErrorEvent, EvalEvent, ImagesEvent, PhaseEvent, StartEvent, StepEvent,
+                     TrainEvent)
 
 log = logging.getLogger(__name__)
 
@@ -424,6 +425,7 @@ class Trainer:
         else:  # keep evaluation under ~5% of the time: short epochs (small sets) evaluate less often
             due = time.perf_counter() - loop.last_eval >= 20 * loop.eval_cost
         if ctx.is_main and (due or finishing):
+            yield PhaseEvent(name="evaluate", step=state.step)
             t_eval = time.perf_counter()
             ev = self._evaluate(run.model, run.val_idx, state, train_means, beta_at(state.step, cfg))
             if not math.isfinite(ev.val_loss):
@@ -437,6 +439,7 @@ class Trainer:
             loop.last_eval = time.perf_counter()
             loop.eval_cost = loop.last_eval - t_eval
         if ctx.is_main and cfg.checkpoint_every_epoch and not finishing:
+            yield PhaseEvent(name="save", step=state.step)
             path = self._save(run.model, run.optimizer, run.generator, state, metrics=None, resumable=True)
             yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
         barrier(ctx)
@@ -446,13 +449,17 @@ class Trainer:
         """Final metrics on the held-out split, the final checkpoint and its latent sampler."""
         state = run.state
         if run.ctx.is_main:
+            yield PhaseEvent(name="evaluate", step=state.step)
             metrics = self._final_metrics(run.model, run.val_idx)
             metrics.update({"steps": state.step, "epochs": state.epoch, "seconds": time.perf_counter() - t_start,
                             "cancelled": loop.cancelled, "time_budget_reached": loop.timed_out})
+            yield PhaseEvent(name="save", step=state.step)
             path = self._save(run.model, run.optimizer, run.generator, state, metrics=metrics,
                               resumable=self.keep_training_state or loop.cancelled)
+            yield PhaseEvent(name="sampler", step=state.step)
             self._fit_sampler(run.model, run.train_idx, path)
             if self.train_config.export_decoder:
+                yield PhaseEvent(name="decoder", step=state.step)
                 self._export_decoder(path)
             yield CheckpointEvent(step=state.step, epoch=state.epoch, path=str(path))
             yield DoneEvent(step=state.step, epoch=state.epoch, path=str(path), metrics=metrics,

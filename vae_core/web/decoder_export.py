@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from ..atomic import atomic_write_bytes
-from ..checkpoint import WEIGHTS, file_sha256, load_checkpoint, read_meta
+from ..checkpoint import WEIGHTS, file_sha256, read_meta
+from ..model import load_checkpoint
 from ..errors import CheckpointError
 from ..model import ConvVAE
 

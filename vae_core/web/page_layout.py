@@ -1,7 +1,7 @@
 """A checkpoint's slider layout and random-face sampler as one JSON document for the page.
 
 The page composes latents exactly as :meth:`vae_core.slider_layout.SliderLayout.compose` does and draws random
-faces from the same fitted mixture as :class:`vae_core.sampler.LatentSampler`, so it needs their numbers. Large
+faces from the same fitted mixture as :class:`vae_core.sampling.LatentSampler`, so it needs their numbers. Large
 arrays travel as base64 of little-endian float32 (``{"shape": [...], "f32": "..."}``): a full-covariance
 mixture is ~330 k numbers, 1.3 MB as float32 against ~4 MB as JSON text, and it parses into a Float32Array
 without a number parser in the loop.
@@ -43,7 +43,7 @@ def default_target(slot: AttrSlot) -> int | None:
 
 def page_layout(layout: SliderLayout, sampler=None, *, resolution: int, title: str = "",
                 synthetic: bool = False) -> dict[str, Any]:
-    """The JSON document of ``layout`` (and ``sampler``, a :class:`~vae_core.sampler.LatentSampler` or None for
+    """The JSON document of ``layout`` (and ``sampler``, a :class:`~vae_core.sampling.LatentSampler` or None for
     the N(0, I) prior). ``raw[i]``, ``pca`` rows and ``attrs[k]`` are the app's slider slots, in order."""
     sampler_doc = None
     if sampler is not None:

@@ -17,7 +17,7 @@ from ...config import DataSpec
 from ...data.dataset import to_tensor
 from ...data.schema import AttributeSchema
 from ...errors import ConfigError, DatasetError
-from ...metrics import eval_mode
+from ...inference import eval_mode
 from .accuracy import ClassifierReport
 from .config import ClassifierConfig
 

@@ -1,4 +1,4 @@
-// Random faces in the page: a draw from the checkpoint's fitted Gaussian mixture (vae_core/sampler.py
+// Random faces in the page: a draw from the checkpoint's fitted Gaussian mixture (vae_core/sampling/mixture.py
 // LatentSampler.sample), or from the N(0, T²·I) prior where the checkpoint has none.
 //
 // Why: "Random face" on the static page has no server. Given the same component draw u and the same standard
@@ -7,7 +7,7 @@
 // PCG64: a seed gives the same face on every visit of the page, not the server's face for that seed.
 //
 // Exports:
-//   MAX_TEMPERATURE = 2  (vae_core.sampler.MAX_TEMPERATURE; a test keeps them equal)
+//   MAX_TEMPERATURE = 2  (vae_core.sampling.MAX_TEMPERATURE; a test keeps them equal)
 //   checkTemperature(t) -> number       t must be a finite number in [0, 3] (ui/generate/latents.py
 //                                       check_temperature); throws Error with the same message otherwise
 //   createRng(seed) -> {uniform() in [0, 1), normal() ~ N(0, 1), uint32()}

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from .data.dataset import to_tensor
-from .metrics import ssim
+from ..data.dataset import to_tensor
+from ..metrics import ssim
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

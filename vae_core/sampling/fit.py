@@ -1,0 +1,129 @@
+"""Fitting the latent density: candidate mixtures fitted to the training codes, chosen on held-out codes.
+
+Why on held-out codes: the density that explains codes it did not see wins, not the one that memorises the
+training set (a full covariance per component on a few hundred codes in 256 dims would).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .mixture import SAMPLER_FILE, CovarianceType, LatentSampler
+
+log = logging.getLogger(__name__)
+
+#: (components, covariance type, variance floor) tried. A candidate needs ≥ ``MIN_POINTS_PER_COMPONENT`` fitting
+#: points per component (fewer cannot pin a component down; held-out likelihood would reject it anyway, at a
+#: cost). Why a floor for full covariances: with a few hundred codes per component in 256 dims a full
+#: covariance is nearly singular and the mixture memorises; a floor of 0.1 (in units of the codes, whose
+#: spread is ~1 per dim) lets several components generalise. On the shipped real-face model's codes: one
+#: full Gaussian −206 nats/code held out, five with floor 1e-4 −3,836, five with floor 0.1 −187.
+CANDIDATES: tuple[tuple[int, CovarianceType, float], ...] = (
+    *((k, "diag", 1e-4) for k in (1, 5, 10, 20, 30)),
+    *((k, "full", reg) for k in (1, 5, 10, 20) for reg in (1e-4, 1e-2, 1e-1)),
+)
+MIN_POINTS_PER_COMPONENT = 8
+#: Largest mixture considered, in stored numbers (float32): 1M = 4 MB, so a shipped checkpoint's sampler stays
+#: well under the 10 MB a Hugging Face Space takes without Git LFS (15 full 256×256 covariances fit), and the
+#: selection stays a matter of seconds to a few minutes on a CPU.
+MAX_PARAMETERS = 1_000_000
+#: The smallest variance floor (sklearn's reg_covar): keeps components of a few points positive definite.
+REG_COVAR = 1e-4
+
+
+def _from_sklearn(gm, covariance_type: CovarianceType, info: dict[str, Any]) -> LatentSampler:
+    if covariance_type == "diag":
+        scales = np.sqrt(gm.covariances_)
+    else:
+        scales = np.linalg.cholesky(gm.covariances_)
+    # Rounded to the float32 the file stores, so the sampler in memory draws exactly the faces the saved one will.
+    f32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731
+    return LatentSampler(weights=gm.weights_ / gm.weights_.sum(), means=f32(gm.means_), scales=f32(scales),
+                         covariance_type=covariance_type, info=info)
+
+
+def _fit(mu: np.ndarray, k: int, covariance_type: CovarianceType, seed: int, reg: float = REG_COVAR):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    with warnings.catch_warnings():
+        # Codes of a barely trained model can coincide (fewer distinct points than components) and EM may
+        # stop at max_iter: the mixture is still a valid density, and held-out likelihood judges it.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return GaussianMixture(n_components=k, covariance_type=covariance_type, reg_covar=reg, max_iter=100,
+                               random_state=seed, init_params="kmeans").fit(mu)
+
+
+def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
+                       candidates: Sequence[tuple] = CANDIDATES) -> LatentSampler:
+    """Choose a mixture on held-out codes, then refit the winner on all of ``mu`` [N, Z].
+
+    Each candidate (components, covariance type[, variance floor]) is fitted on a random
+    (1 − ``heldout_fraction``) of the codes and scored by the mean log-likelihood of the rest; the best one
+    is refitted on everything.
+    """
+    mu = np.asarray(mu, np.float64)
+    if mu.ndim != 2 or len(mu) < 4 or not np.all(np.isfinite(mu)):
+        raise ValueError(f"need at least 4 finite latent codes [N, Z] to fit a sampler, got shape {mu.shape}")
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(mu))
+    n_held = max(1, int(round(len(mu) * heldout_fraction)))
+    held, fit = mu[order[:n_held]], mu[order[n_held:]]
+    scores: list[dict[str, Any]] = []
+    z = mu.shape[1]
+    for cand in candidates:
+        k, cov, reg = (*cand, REG_COVAR)[:3]
+        if len(fit) < k * MIN_POINTS_PER_COMPONENT and k > 1:
+            continue
+        if k * z * (z if cov == "full" else 1) > MAX_PARAMETERS:
+            continue
+        try:
+            gm = _fit(fit, k, cov, seed, reg)
+        except (ValueError, np.linalg.LinAlgError) as e:  # a degenerate fit: not a candidate
+            log.info("sampler candidate %d %s %g failed: %s", k, cov, reg, e)
+            continue
+        scores.append({"components": k, "covariance_type": cov, "variance_floor": reg,
+                       "heldout_loglik": float(gm.score(held))})
+    if not scores:
+        raise ValueError("no mixture could be fitted to these latent codes")
+    best = max(scores, key=lambda s: s["heldout_loglik"])
+    k, cov, reg = best["components"], best["covariance_type"], best["variance_floor"]
+    gm = _fit(mu, k, cov, seed, reg)
+    info = {"n_fit": int(len(fit)), "n_heldout": int(n_held), "n_final": int(len(mu)), "seed": seed,
+            "chosen": best, "candidates": scores,
+            "criterion": "mean held-out log-likelihood, nats per code"}
+    return _from_sklearn(gm, cov, info)
+
+
+def quick_sampler(mu: np.ndarray, seed: int = 0, max_components: int = 10) -> LatentSampler:
+    """A diagonal mixture without selection, for the progress grids of a run in flight (cheap: one fit)."""
+    mu = np.asarray(mu, np.float64)
+    k = max(1, min(max_components, len(mu) // (2 * MIN_POINTS_PER_COMPONENT)))
+    return _from_sklearn(_fit(mu, k, "diag", seed), "diag", {"n_final": int(len(mu)), "quick": True})
+
+
+def sampler_path(checkpoint_dir: str | Path) -> Path:
+    """Where a checkpoint keeps its sampler: beside its other weight-derived caches, which a checkpoint
+    rewritten with new weights drops (so a stale sampler cannot outlive its model)."""
+    return Path(checkpoint_dir) / "projections" / SAMPLER_FILE
+
+
+def fit_checkpoint_sampler(model, images: np.ndarray, checkpoint_dir: str | Path, weights_sha256: str,
+                           seed: int = 0, max_codes: int = 5_000) -> LatentSampler:
+    """Encode training images (uint8 [N, R, R, 3]; at most ``max_codes``), fit, select and save the sampler."""
+    from ..latent import encode_images
+
+    if len(images) > max_codes:
+        images = images[np.sort(np.random.default_rng(seed).permutation(len(images))[:max_codes])]
+    mu, _ = encode_images(model, images)
+    sampler = fit_latent_sampler(mu, seed=seed)
+    sampler.save(sampler_path(checkpoint_dir), weights_sha256=weights_sha256)
+    log.info("fitted the latent sampler of %s: %s", checkpoint_dir, sampler.describe())
+    return sampler
