@@ -22,13 +22,13 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # run as a file: the repository's bench.harness (Chromium, the free port, the waits)
 
-import ui_harness  # noqa: E402
+from bench import harness  # noqa: E402
 
 
 def launch(runs: Path) -> tuple[subprocess.Popen, str]:
-    port = ui_harness.free_port()
+    port = harness.free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
            "CVAE_RUNS_DIR": str(runs), "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env)
@@ -65,11 +65,11 @@ def main() -> None:
         proc, url = launch(Path(tmp) / "runs")
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
+                browser = pw.chromium.launch(executable_path=harness.CHROMIUM, args=harness.ARGS)
                 # The first screen as a visitor meets it, at a laptop's size: the random face it opens on.
                 first = browser.new_page(viewport={"width": 1280, "height": 720})
                 first.goto(url)
-                ui_harness.wait_for_first_face(first, 60_000)
+                harness.wait_for_first_face(first, 60_000)
                 first.wait_for_function("['page', 'server'].includes(document.body.dataset.cvaeDecoder)",
                                         timeout=60_000)
                 shoot(first, out, "generate-1280x720")
@@ -77,12 +77,12 @@ def main() -> None:
 
                 page = browser.new_page(viewport={"width": 1400, "height": 900})
                 page.goto(url)
-                ui_harness.wait_for_first_face(page, 60_000)
+                harness.wait_for_first_face(page, 60_000)
                 page.wait_for_function("['page', 'server'].includes(document.body.dataset.cvaeDecoder)",
                                        timeout=60_000)
                 # named controls, decoded in the page: glasses on, then the first PCA direction
-                page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_attr_strength_1", "1.2"])
-                page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, ["gen_pca_0", "0.8"])
+                page.evaluate(harness.SLIDER_ROUND_TRIP_JS, ["gen_attr_strength_1", "1.2"])
+                page.evaluate(harness.SLIDER_ROUND_TRIP_JS, ["gen_pca_0", "0.8"])
                 shoot(page, out, "generate")
 
                 page.get_by_role("tab", name="Reconstruct").click()

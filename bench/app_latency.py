@@ -1,6 +1,6 @@
 """The running app, measured from outside: cold start, slider round trip in a real browser, concurrency.
 
-    python bench/app_latency.py [--clients 8] [--calls 50] [--moves 60]
+    python -m bench.app_latency [--clients 8] [--calls 50] [--moves 60]
 
 Starts ``python app.py`` on the shipped default checkpoint in a fresh process and prints:
 
@@ -25,18 +25,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.common import machine, pct, run_concurrently
+from bench.harness import ARGS, CHROMIUM, SLIDER_ROUND_TRIP_JS, free_port, wait_for_first_face
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-from bench.common import machine, pct, run_concurrently  # noqa: E402
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(port: int) -> tuple[subprocess.Popen, float, str]:
@@ -65,25 +57,23 @@ def browser_round_trip(url: str, moves: int) -> dict[str, list[float]]:
     (which also updates the edit-fidelity line, a second event on each move)."""
     from playwright.sync_api import sync_playwright
 
-    import ui_harness
-
     out: dict[str, list[float]] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
-        ui_harness.wait_for_first_face(page, 60_000)
+        wait_for_first_face(page, 60_000)
         for kind, sliders in (("latent", ["gen_raw_0", "gen_raw_1", "gen_raw_2"]), ("attribute", ["gen_attr_strength_0"])):
             if kind == "attribute":
                 page.get_by_text("Attributes (mean-difference").click()
                 page.wait_for_selector("#gen_attr_strength_0 input[type=range]")
             lo, hi = (-2.5, 2.5) if kind == "latent" else (-1.5, 1.5)
             for _ in range(3):  # warm-up: first requests set up the queue connection
-                page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [sliders[0], "0.5"])
+                page.evaluate(SLIDER_ROUND_TRIP_JS, [sliders[0], "0.5"])
             times = []
             for i in range(moves):
                 value = f"{lo + (hi - lo) * i / max(1, moves - 1) + 0.013:.3f}"
-                times.append(page.evaluate(ui_harness.SLIDER_ROUND_TRIP_JS, [sliders[i % len(sliders)], value]))
+                times.append(page.evaluate(SLIDER_ROUND_TRIP_JS, [sliders[i % len(sliders)], value]))
                 page.wait_for_timeout(40)  # a human drag sends ~20 events/s at most
             out[kind] = times
         # The latent map: the tab's click → its points painted (the shipped map is cached: no fit).

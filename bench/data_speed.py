@@ -1,6 +1,6 @@
 """Data pipeline figures.
 
-    python bench/data_speed.py
+    python -m bench.data_speed
 
 Prints: synthetic generation of 10k faces at 64×64; the real-format cache build per 1k images (500×500
 RGBA `cs*.png` + CSV files fabricated in the official layout, cropped 0.7 and resized to 64); and the peak
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import machine
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine  # noqa: E402
 
 RSS_SNIPPET = """
 import resource, sys, numpy as np, tempfile

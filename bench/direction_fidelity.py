@@ -1,6 +1,6 @@
 """Plain vs conditional attribute directions, judged by edit fidelity on the shipped checkpoints.
 
-    python bench/direction_fidelity.py [--checkpoints checkpoints/default checkpoints/synthetic]
+    python -m bench.direction_fidelity [--checkpoints checkpoints/default checkpoints/synthetic]
         [--strengths 1 2] [--seeds 0 1 2] [--faces-per-value 128] [--json docs/direction-fidelity.json]
     # ~12 min on 2 cores
 
@@ -21,25 +21,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.common import machine
+from vae_core.analysis.classifier.store import analysis_dir, load_classifier
+from vae_core.analysis.edit_fidelity import FidelityReport, fidelity_report
+from vae_core.atomic import atomic_write_bytes
+from vae_core.errors import VaeCoreError
+from vae_core.explorer import Explorer
+from vae_core.latent import DIRECTION_KINDS
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine  # noqa: E402
-from vae_core.analysis.classifier.store import analysis_dir, load_classifier  # noqa: E402
-from vae_core.analysis.edit_fidelity import FidelityReport, fidelity_report  # noqa: E402
-from vae_core.atomic import atomic_write_bytes  # noqa: E402
-from vae_core.errors import VaeCoreError  # noqa: E402
-from vae_core.explorer import Explorer  # noqa: E402
-from vae_core.latent import DIRECTION_KINDS  # noqa: E402
 
 CHECKPOINTS = ("checkpoints/default", "checkpoints/synthetic")
-COMMAND = "python bench/direction_fidelity.py --json docs/direction-fidelity.json"
+COMMAND = "python -m bench.direction_fidelity --json docs/direction-fidelity.json"
 #: The kind that stays the default unless the other is measurably better: the simpler one, already shipped.
 INCUMBENT = "plain"
 

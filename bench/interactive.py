@@ -1,6 +1,6 @@
 """Interactive paths of the explorer, measured on the shipped default checkpoint.
 
-    python bench/interactive.py [--checkpoint checkpoints/default]
+    python -m bench.interactive [--checkpoint checkpoints/default]
 
 Prints: decode of one face (p50/p95 ms), opening the map from the cache, placing one new point on the
 map, and a fresh UMAP of 10k latents cold (new process, numba JIT included) and warm (same process).
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.common import machine, pct
+from vae_core.explorer import Explorer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine, pct  # noqa: E402
-from vae_core.explorer import Explorer  # noqa: E402
 
 UMAP_SNIPPET = """
 import time, numpy as np

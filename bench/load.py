@@ -1,6 +1,6 @@
 """Load test of the running app: many concurrent sessions, no errors, bounded latency, stable memory.
 
-    python bench/load.py [--clients 20] [--calls 50] [--rounds 4] [--checkpoint checkpoints/default]
+    python -m bench.load [--clients 20] [--calls 50] [--rounds 4] [--checkpoint checkpoints/default]
 
 Starts ``python app.py`` (the shipped default checkpoint unless ``--checkpoint``) on a free port and
 runs ``--rounds`` rounds. In each round ``--clients`` fresh gradio_client sessions start together; each
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import machine, pct, run_concurrently
+from bench.harness import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine, pct, run_concurrently  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:

@@ -1,6 +1,6 @@
 """The Generate tab decoded in the visitor's browser, measured from outside: slider latency, first load, server CPU.
 
-    python bench/page_latency.py [--moves 200] [--load 20] [--skip-load] [--port 0]
+    python -m bench.page_latency [--moves 200] [--load 20] [--skip-load] [--port 0]
 
 Starts ``python app.py`` on the shipped default checkpoint under ``nice -n 19`` (a visitor's browser runs on
 the visitor's own machine: the server's work must not be mistaken for the browser's), drives headless Chromium
@@ -41,9 +41,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.harness import ARGS, CHROMIUM, SLIDER_ROUND_TRIP_JS, free_port, wait_for_first_face
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 #: The whole run gives up (and cleans up) after this long, rather than hang.
 RUN_TIMEOUT_S = 45 * 60
@@ -82,7 +82,7 @@ FIND_SLIDERS_JS = """(prefix) => Array.from(document.querySelectorAll(`[id^="${p
                          value: Number(r.value)}; })"""
 
 #: Runs the moves [[slider, value], ...] one after another in the page (the round trip of
-#: tests/ui_harness.SLIDER_ROUND_TRIP_JS each, a pause between): no Python round trip per move to add noise.
+#: bench.harness.SLIDER_ROUND_TRIP_JS each, a pause between): no Python round trip per move to add noise.
 #: Gives up after 3 moves in a row that showed no new face (each waits at most 5 s).
 MOVES_JS = """async ([moves, pause]) => {
   const roundTrip = %s;
@@ -147,14 +147,6 @@ def fidelity_fn_index(url: str) -> int | None:
                     if any(t[0] in ids and t[1] == "click" for t in d["targets"]))
     except (OSError, ValueError, KeyError, StopIteration):
         return None
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -254,7 +246,7 @@ class Load:
 
     def __init__(self, url: str, sessions: int) -> None:
         self.sessions = sessions
-        self.proc = subprocess.Popen(["nice", "-n", "19", sys.executable, str(Path(__file__).resolve()),
+        self.proc = subprocess.Popen(["nice", "-n", "19", sys.executable, "-m", "bench.page_latency",
                                       "--load-worker", url, str(sessions)],
                                      cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True)
@@ -336,9 +328,7 @@ class Requests:
 
 
 def launch_browser(p):
-    import ui_harness
-
-    return p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
 
 
 def new_page(browser, requests: Requests | None = None):
@@ -384,11 +374,9 @@ def first_load(browser, url: str) -> dict:
 
 def open_generate(browser, url: str, requests: Requests):
     """The app's page with the decoder ready and every kind's accordion open; (page, sliders by kind)."""
-    import ui_harness
-
     page = new_page(browser, requests)
     page.goto(url)
-    ui_harness.wait_for_first_face(page, 60_000)
+    wait_for_first_face(page, 60_000)
     wait_decoder(page)
     sliders = {}
     for kind, prefix in SLIDER_KINDS:
@@ -419,9 +407,7 @@ def move_plan(sliders: list[dict], moves: int, phase: float) -> list[list]:
 
 def run_moves(page, requests: Requests, sliders: dict, moves: int, tag: str, phase: float) -> dict:
     """Round trips (ms) per kind, and the HTTP requests during the moves and in the second after them."""
-    import ui_harness
-
-    js = MOVES_JS % ui_harness.SLIDER_ROUND_TRIP_JS
+    js = MOVES_JS % SLIDER_ROUND_TRIP_JS
     out = {}
     for kind, found in sliders.items():
         if not found:
@@ -561,7 +547,8 @@ def main() -> None:
 
     started = time.perf_counter()
     print(f"machine: {machine()}")
-    print(f"command: {shlex.join([os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else sys.executable, *sys.argv])}")
+    python = os.path.relpath(sys.executable, ROOT) if sys.executable.startswith(str(ROOT)) else sys.executable
+    print(f"command: {shlex.join([python, '-m', 'bench.page_latency', *sys.argv[1:]])}")
 
     def on_alarm(*_):
         raise TimeoutError(f"bench/page_latency.py gave up after {RUN_TIMEOUT_S} s")

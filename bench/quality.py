@@ -1,6 +1,6 @@
 """Quality for a fixed CPU budget on real Cartoon Set faces (and the synthetic set).
 
-    python bench/quality.py [--minutes 10] [--data real|synthetic|both]    # ~21 min per data set
+    python -m bench.quality [--minutes 10] [--data real|synthetic|both]    # ~21 min per data set
 
 Trains, for the same wall-clock budget, (a) the project's default recipe through vae_core's Trainer and
 (b) the textbook baseline loop of bench/train_speed.py (β = 1, same architecture, eager, DataLoader),
@@ -23,20 +23,20 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench.common import machine
+from bench.train_speed import DecodedImages
+from vae_core.cli_flags import add_config_flags, config_kwargs
+from vae_core.config import DataSpec, ModelConfig, TrainConfig
+from vae_core.data import load_dataset
+from vae_core.grid import make_grid
+from vae_core.latent import decode_latents
+from vae_core.sampling import sample_prior
+from vae_core.losses import elbo_terms
+from vae_core.metrics import evaluate_model
+from vae_core.model import ConvVAE
+from vae_core.training import DoneEvent, Trainer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine  # noqa: E402
-from bench.train_speed import DecodedImages  # noqa: E402
-from vae_core.cli_flags import add_config_flags, config_kwargs  # noqa: E402
-from vae_core.config import DataSpec, ModelConfig, TrainConfig  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.grid import make_grid  # noqa: E402
-from vae_core.latent import decode_latents  # noqa: E402
-from vae_core.sampling import sample_prior  # noqa: E402
-from vae_core.losses import elbo_terms  # noqa: E402
-from vae_core.metrics import evaluate_model  # noqa: E402
-from vae_core.model import ConvVAE  # noqa: E402
-from vae_core.training import DoneEvent, Trainer  # noqa: E402
 
 SAMPLE = ROOT.parent / "shared" / "data" / "cartoonset-sample-256"
 #: The recipe's fields this script's flags can change (named and defaulted as in ``python -m vae_core train``).

@@ -1,7 +1,7 @@
 """Step-matched recipe sweep on the real-face split: which change to the recipe buys held-out SSIM per CPU minute.
 
-    python bench/recipe_sweep.py [--variants recipe,z128,...] [--steps 6714] [--parallel K] [--device auto]
-    python bench/recipe_sweep.py --list
+    python -m bench.recipe_sweep [--variants recipe,z128,...] [--steps 6714] [--parallel K] [--device auto]
+    python -m bench.recipe_sweep --list
 
 Why steps and not minutes: a 10-minute run of ``bench/quality.py`` on the 2-core CPU of README "Performance"
 takes 6,714 optimizer steps, and each probe there costs 10 minutes of a noisy machine. Running the same number
@@ -31,14 +31,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine  # noqa: E402
-from bench.quality import REAL_SPEC, recipe, ssim_by_background  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.data.dataset import FaceDataset  # noqa: E402
+from bench.common import machine
+from bench.quality import REAL_SPEC, recipe, ssim_by_background
+from vae_core.data import load_dataset
+from vae_core.data.dataset import FaceDataset
 
-#: Optimizer steps of `python bench/quality.py --data real` in its 10 minutes on the README's AMD EPYC with the
+#: Optimizer steps of `python -m bench.quality --data real` in its 10 minutes on the README's AMD EPYC with the
 #: recipe before the sweep (2026-11-27; today's recipe took 6,514 in another run: the machine drifts by more).
 CPU_10MIN_STEPS = 6714
 
@@ -52,7 +50,7 @@ class Variant:
     step_factor: float = 1.0  # a longer budget: 2.0 = 20 CPU minutes
 
 
-#: cpu_cost: the mean of two `python bench/recipe_sweep.py --cpu-cost` runs on the README's AMD EPYC (2026-11-27).
+#: cpu_cost: the mean of two `python -m bench.recipe_sweep --cpu-cost` runs on the README's AMD EPYC (2026-11-27).
 VARIANTS: dict[str, Variant] = {
     "recipe": Variant(),
     "recipe-seed1": Variant(dict(seed=1)),
@@ -226,7 +224,8 @@ def main() -> None:
     while todo or running:
         while todo and len(running) < parallel:
             name = todo.pop(0)
-            cmd = [sys.executable, __file__, "--child", name, "--steps", str(a.steps), "--device", a.device]
+            cmd = [sys.executable, "-m", "bench.recipe_sweep", "--child", name, "--steps", str(a.steps),
+                   "--device", a.device]
             cmd += ["--npz", a.npz] if a.npz else []
             log = tempfile.TemporaryFile("w+")  # a file, not a pipe: a chatty child must not block on a full pipe
             running.append((name, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, text=True, env=env), log))

@@ -1,6 +1,6 @@
 """Held-out faces and their reconstructions, side by side at the app's display size, with per-face SSIM.
 
-    python bench/reconstructions.py --checkpoint checkpoints/default --png docs/img/reconstructions.png
+    python -m bench.reconstructions --checkpoint checkpoints/default --png docs/img/reconstructions.png
 
 Shows what "recognisably the same face" means for a checkpoint: the first ``--faces`` held-out faces of its
 dataset (the split it was trained with), each above its reconstruction from the posterior mean, both scaled
@@ -10,19 +10,16 @@ smoothly to 160 px. Prints the SSIM of each and their mean.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from vae_core.checkpoint import load_checkpoint  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.data.dataset import to_tensor  # noqa: E402
-from vae_core.latent import decode_latents, encode_images  # noqa: E402
-from vae_core.metrics import ssim  # noqa: E402
+from vae_core.data import load_dataset
+from vae_core.data.dataset import to_tensor
+from vae_core.latent import decode_latents, encode_images
+from vae_core.metrics import ssim
+from vae_core.model import load_checkpoint
 
 SIZE = 160
 

@@ -1,6 +1,6 @@
 """64×64 against 128×128 models on the same real faces, judged at 128×128.
 
-    python bench/resolution.py --low runs/real-split64 --high runs/real-split128 [--png docs/img/resolution.png]
+    python -m bench.resolution --low runs/real-split64 --high runs/real-split128 [--png docs/img/resolution.png]
 
 Both checkpoints must share a dataset folder and split (train them with the same --val-fraction). Each
 held-out face is reconstructed by both; the 64×64 output is upscaled bicubically to 128×128, and both are
@@ -17,14 +17,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine  # noqa: E402
-from vae_core.checkpoint import load_checkpoint  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.data.dataset import to_tensor  # noqa: E402
-from vae_core.latent import decode_latents, encode_images  # noqa: E402
-from vae_core.metrics import psnr, ssim  # noqa: E402
+from bench.common import machine
+from vae_core.data import load_dataset
+from vae_core.data.dataset import to_tensor
+from vae_core.latent import decode_latents, encode_images
+from vae_core.metrics import psnr, ssim
+from vae_core.model import load_checkpoint
 
 
 def reconstruct(model, images: np.ndarray) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Random-face quality of a checkpoint: the fitted latent sampler against the N(0, I) prior.
 
-    python bench/samples.py --checkpoint runs/real-split64 --checkpoint checkpoints/synthetic
+    python -m bench.samples --checkpoint runs/real-split64 --checkpoint checkpoints/synthetic
 
 For each checkpoint (its dataset must be readable here) and each sampler, 1,000 random faces at
 temperature 1 are compared with the checkpoint's held-out faces in the feature space of the project's
@@ -13,19 +13,16 @@ held-out faces. A reference row compares 1,000 training faces with the held-out 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.common import machine  # noqa: E402
-from vae_core.analysis.classifier.store import load_or_train_classifier  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.explorer import Explorer  # noqa: E402
-from vae_core.sampling.quality import frechet_distance, knn_precision_recall, sample_quality  # noqa: E402
+from bench.common import machine
+from vae_core.analysis.classifier.store import load_or_train_classifier
+from vae_core.data import load_dataset
+from vae_core.explorer import Explorer
+from vae_core.sampling.quality import frechet_distance, knn_precision_recall, sample_quality
 
 
 def bench(path: Path, n: int, seed: int) -> None:

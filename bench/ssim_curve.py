@@ -1,7 +1,7 @@
 """Held-out SSIM against training steps, read from a `train` run's log (where training flattens).
 
     python -m vae_core train ... 2> run.log      # every evaluation line carries step, val MSE and val SSIM
-    python bench/ssim_curve.py run.log [--every 4]
+    python -m bench.ssim_curve run.log [--every 4]
 
 The trainer evaluates the validation split at epoch ends (about 5 % of the time); each evaluation is one
 point. Under the `wsd` schedule the learning rate is constant until the last 20 % of the run and then

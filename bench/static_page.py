@@ -1,6 +1,6 @@
 """The static explorer (``export-web``) measured in headless Chromium: its size, load time and slider latency.
 
-    python bench/static_page.py [--checkpoint checkpoints/default] [--loads 5] [--moves 40]
+    python -m bench.static_page [--checkpoint checkpoints/default] [--loads 5] [--moves 40]
 
 Exports the checkpoint into a temporary folder, serves it from a local ``http.server`` (so the network is not
 what is measured) and prints:
@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
-import sys
 import tempfile
 import threading
 import time
@@ -24,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.harness import ARGS, CHROMIUM
+from vae_core.web.static_site import export_web
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-import ui_harness  # noqa: E402 - the repository's Chromium path and flags
-from vae_core.web.static_site import export_web  # noqa: E402
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -65,7 +63,7 @@ def main() -> None:
         server, url = serve(out)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=ui_harness.CHROMIUM, args=ui_harness.ARGS)
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 ready, first = [], []
                 for _ in range(args.loads):
                     ctx = browser.new_context()

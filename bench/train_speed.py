@@ -1,6 +1,6 @@
 """Training speed: MFU of the project's trainer (data loading included) and speed vs a textbook loop.
 
-    python bench/train_speed.py [--steps 120] [--batch-size 64] [--compile]
+    python -m bench.train_speed [--steps 120] [--batch-size 64] [--compile]
 
 Prints, from one run: the machine's peak fp32 matmul FLOP/s (the faster of torch.mm and a oneDNN GEMM,
 measured before and after the runs), the model's training FLOPs per image
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,14 +26,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import machine, peak_matmul_flops  # noqa: E402
-from vae_core.config import DataSpec, ModelConfig, TrainConfig  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.losses import elbo_terms  # noqa: E402
-from vae_core.model import ConvVAE  # noqa: E402
-from vae_core.training import StepEvent, Trainer  # noqa: E402
-from vae_core.training.device import native_bf16  # noqa: E402
+from bench.common import machine, peak_matmul_flops
+from vae_core.config import DataSpec, ModelConfig, TrainConfig
+from vae_core.data import load_dataset
+from vae_core.losses import elbo_terms
+from vae_core.model import ConvVAE
+from vae_core.training import StepEvent, Trainer
+from vae_core.training.device import native_bf16
 
 
 def train_flops_per_image(cfg: ModelConfig, batch: int) -> float:

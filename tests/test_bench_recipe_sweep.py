@@ -61,13 +61,13 @@ def test_cpu_step_costs_are_ratios_to_the_recipe():
 def test_cli_runs_a_variant_from_a_saved_array(tmp_path, faces):
     npz, rows = tmp_path / "faces.npz", tmp_path / "rows.jsonl"
     np.savez(npz, images=faces.images, ids=np.asarray(faces.ids))
-    p = subprocess.run([sys.executable, "bench/recipe_sweep.py", "--npz", str(npz), "--variants", "recipe,flips",
+    p = subprocess.run([sys.executable, "-m", "bench.recipe_sweep", "--npz", str(npz), "--variants", "recipe,flips",
                         "--steps", "2", "--parallel", "2", "--device", "cpu", "--out", str(rows)],
                        cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     got = {r["variant"]: r for r in map(json.loads, rows.read_text().splitlines())}
     assert set(got) == {"recipe", "flips"} and all(r["steps"] == 2 for r in got.values())
     assert "held-out SSIM" in p.stdout
-    bad = subprocess.run([sys.executable, "bench/recipe_sweep.py", "--variants", "nope"], cwd=ROOT,
+    bad = subprocess.run([sys.executable, "-m", "bench.recipe_sweep", "--variants", "nope"], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "unknown variants ['nope']" in bad.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -207,16 +206,10 @@ def test_an_unwritable_destination_is_one_clear_error(exported):
 
 
 # -- slow: the site in Chromium ------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def serve(folder: Path):
     """``python -m http.server`` on ``folder`` (a subprocess, a free port): its base URL."""
-    port = _free_port()
+    port = ui_harness.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory",
                              str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"

@@ -12,45 +12,16 @@ import atexit
 import functools
 import os
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-CHROMIUM = "/usr/bin/chromium"
+# Chromium, its flags, the slider round trip, the first-face wait and the one free_port live with the benches
+# (bench/harness.py), which may not import from tests/; the tests reach them here as before.
+from bench.harness import ARGS, CHROMIUM, SLIDER_ROUND_TRIP_JS, free_port, wait_for_first_face
 
-#: In the page: set slider ``#<id>`` to a value, fire ``input``, and return the ms until the new face is painted
-#: (-1 if none came within 5 s). The page that decodes itself paints into a canvas and says so ("cvae:painted");
-#: where the server decodes, the new <img> is the signal. Either way the time includes the frame that shows it,
-#: and the call returns once the <img> holds the new face too (untimed), so callers can read it.
-#: Used by the browser tests and the benches.
-SLIDER_ROUND_TRIP_JS = """async ([slider, value]) => {
-  const range = document.querySelector(`#${slider} input[type=range]`);
-  const root = document.querySelector('#gen_image');
-  const old = root.querySelector('img') ? root.querySelector('img').src : null;
-  const changed = new Promise(resolve => {
-    const obs = new MutationObserver(() => {
-      const im = root.querySelector('img');
-      if (im && im.src !== old) { obs.disconnect(); resolve(im); }
-    });
-    obs.observe(root, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-    setTimeout(() => { obs.disconnect(); resolve(null); }, 5000);
-  });
-  const t0 = performance.now();
-  range.value = value;
-  range.dispatchEvent(new Event('input', {bubbles: true}));
-  const first = await Promise.race([changed, new Promise(r => document.addEventListener('cvae:painted', () => r('painted'), {once: true}))]);
-  if (first === null) return -1;
-  if (first !== 'painted') await first.decode().catch(() => {});
-  await new Promise(r => requestAnimationFrame(() => r()));  // the frame that shows it
-  const elapsed = performance.now() - t0;
-  // the <img> follows the canvas (untimed; at most 1 s: a move can round to the very same pixels)
-  const im = await Promise.race([changed, new Promise(r => setTimeout(() => r(null), 1000))]);
-  if (im) await im.decode().catch(() => {});
-  return elapsed;
-}"""
+__all__ = ["ARGS", "CHROMIUM", "SLIDER_ROUND_TRIP_JS", "free_port", "running_app", "settings", "tiny_checkpoint",
+           "ui_cache", "wait_for_first_face", "wait_until", "workdir"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -99,12 +70,6 @@ def settings(**overrides):
     return AppSettings.from_env(env)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @functools.lru_cache(maxsize=1)
 def running_app():
     """(url, demo) of the app on a free port, launched in this process's background threads."""
@@ -120,12 +85,6 @@ def running_app():
 
     atexit.register(stop)
     return url, demo
-
-
-def wait_for_first_face(page, timeout: float = 30_000) -> None:
-    """Until the Generate tab's first face is in the page. Attached, not "visible": once the page decodes a face
-    itself it shows it in a canvas over the server's <img>, which is then hidden."""
-    page.wait_for_selector("#gen_image img", state="attached", timeout=timeout)
 
 
 def wait_until(pred, timeout: float, every: float = 0.2):
