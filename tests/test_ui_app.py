@@ -17,7 +17,7 @@ from vae_core.errors import ImageInputError
 EXPECTED_ENDPOINTS = {
     "generate", "random_face", "face_from_seed", "reset_face", "copy_latent", "paste_latent", "show_collapsed",
     "reconstruct", "reconstruct_example", "edit_in_generate", "show_map", "map_pick", "map_to_generate",
-    "set_endpoint_a", "set_endpoint_b", "interpolate", "train_start", "train_cancel", "train_resume",
+    "set_endpoint_a", "set_endpoint_b", "interpolate", "train_start", "train_cancel", "train_resume", "train_download",
     "train_status", "set_checkpoint", "list_checkpoints", "analysis_compute", "analysis_status", "focus_dim",
     "edit_fidelity", "traversal", "direction_from_examples", "import_directions", "export_directions",
     "clear_directions", "set_direction_kind",

@@ -14,8 +14,8 @@ from ui.train import form as train_form
 from ui.train import view as train_view
 from ui.train.runner import RunLog, TrainingRunner
 from ui.train.worker import TrainRequest
-from vae_core.cli import build_parser, train_configs
-from vae_core.config import TrainConfig
+from vae_core.cli import build_parser, data_spec, train_configs
+from vae_core.config import DataSpec, TrainConfig
 from vae_core.errors import ConfigError
 from vae_core.training import CheckpointEvent, DoneEvent, EvalEvent, ImagesEvent, StartEvent, StepEvent
 
@@ -23,6 +23,9 @@ from vae_core.training import CheckpointEvent, DoneEvent, EvalEvent, ImagesEvent
 @pytest.fixture()
 def settings(tmp_path) -> AppSettings:
     (tmp_path / "data" / "faces" / "nested").mkdir(parents=True)
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 100, 50)).save(tmp_path / "data" / "faces" / "1.png")
     (tmp_path / "secret").mkdir()
     (tmp_path / "data" / "escape").symlink_to(tmp_path / "secret")
     return AppSettings.from_env({"CVAE_DATA_ROOTS": str(tmp_path / "data"), "CVAE_RUNS_DIR": str(tmp_path / "runs")},
@@ -62,7 +65,8 @@ def test_new_run_validates_and_records_a_reproducible_command(settings):
         ("synthetic", 64, 32, 8, 1, 16, 2e-3, req.out_dir)
     assert TrainRequest.from_json(req.to_json()) == req
     folder = train_form.new_run(settings, **form(kind="folder", path="faces", limit=10))
-    assert build_parser().parse_args(shlex.split(folder.command())[3:]).path == folder.data["path"]
+    args = build_parser().parse_args(shlex.split(folder.command())[3:])
+    assert data_spec(args, args.resolution) == DataSpec.from_dict(folder.data)
 
     for bad, msg in [(dict(epochs=0), "epochs"), (dict(batch_size=1.5), "batch size"), (dict(lr="fast"), "learning"),
                      (dict(beta=-1), "β"), (dict(latent_dim=100000), "latent"), (dict(kind="web"), "dataset"),
@@ -114,7 +118,7 @@ def test_events_fill_the_run_log_and_its_views():
 
 def test_runner_is_idle_until_started(settings):
     r = TrainingRunner(settings)
-    assert r.snapshot() is None and r.cancel() is False
+    assert r.snapshot() is None and r.cancel() is None and r.active() == []
 
 
 @pytest.mark.slow

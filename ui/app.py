@@ -33,6 +33,7 @@ from .generate.latents import sampler_note
 from .interpolate import tab as interpolate_tab
 from .map import plotmap
 from .map import tab as map_tab
+from .objective import tab as objective_tab
 from .reconstruct import tab as reconstruct_tab
 from .train import tab as train_tab
 from .train.runner import TrainingRunner
@@ -100,6 +101,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                 interpolate = interpolate_tab.build(ctx, state, generate.temperature, generate.sampler)
             with gr.Tab("Analysis", id="analysis", elem_id="tab_analysis") as analysis_page:
                 analysis, analysis_show = analysis_tab.build(ctx, state, layout, generate, tabs)
+            with gr.Tab("Objective", id="objective", elem_id="tab_objective") as objective_page:
+                objective, objective_show = objective_tab.build(ctx, state, generate)
             with gr.Tab("Train", id="train", elem_id="tab_train") as train_page:
                 train = train_tab.build(ctx, picker)
 
@@ -111,8 +114,9 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         for show in map_shows:
             latent_map_page.select(api_visibility="private", **show)
         analysis_page.select(api_visibility="private", **analysis_show)
-        train_page.select(user_errors(lambda seen: train_tab.view(ctx, seen, force=True)), [train.seen],
-                          train.view_outputs, api_visibility="private", show_progress="hidden")
+        objective_page.select(api_visibility="private", **objective_show)
+        train_page.select(train.show, [train.seen, train.token], train.view_outputs, api_visibility="private",
+                          show_progress="hidden")
 
         def send_to_generate(latent_of: Callable[[SessionState], Latent | None], missing: str):
             """A handler that opens the Generate tab on the session's ``latent_of(state)`` (the reconstructed
@@ -152,7 +156,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                     latent_map.color_by: map_tab.color_update(ctx, explorer, st),
                     latent_map.plot: None, latent_map.face: None, latent_map.info: "",
                     **{c: None for c in interpolate.reset_outputs},
-                    **dict(zip(analysis.reset_outputs, analysis_tab.reset_values(ctx, explorer)))}
+                    **dict(zip(analysis.reset_outputs, analysis_tab.reset_values(ctx, explorer))),
+                    **dict(zip(objective.reset_outputs, objective_tab.reset_values(ctx, explorer)))}
 
         def restore_picker(st: SessionState):
             # A failed switch (corrupt, mis-shaped or vanished checkpoint) changed nothing: the session
@@ -162,7 +167,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
         switch = picker.input(set_checkpoint, [picker, generate.show_collapsed, generate.sampler],
                               [state, banner, info_md, generate.sampler_info, *generate.layout_outputs,
                                reconstruct.examples, *reconstruct.result_outputs, latent_map.color_by, latent_map.plot,
-                               latent_map.face, latent_map.info, *interpolate.reset_outputs, *analysis.reset_outputs],
+                               latent_map.face, latent_map.info, *interpolate.reset_outputs, *analysis.reset_outputs,
+                               *objective.reset_outputs],
                               api_name="set_checkpoint", preprocess=False)
         switch.failure(restore_picker, [state], picker, api_visibility="private", queue=False, show_progress="hidden")
         switch.success(None, js=map_tab.REDRAW_IF_SHOWN_JS, api_visibility="private")
@@ -182,6 +188,8 @@ def build_app(settings: AppSettings | None = None, registry: ExplorerRegistry | 
                   api_visibility="private").then(
             generate.open_shared, [state, generate.latent_text], [state, *generate.value_outputs],
             api_visibility="private", show_progress="hidden")
+        # The Train tab's visitor token, kept by this browser: a reload still owns the runs it started.
+        demo.load(None, None, [train.token], js=train.token_load_js, api_visibility="private")
         demo.load(None, js=plotmap.preload_plotly_js(ctx.settings.cache_dir), api_visibility="private")
         demo.load(None, js=analysis_tab.watch_strengths_js(generate.fidelity_go.elem_id, analysis_tab.FIDELITY_DELAY_MS),
                   api_visibility="private")

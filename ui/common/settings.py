@@ -5,7 +5,7 @@ Environment variables (all optional):
 - ``CVAE_CHECKPOINT``: the checkpoint opened by default (default ``checkpoints/default``);
 - ``CVAE_RUNS_DIR``: where the Train tab writes new checkpoints (default ``runs/``);
 - ``CVAE_DATA_ROOTS``: ``os.pathsep``-separated folders the Train tab may read datasets from
-  (default: the repo's ``data/`` and ``../shared/data`` where they exist). A typed path outside them is
+  (default: the repo's ``data/``, where the Cartoon Set download goes, and ``../shared/data`` if it exists). A typed path outside them is
   refused, so a visitor of a public Space cannot make the server read arbitrary folders;
 - ``CVAE_UI_CACHE``: folder for files the UI serves (map thumbnail atlases, GIFs; default ``.cache/ui``);
 - ``CVAE_MAX_UPLOAD``: largest accepted upload (default ``10mb``);
@@ -14,11 +14,27 @@ Environment variables (all optional):
 - ``CVAE_TORCH_THREADS``: torch threads of the app process (default 1: one 64×64 decode takes ~4 ms on one
   thread, but ~15× longer with 2 threads when the cores are busy, e.g. while training);
 - ``CVAE_MAP_METHOD``: ``umap`` (default) or ``pca``.
+
+Training on a public deployment (:class:`TrainPolicy`; a Hugging Face Space, detected by ``SPACE_ID`` or
+``SYSTEM=spaces``, gets the safe defaults in brackets):
+
+- ``CVAE_TRAINING``: ``on`` (default) or ``off`` — off, the Train tab says to duplicate the Space to train;
+- ``CVAE_PUBLIC``: ``on`` where strangers share the app [Space: on; elsewhere off]: runs without an owner
+  (trained from the CLI) can then be resumed by nobody through the app;
+- ``CVAE_MAX_RUNS``: training runs at the same time, one per visitor (default 1);
+- ``CVAE_RUN_MINUTES`` / ``CVAE_RUN_FACES`` / ``CVAE_RUN_EPOCHS``: a run's cap in minutes, training faces
+  and epochs (0 = none) [Space: 5, 20000, 50; elsewhere none, none, 1000];
+- ``CVAE_RUNS_KEEP`` / ``CVAE_RUNS_BYTES``: the quota on the runs folder, in runs and in bytes (``500mb``,
+  ``2gb``; 0 = none) [Space: 20 and 1gb]; the oldest visitor runs are deleted first to make room, never
+  the shipped checkpoints nor a run in progress;
+- ``CVAE_DOWNLOAD``: ``on`` lets the Train tab download the real Cartoon Set into the first data root
+  [Space: off; elsewhere on].
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +64,106 @@ def redact_paths(text: str, folders) -> str:
     return out
 
 
+def on_space(env: Mapping[str, str]) -> bool:
+    """True on a Hugging Face Space: it sets ``SPACE_ID`` (and ``SYSTEM=spaces``) in the app's environment."""
+    return bool(env.get("SPACE_ID")) or env.get("SYSTEM", "").lower() == "spaces"
+
+
+_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40}
+
+
+def parse_bytes(text: str) -> int:
+    """``"500mb"`` → 524288000 (units b, kb, mb, gb, tb, or k, m, g, t; powers of 1024); a plain number is bytes."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmgt]?)b?", str(text).strip().lower())
+    if not m:
+        raise ValueError(f"a size like 500mb or 2gb, got {text!r}")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "") + "b"])
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {value!r}")
+
+
+def _cap(env: Mapping[str, str], name: str, default: float | None, kind=int):
+    """An optional positive limit: unset → ``default``, 0 → none."""
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number (0 = no limit), got {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{name} must be 0 (no limit) or more, got {value!r}")
+    return number or None
+
+
+@dataclass(frozen=True)
+class TrainPolicy:
+    """What the Train tab lets a visitor do: the fair-use limits of a shared (public) deployment.
+
+    Why each exists: one visitor's run must not hold the CPU for hours (``max_minutes``), read a huge set
+    (``max_faces``) or fill the disk (``keep_runs``/``max_bytes``); on a public app a run belongs to the
+    visitor who started it (``public``: unowned CLI runs are then nobody's to resume)."""
+
+    enabled: bool = True
+    public: bool = False
+    on_space: bool = False
+    max_concurrent: int = 1
+    max_minutes: float | None = None
+    max_faces: int | None = None
+    max_epochs: int = 1000
+    keep_runs: int | None = None
+    max_bytes: int | None = None
+    allow_download: bool = True
+    #: a run is refused when the disk has less free space than this (a checkpoint of the largest model
+    #: with its optimizer state is ~60 MB)
+    min_free_bytes: int = 200 << 20
+
+    def __post_init__(self) -> None:
+        if self.max_concurrent < 1:
+            raise ValueError(f"CVAE_MAX_RUNS must be at least 1, got {self.max_concurrent}")
+        if self.max_epochs < 1:
+            raise ValueError(f"CVAE_RUN_EPOCHS must be at least 1, got {self.max_epochs}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "TrainPolicy":
+        space = on_space(env)
+        return cls(
+            enabled=_flag(env, "CVAE_TRAINING", True),
+            public=_flag(env, "CVAE_PUBLIC", space),
+            on_space=space,
+            max_concurrent=int(_cap(env, "CVAE_MAX_RUNS", 1) or 1),
+            max_minutes=_cap(env, "CVAE_RUN_MINUTES", 5.0 if space else None, float),
+            max_faces=_cap(env, "CVAE_RUN_FACES", 20_000 if space else None),
+            max_epochs=int(_cap(env, "CVAE_RUN_EPOCHS", 50 if space else 1000) or 1_000_000),
+            keep_runs=_cap(env, "CVAE_RUNS_KEEP", 20 if space else None),
+            max_bytes=(parse_bytes(env["CVAE_RUNS_BYTES"]) or None) if env.get("CVAE_RUNS_BYTES", "").strip()
+            else ((1 << 30) if space else None),
+            allow_download=_flag(env, "CVAE_DOWNLOAD", not space),
+        )
+
+    def describe(self) -> str:
+        """The limits in one line, for the Train tab."""
+        parts = [f"{self.max_concurrent} run{'s' if self.max_concurrent > 1 else ''} at a time (one per visitor)"]
+        caps = [f"{self.max_minutes:g} minutes" if self.max_minutes else "",
+                f"{self.max_faces:,} faces" if self.max_faces else "", f"{self.max_epochs:,} epochs"]
+        parts.append("each run at most " + ", ".join(c for c in caps if c))
+        if self.keep_runs or self.max_bytes:
+            keep = [f"{self.keep_runs} runs" if self.keep_runs else "",
+                    f"{self.max_bytes / (1 << 20):,.0f} MB" if self.max_bytes else ""]
+            parts.append("the newest " + " / ".join(k for k in keep if k) + " are kept (the oldest visitor runs "
+                         "are deleted first; the shipped models never)")
+        return "; ".join(parts) + "."
+
+
 def _paths(value: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser().resolve() for p in value.split(os.pathsep) if p.strip())
 
@@ -66,6 +182,12 @@ class AppSettings:
     torch_threads: int = 1
     map_method: str = "umap"
     max_map_points: int = 5000
+    train: TrainPolicy = TrainPolicy()
+
+    @property
+    def download_dir(self) -> Path:
+        """Where the Train tab downloads the real Cartoon Set: the first data root."""
+        return self.data_roots[0] if self.data_roots else REPO_ROOT / "data"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT) -> "AppSettings":
@@ -75,7 +197,9 @@ class AppSettings:
         if env.get("CVAE_DATA_ROOTS"):
             roots = _paths(env["CVAE_DATA_ROOTS"])
         else:
-            roots = tuple(p.resolve() for p in (repo_root / "data", repo_root.parent / "shared" / "data") if p.is_dir())
+            # the repo's data/ even before it exists: the Train tab's Cartoon Set download creates it
+            roots = tuple(p.resolve() for p in (repo_root / "data", repo_root.parent / "shared" / "data")
+                          if p.is_dir() or p.name == "data" and p.parent == repo_root)
         dirs = tuple(dict.fromkeys([default.parent, (repo_root / "checkpoints").resolve(), runs]))
         method = env.get("CVAE_MAP_METHOD", "umap").lower()
         if method not in ("umap", "pca"):
@@ -92,4 +216,5 @@ class AppSettings:
             train_threads=int(env.get("CVAE_TRAIN_THREADS", "1")),
             torch_threads=int(env.get("CVAE_TORCH_THREADS", "1")),
             map_method=method,
+            train=TrainPolicy.from_env(env),
         )

@@ -1,8 +1,10 @@
-"""One training run at a time per app, in a background process; any session can watch it.
+"""Training runs in background processes, each owned by the visitor who started it.
 
-The runner owns the process and a thread that drains its event queue into a :class:`RunLog` (under a
-lock). UI sessions never wait on training: they poll :meth:`TrainingRunner.snapshot`, a cheap copy.
-A second start while a run is active is refused with a clear message (:class:`TrainingBusy`).
+The runner owns the processes and, per run, a thread that drains its event queue into a :class:`RunLog`
+(under a lock). UI sessions never wait on training: they poll :meth:`TrainingRunner.snapshot`, a cheap
+copy. At most ``CVAE_MAX_RUNS`` runs train at once, one per visitor; a start beyond that is refused with
+a message saying when a slot frees (:class:`TrainingBusy`). Only a run's owner may cancel it
+(:class:`NotYourRun`); everybody sees that it runs, its progress and its ETA.
 """
 
 from __future__ import annotations
@@ -24,13 +26,30 @@ import numpy as np
 from vae_core.errors import TrainingError
 
 from ..common.settings import REPO_ROOT, AppSettings
+from .download import CartoonsetDownload
+from .owners import OwnerBook, same_owner
 from .worker import TrainRequest
 
 log = logging.getLogger(__name__)
 
 
+#: What a run does after its last step, in order, by the keys the trainer's PhaseEvent and the worker send:
+#: the status names the phase while it runs, with its number among these and its seconds so far.
+FINISH_PHASES = (
+    ("evaluate", "measuring the held-out faces"),
+    ("save", "saving the checkpoint"),
+    ("sampler", "fitting the random-face sampler"),
+    ("decoder", "exporting the decoder for the page"),
+    ("map", "computing the map of the training faces"),
+)
+
+
 class TrainingBusy(TrainingError):
     """Another run is in progress."""
+
+
+class NotYourRun(TrainingError):
+    """A visitor tried to cancel or resume a run another visitor started."""
 
 
 @dataclass
@@ -59,24 +78,48 @@ class RunLog:
     exited: bool = False
     cancel_requested: bool = False
     version: int = 0
+    #: the owner id (``ui.train.owners.owner_id``) of the visitor who started it; None: nobody's
+    owner: str | None = None
+    #: the phase running now (a key of FINISH_PHASES, or "" while training) and when it began (time.time())
+    phase: str = ""
+    phase_started: float = 0.0
 
     @property
     def active(self) -> bool:
         return not self.exited
 
+    def copy(self) -> "RunLog":
+        snap = copy.copy(self)
+        snap.history = list(self.history)
+        snap.metrics = dict(self.metrics)
+        return snap
+
+    def set_status(self, text: str) -> None:
+        self.status = text
+
+    def set_phase(self, key: str) -> None:
+        """Enter a named phase (see :data:`FINISH_PHASES`): the status names it until the next phase or step."""
+        self.phase, self.phase_started = key, time.time()
+        self.status = dict(FINISH_PHASES).get(key, key)
+
     def apply(self, kind: str, payload: Any) -> None:
         """Record one ``(kind, payload)`` message of the training process (see :mod:`ui.train.worker`)."""
         if kind == "status":
             self.status = str(payload)
+        elif kind == "phase":
+            self.set_phase(str(payload))
         elif kind == "error":
             self.error = str(payload)
             self.status = "failed"
+            self.phase = ""
         elif kind == "projection":
             self.projection_ready = True
+            self.phase = ""
             self.status = "finished; the checkpoint and its map are ready" if not self.cancelled else \
                 "cancelled; the resumable checkpoint and its map are ready"
         elif kind == "exit":
             self.exited = True
+            self.phase = ""
         elif kind == "event":
             self.apply_event(payload)
 
@@ -94,8 +137,11 @@ class RunLog:
             self.images_per_sec, self.eta_sec = ev.images_per_sec, ev.eta_sec
             self.history.append({"kind": "train", "step": ev.step, "epoch": ev.epoch, "loss": ev.loss, "mse": ev.mse,
                                  "recon": ev.recon, "kl": ev.kl, "nelbo": ev.nelbo})
+            self.phase = ""
             if not self.cancel_requested:
                 self.status = "training"
+        elif name == "PhaseEvent":
+            self.set_phase(ev.name)
         elif name == "EvalEvent":
             self.history.append({"kind": "val", "step": ev.step, "epoch": ev.epoch, "loss": ev.val_loss,
                                  "mse": ev.val_mse, "kl": ev.val_kl, "nelbo": ev.val_nelbo})
@@ -107,35 +153,61 @@ class RunLog:
             self.done, self.cancelled, self.checkpoint, self.metrics = True, ev.cancelled, ev.path, dict(ev.metrics)
             self.step = ev.step
             self.eta_sec = 0.0
-            self.status = ("cancelled: resumable checkpoint saved" if ev.cancelled else "finished") + \
-                "; computing its map in the background"
+            self.status = ("cancelled: resumable checkpoint saved" if ev.cancelled else "finished training") + \
+                "; the map comes next"
         elif name == "ErrorEvent":
             self.error = ev.message
             self.checkpoint = ev.checkpoint or self.checkpoint
             self.status = "failed"
 
 
+@dataclass
+class _Active:
+    log: RunLog
+    process: subprocess.Popen
+
+
 class TrainingRunner:
+    """Starts runs (at most ``settings.train.max_concurrent``, one per owner) and keeps the latest run of
+    each name for display. An owner is an id from :func:`ui.train.owners.owner_id`; ``None`` (tests,
+    scripts) owns nothing, so only calls without an owner can cancel its run."""
+
     def __init__(self, settings: AppSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._log: RunLog | None = None
-        self._process: subprocess.Popen | None = None
+        self._runs: dict[str, _Active] = {}  # run folder name → its latest run
+        self._latest: _Active | None = None
         self._listeners: list = []
+        self.owners = OwnerBook(settings.runs_dir)
+        #: the Cartoon Set download the Train tab may run (one per app)
+        self.downloads = CartoonsetDownload(settings)
+        #: bumped on every change of any run: sessions redraw when it moves
+        self.version = 0
 
     def add_listener(self, fn) -> None:
         """``fn(log)`` is called (from the runner's thread) when a run's checkpoint or map is ready."""
         self._listeners.append(fn)
 
     # -- control -------------------------------------------------------------------------------------
-    def start(self, request: TrainRequest) -> RunLog:
+    def start(self, request: TrainRequest, owner: str | None = None) -> RunLog:
+        """Start ``request`` for ``owner``; TrainingBusy when all slots are taken or the owner already has
+        a run in progress; QuotaFull (from making room) when the runs folder cannot take another run."""
+        name = Path(request.out_dir).name
         with self._lock:
-            if self._log is not None and self._log.active:
-                cur = self._log
-                raise TrainingBusy(
-                    f"a training run is already in progress ({cur.request.label or cur.request.out_dir}, "
-                    f"started {time.strftime('%H:%M:%S', time.localtime(cur.started))}, step {cur.step}/"
-                    f"{cur.total_steps or '?'}). Only one run at a time: wait for it to finish or cancel it.")
+            active = [a.log for a in self._runs.values() if a.log.active]
+            mine = [r for r in active if owner is not None and same_owner(r.owner, owner)]
+            if mine:
+                raise TrainingBusy(f"your run {mine[0].request.label} is still in progress: wait for it to end "
+                                   "or cancel it before starting another")
+            if any(Path(r.request.out_dir).name == name for r in active):
+                raise TrainingBusy(f"a run named {name!r} is in progress; choose another name")
+            if len(active) >= self.settings.train.max_concurrent:
+                raise TrainingBusy(busy_message(active, self.settings.train.max_concurrent, owner))
+            if owner is not None and not request.resume:
+                from .quota import estimate_run_bytes, make_room
+
+                make_room(self.settings, self.owners, {Path(r.request.out_dir).name for r in active},
+                          estimate_run_bytes(request.model))
             read_fd, write_fd = os.pipe()
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(
                 [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
@@ -147,52 +219,88 @@ class TrainingRunner:
                 os.close(write_fd)
             proc.stdin.write(request.to_json() + "\n")
             proc.stdin.flush()
-            run = RunLog(request=request, started=time.time())
-            self._log, self._process = run, proc
+            if owner is not None and (not request.resume or self.owners.owner_of(name) is None):
+                self.owners.claim(name, owner)  # a run resumed from nobody's (a CLI run, private app) is the resumer's
+            run = RunLog(request=request, started=time.time(), owner=owner)
+            self._latest = self._runs[name] = _Active(run, proc)
+            self.version += 1
         events = Connection(read_fd, writable=False)
         threading.Thread(target=self._drain, args=(run, proc, events), daemon=True, name="cvae-train-drain").start()
         log.info("training started (pid %d): %s", proc.pid, request.command())
         return run
 
-    def cancel(self) -> bool:
-        """Ask the active run to stop (it saves a resumable checkpoint). False if nothing is running."""
+    def cancel(self, owner: str | None = None) -> RunLog | None:
+        """Ask ``owner``'s run in progress to stop (it saves a resumable checkpoint) and return it; None when
+        the owner has no run training. Without an owner: the latest run. NotYourRun when the owner has none
+        but another visitor's run is in progress (only its owner may stop it)."""
         with self._lock:
-            run = self._log
-            if run is None or not run.active:
-                return False
+            if owner is None:
+                cur = self._latest
+                candidates = [cur] if cur is not None and cur.log.active and cur.log.owner is None else []
+            else:
+                candidates = [a for a in self._runs.values() if a.log.active and same_owner(a.log.owner, owner)]
+            if not candidates:
+                others = [a.log for a in self._runs.values() if a.log.active]
+                if others and owner is not None:
+                    raise NotYourRun(f"the run in progress ({others[0].request.label}) belongs to another visitor: "
+                                     "only the visitor who started it can cancel it")
+                if owner is None and self._latest is not None and self._latest.log.active:
+                    raise NotYourRun("the run in progress belongs to a visitor: only its owner can cancel it")
+                return None
+            act = candidates[0]
+            run = act.log
+            if run.done or run.cancel_requested:
+                return run  # training already ended or is ending: nothing more to ask
             run.cancel_requested = True
-            run.status = "cancelling: saving a resumable checkpoint…"
+            run.set_status("cancelling: finishing the current step, then saving a resumable checkpoint")
             run.version += 1
+            self.version += 1
             try:
-                self._process.stdin.write("cancel\n")
-                self._process.stdin.flush()
+                act.process.stdin.write("cancel\n")
+                act.process.stdin.flush()
             except (OSError, ValueError):
                 pass  # already exiting
-            return True
+            return run
 
     @property
     def pid(self) -> int | None:
-        """The process id of the current (or last) training process; None before the first run."""
-        return self._process.pid if self._process is not None else None
+        """The process id of the latest training process; None before the first run."""
+        return self._latest.process.pid if self._latest is not None else None
 
-    def snapshot(self) -> RunLog | None:
-        """A consistent copy of the current (or last) run for display."""
+    def snapshot(self, owner: str | None = None) -> RunLog | None:
+        """A consistent copy, for display, of ``owner``'s latest run (without an owner: the latest run)."""
         with self._lock:
-            if self._log is None:
-                return None
-            snap = copy.copy(self._log)
-            snap.history = list(self._log.history)
-            snap.metrics = dict(self._log.metrics)
-            return snap
+            if owner is None:
+                act = self._latest
+            else:
+                mine = [a for a in self._runs.values() if same_owner(a.log.owner, owner)]
+                act = max(mine, key=lambda a: a.log.started) if mine else None
+            return act.log.copy() if act is not None else None
+
+    def active(self) -> list[RunLog]:
+        """Copies of every run in progress (any owner), oldest first."""
+        with self._lock:
+            return sorted((a.log.copy() for a in self._runs.values() if a.log.active), key=lambda r: r.started)
+
+    def busy_names(self) -> set[str]:
+        with self._lock:
+            return {name for name, a in self._runs.items() if a.log.active}
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Cancel and wait for the training process (app shutdown, tests)."""
-        proc = self._process
-        if self.cancel() and proc is not None:
+        """Cancel and wait for every training process (app shutdown, tests)."""
+        with self._lock:
+            acts = [a for a in self._runs.values() if a.log.active]
+        for act in acts:
             try:
-                proc.wait(timeout)
+                act.process.stdin.write("cancel\n")
+                act.process.stdin.flush()
+            except (OSError, ValueError):
+                pass
+        for act in acts:
+            try:
+                act.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                proc.terminate()
+                act.process.terminate()
 
     # -- the event pump ------------------------------------------------------------------------------
     def _drain(self, run: RunLog, proc: subprocess.Popen, events: Connection) -> None:
@@ -207,10 +315,12 @@ class TrainingRunner:
                         run.error = run.error or f"the training process stopped unexpectedly (exit code {code})"
                         run.exited = True
                         run.version += 1
+                        self.version += 1
                 break
             with self._lock:
                 run.apply(kind, payload)
                 run.version += 1
+                self.version += 1
             if kind in ("projection",) or (kind == "event" and type(payload).__name__ == "DoneEvent"):
                 for fn in self._listeners:
                     try:
@@ -226,6 +336,26 @@ class TrainingRunner:
         except (OSError, subprocess.TimeoutExpired):
             log.warning("training process %d did not exit; terminating it", proc.pid)
             proc.terminate()
+
+
+def busy_message(active: list[RunLog], slots: int, owner: str | None) -> str:
+    """Why a new run must wait, and for about how long: the soonest end among the runs in progress."""
+    cur = active[0]
+    whose = "your" if owner is not None and same_owner(cur.owner, owner) else "another visitor's"
+    soonest = min((r.eta_sec for r in active if r.eta_sec > 0), default=0.0)
+    when = f"in about {format_duration(soonest)}" if soonest else "when it ends"
+    return (f"a training run is already in progress ({whose} run {cur.request.label}, step {cur.step}/"
+            f"{cur.total_steps or '?'}). {slots} run{'s' if slots > 1 else ''} at a time on this server: "
+            f"you can start yours {when}.")
+
+
+def format_duration(sec: float) -> str:
+    """``75`` → ``1m15s``; ``–`` for none."""
+    if not sec or sec <= 0:
+        return "–"
+    m, s = divmod(int(round(sec)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
 def is_within(path: Path, roots: tuple[Path, ...]) -> bool:

@@ -48,8 +48,8 @@ class TrainRequest:
         """The CLI command that reproduces this run (recorded in the checkpoint)."""
         d, m, t = self.data, self.model, self.train
         args = ["python", "-m", "vae_core", "train", "--data", d["kind"]]
-        if d.get("path"):
-            args += ["--path", d["path"]]
+        for folder in (d["path"], *d.get("extra_paths", ())) if d.get("path") else ():
+            args += ["--path", folder]
         if d["kind"] == "synthetic":
             args += ["--size", str(d.get("size", 10_000)), "--data-seed", str(d.get("seed", 0))]
         if d.get("limit"):
@@ -62,13 +62,21 @@ class TrainRequest:
                  "--epochs", str(t["epochs"]), "--batch-size", str(t["batch_size"]), "--lr", f"{t['lr']:g}",
                  "--beta", f"{t['beta']:g}", "--out", self.out_dir]
         # the tab shortens the recipe's β warm-up for short runs (ui.train.form.short_run_warmup): say so
-        warmup = next(f for f in dataclasses.fields(TrainConfig) if f.name == "kl_warmup_steps")
+        fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+        warmup = fields["kl_warmup_steps"]
         if t.get("kl_warmup_steps", warmup.default) != warmup.default:
             args += [flag_name(warmup), str(t["kl_warmup_steps"])]
+        if t.get("max_minutes"):  # the app's per-run cap (TrainPolicy.max_minutes)
+            args += [flag_name(fields["max_minutes"]), f"{t['max_minutes']:g}"]
         if self.resume:
             args.append("--resume")
         return shlex.join(args)
 
+
+    def __post_init__(self) -> None:
+        # Plain JSON values (tuples become lists), so a request equals itself after crossing the pipe.
+        for name in ("data", "model", "train", "extra"):
+            object.__setattr__(self, name, json.loads(json.dumps(getattr(self, name))))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -91,11 +99,12 @@ def run_worker(request: TrainRequest, put, cancel: threading.Event) -> None:
         from vae_core.config import DataSpec, ModelConfig, TrainConfig
         from vae_core.data import load_dataset
         from vae_core.errors import VaeCoreError
-        from vae_core.training import DoneEvent, Trainer
+        from vae_core.training import CheckpointEvent, DoneEvent, Trainer
     except Exception as e:  # noqa: BLE001 - report, whatever it is
         put(("error", f"the training process could not start: {e}"))
         put(("exit", None))
         return
+    last = request.out_dir if request.resume else None  # the last complete checkpoint of this run
     try:
         spec = DataSpec.from_dict(request.data)
         put(("status", f"loading {spec.describe()}"))
@@ -113,21 +122,37 @@ def run_worker(request: TrainRequest, put, cancel: threading.Event) -> None:
         done = None
         for ev in trainer.run():
             put(("event", ev))
+            if isinstance(ev, CheckpointEvent):
+                last = ev.path
             if isinstance(ev, DoneEvent):
                 done = ev
         if done is not None:
-            put(("status", f"computing the {request.map_method.upper()} map of the new checkpoint"))
+            put(("phase", "map"))
             from vae_core.explorer import Explorer
 
             Explorer.open(done.path, max_points=request.max_points).map(request.map_method)
             put(("projection", done.path))
     except VaeCoreError as e:
         put(("error", str(e)))
+    except OSError as e:  # a full disk, a folder made read-only, a quota of the filesystem…
+        put(("error", write_failure(e, last)))
     except Exception as e:  # noqa: BLE001 - the app shows a message; the trace goes to the server log
         traceback.print_exc()
         put(("error", f"training failed unexpectedly ({type(e).__name__}: {e}); see the server log"))
     finally:
         put(("exit", None))
+
+
+def write_failure(e: OSError, last: str | None) -> str:
+    """The message for a file the run could not read or write: what happened, and what is kept. Checkpoints
+    are written whole or not at all (vae_core.checkpoint), so the last complete one is intact."""
+    import errno
+
+    what = ("the server's disk is full" if e.errno in (errno.ENOSPC, errno.EDQUOT)
+            else f"a file could not be written or read on the server ({e.strerror or type(e).__name__})")
+    kept = (f"the last complete checkpoint is kept at {last} (resume it later)" if last
+            else "no checkpoint was written")
+    return f"training stopped: {what}; {kept}. The app keeps serving."
 
 
 def _lines(fd: int):
