@@ -41,7 +41,7 @@ def api(monkeypatch_module):
     url, demo = ui_harness.running_app()
     # A fuzzed value that passes validation must not start a real training run in the shared test app.
     started = []
-    monkeypatch_module.setattr(demo.cvae_context.runner, "start", lambda req: started.append(req))
+    monkeypatch_module.setattr(demo.cvae_context.runner, "start", lambda req, owner=None: started.append(req))
     client = Client(url, verbose=False)
     info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     return client, info
@@ -57,7 +57,8 @@ def monkeypatch_module():
 def endpoints() -> list[str]:
     return ["/generate", "/random_face", "/face_from_seed", "/copy_latent", "/paste_latent", "/show_collapsed",
             "/reconstruct_example", "/show_map", "/map_pick", "/set_endpoint_a", "/set_endpoint_b", "/interpolate",
-            "/focus_dim", "/edit_fidelity", "/traversal", "/train_start", "/train_resume", "/set_checkpoint",
+            "/focus_dim", "/edit_fidelity", "/traversal", "/train_start", "/train_resume", "/train_cancel",
+            "/train_status", "/set_checkpoint",
             "/direction_from_examples", "/set_direction_kind"]
 
 
