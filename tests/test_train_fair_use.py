@@ -340,6 +340,22 @@ def test_every_phase_is_named_with_its_progress():
     assert run.phase == "" and "Finishing" not in train_view.status_markdown(run)
 
 
+def test_the_trainer_names_the_work_between_steps(tmp_path):
+    from vae_core.config import ModelConfig, TrainConfig
+    from vae_core.data import load_dataset
+    from vae_core.training import CheckpointEvent, DoneEvent, Trainer
+
+    spec = DataSpec(kind="synthetic", size=40, resolution=32, seed=1)
+    events = list(Trainer(load_dataset(spec, progress=False), ModelConfig(resolution=32, latent_dim=4, channels=(8, 16)),
+                          TrainConfig(epochs=2, batch_size=16, export_decoder=True, eval_every=1), tmp_path / "ck",
+                          device="cpu", command="t").run())
+    names = [e.name if isinstance(e, PhaseEvent) else type(e).__name__ for e in events
+             if isinstance(e, (PhaseEvent, CheckpointEvent, DoneEvent))]
+    # after epoch 1: measure, save; after the last: measure, save, fit the sampler, export the decoder
+    assert names == ["evaluate", "save", "CheckpointEvent", "evaluate", "evaluate", "save", "sampler", "decoder",
+                     "CheckpointEvent", "DoneEvent"]
+
+
 def test_others_see_progress_eta_and_when_they_can_start():
     run = RunLog(request=_req("secret-name"), started=0.0, owner="o", total_steps=200, step=50, eta_sec=90)
     text = train_view.others_markdown([run], mine=False, slots=1)
