@@ -113,6 +113,19 @@ def main() -> None:
                                        timeout=60_000)
                 page.wait_for_selector("#analysis_heatmap .cvae-heat[data-key] .heatmaplayer", timeout=30_000)
                 shoot(page, out, "analysis")
+                page.wait_for_timeout(500)
+                print(f"the Analysis tab is {page.evaluate('document.documentElement.scrollHeight')} px tall at 1400×900")
+
+                page.get_by_role("tab", name="Objective").click()
+                page.wait_for_function("document.querySelector('#obj_terms').innerText.includes('bits/dim')",
+                                       timeout=60_000)
+                page.wait_for_selector("#obj_kl_plot .main-svg", timeout=30_000)
+                shoot(page, out, "objective")
+                # the prior hole and β below the face's terms
+                page.locator("#obj_hole").scroll_into_view_if_needed()
+                page.wait_for_selector("#obj_norms_plot .main-svg", timeout=30_000)
+                shoot(page, out, "objective-prior-hole")
+                page.evaluate("window.scrollTo(0, 0)")
 
                 page.get_by_role("tab", name="Train").click()
                 page.locator("#train_size input").fill("1200")

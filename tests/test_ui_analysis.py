@@ -139,12 +139,22 @@ def test_status_and_scorecard_markdown(ready):
     a = ready.analysis
     assert "✓" in view.status_markdown(ready)
     md = view.scorecard_markdown(a)
+    flagged = {x.attribute for x in a.classifier.per_attribute if x.accuracy is not None and not x.learned}
     for name in a.factor_names:
-        assert f"| {name} |" in md
-    assert f"**{a.scorecard.mig:.3f}**" in md and f"**{a.scorecard.sap:.3f}**" in md
-    assert f"**{a.scorecard.dci_disentanglement:.3f}**" in md and "edit fidelity" in md
+        # ⚠ marks exactly the rows whose classifier barely beats guessing
+        assert (f"| ⚠ {name} |" if name in flagged else f"| {name} |") in md
+    # the caption only where it applies, naming the flagged rows
+    assert ("barely beats" in md) == bool(flagged) and all(f in md.split("barely beats")[0] for f in flagged)
+    assert f"**MIG {a.scorecard.mig:.3f}**" in md and f"**SAP {a.scorecard.sap:.3f}**" in md
+    assert f"**DCI disentanglement {a.scorecard.dci_disentanglement:.3f}**" in md and "edit fidelity" in md
+    # each overall metric has its one-line reading: range, what good looks like, the value in context
+    for label in ("MIG", "DCI disentanglement", "DCI completeness", "DCI informativeness", "SAP"):
+        line = next(ln for ln in md.splitlines() if ln.startswith(f"- **{label} "))
+        assert "0–1" in line and ("In context" in line) == (label == "DCI informativeness")  # (no sweep here)
+    # 18 attributes: their table starts folded (one click away); a few would start open
+    assert ("<details open>" in md) == (len(a.scorecard.factors) <= view.OPEN_ATTRIBUTES)
     hair = a.fidelity.of("hair_color")
-    row = next(ln for ln in md.splitlines() if ln.startswith("| hair_color |"))
+    row = next(ln for ln in md.splitlines() if ln.startswith("|") and ln.split("|")[1].strip().lstrip("⚠ ") == "hair_color")
     assert f"{hair.fidelity:.3f}" in row and f"{a.factor('hair_color').accuracy:.3f}" in row
 
 
@@ -152,14 +162,28 @@ def test_view_values_start_only_when_asked(ctx, ready):
     explorer = ctx.registry.get(None)
     out = analysis_tab.view_values(ctx, explorer)
     status, button, md, fig, timer = out
-    assert "✓" in status and button["interactive"] is False and "| MIG |" in md
+    assert "✓" in status and button["interactive"] is False and "**MIG " in md
     assert fig["model_id"] == explorer.model_id and timer.active is False
 
 
-def test_heatmap_rows_follow_the_sliders_and_carry_their_dim(ctx, ready):
+def test_heatmap_shows_the_most_important_active_dims_and_all_on_request(ctx, ready):
     explorer = ctx.registry.get(None)
     layout = ctx.layout(explorer)
-    fig = heatmap.figure(ready.analysis, layout, explorer.model_id)
+    imp = np.asarray(ready.analysis.scorecard.importance)
+    cols = [k for k, f in enumerate(ready.analysis.scorecard.factors) if not f.skipped]
+    top = heatmap.figure(ready.analysis, layout, explorer.model_id)
+    total = imp[:, cols].sum(axis=1)
+    assert 0 < len(top["dims"]) <= heatmap.TOP_DIMS and top["total_dims"] == imp.shape[0]
+    # active dims first, each group most important first; no dim left out that matters more than one shown
+    active_of = {s.dim: s.active for s in layout.raw}
+    keys = [(not active_of.get(d, True), -total[d]) for d in top["dims"]]
+    assert keys == sorted(keys)
+    active = {s.dim for s in layout.raw if s.active}
+    shown_active = [d for d in top["dims"] if d in active]
+    assert all(total[d] <= min(total[k] for k in shown_active) for d in active - set(top["dims"])) or \
+        len(shown_active) == heatmap.TOP_DIMS
+    assert top["height"] <= heatmap.ROW_PX * heatmap.TOP_DIMS + 170 and top["key"].endswith(":top")
+    fig = heatmap.figure(ready.analysis, layout, explorer.model_id, all_dims=True)
     json.dumps(fig)
     trace = fig["data"][0]
     dims = [s.dim for s in layout.raw]
@@ -169,7 +193,7 @@ def test_heatmap_rows_follow_the_sliders_and_carry_their_dim(ctx, ready):
     assert [row[0] for row in trace["customdata"]] == dims
     k = scored.index("hair_color")
     assert trace["z"][0][k] == pytest.approx(ready.analysis.scorecard.importance[dims[0], k], abs=1e-4)
-    assert "focus_dim" in heatmap.JS_ON_LOAD and ready.analysis.key in fig["key"]
+    assert "focus_dim" in heatmap.JS_ON_LOAD and ready.analysis.key in fig["key"] and fig["key"] != top["key"]
 
 
 def test_focus_highlights_exactly_that_slider_and_opens_generate(ctx, ready):
@@ -289,7 +313,9 @@ def test_make_traversal_writes_a_grid_and_a_looping_gif(ctx):
 def test_reset_values_match_the_outputs(ctx, ready):
     explorer = ctx.registry.get(None)
     vals = analysis_tab.reset_values(ctx, explorer)
-    assert len(vals) == 10 and vals[-1] == view.EDIT_HINT and vals[6:9] == [None, None, None]
+    assert len(vals) == 11 and vals[-2] == view.EDIT_HINT and vals[-1] is False
+    # the traversal's preview and files are emptied and hidden until the next traversal
+    assert all(v["value"] is None and v["visible"] is False for v in vals[6:9])
     assert vals[5]["choices"] and vals[5]["value"] == vals[5]["choices"][0][1]
     assert isinstance(vals[4], gr.Timer)
 

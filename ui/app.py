@@ -1,4 +1,4 @@
-"""Assemble the explorer: header, checkpoint picker, model info, the six tabs and the cross-tab events.
+"""Assemble the explorer: header, checkpoint picker, model info, the seven tabs and the cross-tab events.
 
 ``build_app()`` builds Blocks and opens the default checkpoint (cheap when its caches ship with it); its
 one process-wide effect is registering the UI cache's plotly.js and thumbnail atlases as Gradio static

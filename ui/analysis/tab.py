@@ -36,6 +36,7 @@ from ..generate import own as own_dirs, slider_mirror
 from ..generate import tab as generate_tab
 from vae_core.slider_layout import N_ATTR, N_PCA, N_RAW, SliderLayout
 from ..map import plotmap
+from ..objective.tab import checkpoint_sweep
 
 #: The edit-fidelity line follows the face: it is computed once the attribute controls have rested this long
 #: (debounced in the page), so while a slider moves the CPU decodes faces, not classifier checks.
@@ -73,6 +74,7 @@ class AnalysisTab:
     png_file: gr.File
     gif_file: gr.File
     fidelity: gr.Markdown
+    all_dims: gr.Checkbox
 
     @property
     def view_outputs(self) -> list:
@@ -81,18 +83,22 @@ class AnalysisTab:
     @property
     def reset_outputs(self) -> list:
         """What a checkpoint change resets (with :func:`reset_values`)."""
-        return [*self.view_outputs, self.direction, self.preview, self.png_file, self.gif_file, self.fidelity]
+        return [*self.view_outputs, self.direction, self.preview, self.png_file, self.gif_file, self.fidelity,
+                self.all_dims]
 
 
 # -- views ----------------------------------------------------------------------------------------------
-def view_values(ctx: AppContext, explorer, start: bool = False) -> list:
+def view_values(ctx: AppContext, explorer, start: bool = False, all_dims: bool = False) -> list:
     """Values for :attr:`AnalysisTab.view_outputs`: the cached analysis, or where its computation stands
-    (``start``: begin computing it in the background if it is neither cached nor running)."""
+    (``start``: begin computing it in the background if it is neither cached nor running; ``all_dims``: every
+    latent dim in the heatmap, not only the most important). The scorecard reads each metric against the
+    checkpoint's shipped β-sweep where it has one (ui.objective)."""
     status = ctx.analyses.start(explorer) if start else ctx.analyses.status(explorer)
     a = status.analysis if status.state == "ready" else None
-    fig = heatmap.figure(a, ctx.layout(explorer), explorer.model_id) if a is not None else None
+    fig = heatmap.figure(a, ctx.layout(explorer), explorer.model_id, all_dims) if a is not None else None
+    card = view.scorecard_markdown(a, checkpoint_sweep(ctx, explorer)) if a is not None else ""
     return [view.status_markdown(status), gr.update(interactive=status.state in ("missing", "failed")),
-            view.scorecard_markdown(a) if a is not None else "", fig, gr.Timer(active=status.state == "running")]
+            card, fig, gr.Timer(active=status.state == "running")]
 
 
 def direction_update(layout: SliderLayout | None):
@@ -102,7 +108,9 @@ def direction_update(layout: SliderLayout | None):
 
 def reset_values(ctx: AppContext, explorer) -> list:
     """Values for :attr:`AnalysisTab.reset_outputs` after switching to ``explorer``'s checkpoint."""
-    return [*view_values(ctx, explorer), direction_update(ctx.layout(explorer)), None, None, None, view.EDIT_HINT]
+    hidden = gr.update(value=None, visible=False)
+    return [*view_values(ctx, explorer), direction_update(ctx.layout(explorer)), hidden, hidden, hidden,
+            view.EDIT_HINT, False]
 
 
 def edit_fidelity(ctx: AppContext, st: SessionState, values, strict: bool = True) -> str:
@@ -178,16 +186,6 @@ def make_traversal(ctx: AppContext, st: SessionState, values, choice, low, high,
 def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: generate_tab.GenerateTab,
           tabs: gr.Tabs) -> tuple[AnalysisTab, dict]:
     """The tab's components and events; returns the tab and the show-event kwargs for its ``select``."""
-    status = gr.Markdown(elem_id="analysis_status")
-    # Enabled only while there is something to compute (the tab's show event decides).
-    compute_btn = gr.Button("Compute analysis", variant="primary", elem_id="analysis_compute", interactive=False)
-    scorecard = gr.Markdown(elem_id="analysis_scorecard")
-    heat = gr.HTML(value=None, html_template=heatmap.TEMPLATE, css_template=heatmap.CSS,
-                   js_on_load=heatmap.JS_ON_LOAD, head=plotmap.plotly_head(ctx.settings.cache_dir), elem_id="analysis_heatmap",
-                   padding=False)
-    # API twin of the heatmap's click bridge (the browser sends clicks as custom event data).
-    focus_dim = gr.Number(visible=False, label="latent dim", precision=0)
-    focus_btn = gr.Button(visible=False)
     with gr.Accordion("Latent traversal of the current Generate face: PNG grid and animated GIF", open=True):
         with gr.Row():
             first = direction_update(layout)
@@ -203,27 +201,43 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
         gr.Markdown("Offsets are added to the current Generate face: prior standard deviations for a raw dim, "
                     "standard deviations of the data for a PCA direction, slider strengths for an attribute.")
         go_btn = gr.Button("Make traversal", elem_id="analysis_trav_go")
-        preview = gr.Image(label="Traversal", interactive=False, format="png", elem_id="analysis_trav_preview")
+        # shown once a traversal is made: empty, they made the tab's first screen mostly drop zones
+        preview = gr.Image(label="Traversal", interactive=False, format="png", elem_id="analysis_trav_preview",
+                           height=200, visible=False)
         with gr.Row():
-            png_file = gr.File(label="Grid (PNG)", interactive=False, elem_id="analysis_trav_png")
-            gif_file = gr.File(label="Animation (GIF)", interactive=False, elem_id="analysis_trav_gif")
+            png_file = gr.File(label="Grid (PNG)", interactive=False, elem_id="analysis_trav_png", visible=False)
+            gif_file = gr.File(label="Animation (GIF)", interactive=False, elem_id="analysis_trav_gif", visible=False)
+    status = gr.Markdown(elem_id="analysis_status")
+    # Enabled only while there is something to compute (the tab's show event decides).
+    compute_btn = gr.Button("Compute analysis", variant="primary", elem_id="analysis_compute", interactive=False)
+    scorecard = gr.Markdown(elem_id="analysis_scorecard")
+    all_dims = gr.Checkbox(False, label="Show every latent dim in the heatmap (by default: the 16 most important)",
+                           elem_id="analysis_heat_all")
+    heat = gr.HTML(value=None, html_template=heatmap.TEMPLATE, css_template=heatmap.CSS,
+                   js_on_load=heatmap.JS_ON_LOAD, head=plotmap.plotly_head(ctx.settings.cache_dir), elem_id="analysis_heatmap",
+                   padding=False)
+    # API twin of the heatmap's click bridge (the browser sends clicks as custom event data).
+    focus_dim = gr.Number(visible=False, label="latent dim", precision=0)
+    focus_btn = gr.Button(visible=False)
     timer = gr.Timer(1.0, active=False)
     tab = AnalysisTab(status=status, compute_btn=compute_btn, scorecard=scorecard, heatmap=heat, timer=timer,
                       direction=direction, preview=preview, png_file=png_file, gif_file=gif_file,
-                      fidelity=gen.fidelity)
+                      fidelity=gen.fidelity, all_dims=all_dims)
 
     quiet = dict(show_progress="hidden", concurrency_limit=None)
 
     @user_errors
-    def show_analysis(st: SessionState):
-        return view_values(ctx, ctx.explorer(st))
+    def show_analysis(st: SessionState, every_dim=False):
+        return view_values(ctx, ctx.explorer(st), all_dims=validate.flag(every_dim, "show every latent dim"))
 
     @user_errors
-    def compute(st: SessionState):
-        return view_values(ctx, ctx.explorer(st), start=True)
+    def compute(st: SessionState, every_dim=False):
+        return view_values(ctx, ctx.explorer(st), start=True,
+                           all_dims=validate.flag(every_dim, "show every latent dim"))
 
-    compute_btn.click(compute, [state], tab.view_outputs, api_name="analysis_compute", **quiet)
-    timer.tick(show_analysis, [state], tab.view_outputs, api_name="analysis_status", **quiet)
+    compute_btn.click(compute, [state, all_dims], tab.view_outputs, api_name="analysis_compute", **quiet)
+    timer.tick(show_analysis, [state, all_dims], tab.view_outputs, api_name="analysis_status", **quiet)
+    all_dims.input(show_analysis, [state, all_dims], tab.view_outputs, api_visibility="private", **quiet)
 
     focus_outputs = [tabs, gen.raw_box, *gen.raw, gen.note]
 
@@ -275,8 +289,8 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     @user_errors
     def traversal(st: SessionState, *args):
         values, (choice, lo, hi, n) = args[:-4], args[-4:]
-        return make_traversal(ctx, st, values, choice, lo, hi, n)
+        return [gr.update(value=v, visible=True) for v in make_traversal(ctx, st, values, choice, lo, hi, n)]
 
     go_btn.click(traversal, [state, *gen.slider_inputs, direction, low, high, steps], [preview, png_file, gif_file],
                  api_name="traversal", concurrency_id="encode", preprocess=False)
-    return tab, dict(fn=show_analysis, inputs=[state], outputs=tab.view_outputs, show_progress="hidden")
+    return tab, dict(fn=show_analysis, inputs=[state, all_dims], outputs=tab.view_outputs, show_progress="hidden")

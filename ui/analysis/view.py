@@ -65,41 +65,97 @@ def status_markdown(status: JobStatus) -> str:
             f"{took} by `{html.escape(a.command)}`).")
 
 
-def scorecard_markdown(a: Analysis) -> str:
-    """Overall scores, then one row per attribute: MIG, SAP, DCI accuracy, edit fidelity (+ classifier)."""
+#: Up to this many attributes the per-attribute table is shown open; more start folded (one click away).
+OPEN_ATTRIBUTES = 6
+
+#: One reading per overall metric: (label, its range and what good looks like). Definitions: disentanglement_lib.
+METRIC_READINGS = (
+    ("mig", "MIG", "0–1. Per attribute, the gap in mutual information between the dim that knows most about it "
+                   "and the runner-up, over its entropy: 1 = each attribute lives in one dim alone; near 0 = "
+                   "spread over many dims"),
+    ("dci_disentanglement", "DCI disentanglement", "0–1. How much each dim serves one attribute only (from a "
+                                                   "forest's importances): 1 = every dim predicts one attribute"),
+    ("dci_completeness", "DCI completeness", "0–1. How much each attribute is predicted by one dim: 1 = one dim "
+                                             "per attribute"),
+    ("dci_informativeness", "DCI informativeness", "0–1, accuracy of predicting the attributes from all dims: "
+                                                   "compare it with always guessing the most frequent value"),
+    ("sap", "SAP", "0–1. Per attribute, the gap in predictability between the best and the second-best single "
+                   "dim: high = one dim stands out"),
+)
+
+
+def _context(key: str, value: float, sweep: Any, a: Analysis) -> str:
+    """This checkpoint's value against what it can be compared with: the shipped β-sweep's runs, a baseline."""
+    parts = []
+    if key == "dci_informativeness":
+        base = [x.majority_baseline for x in a.classifier.per_attribute if x.majority_baseline is not None]
+        if base:
+            parts.append(f"always guessing the most frequent value: {float(np.mean(base)):.3f}")
+    if sweep is not None and getattr(sweep, "points", None):
+        vals = [(getattr(p, key), p.beta) for p in sweep.points]
+        lo, hi = min(vals), max(vals)
+        above = sum(v < value for v, _ in vals)
+        parts.append(f"the β-sweep's short runs: {lo[0]:.3f} (β={lo[1]:g}) to {hi[0]:.3f} (β={hi[1]:g}); this model "
+                     f"beats {above} of {len(vals)}")
+    return "; ".join(parts)
+
+
+def scorecard_markdown(a: Analysis, sweep: Any = None) -> str:
+    """A reading per overall metric (its value, range, what good looks like and the value in context: the
+    shipped β-sweep's runs, a baseline), then one row per attribute: MIG, SAP, DCI accuracy, edit fidelity
+    (+ the classifier's accuracy, ⚠ on the rows where it barely beats guessing)."""
     card, fid = a.scorecard, a.fidelity
-    lines = [
-        "| MIG | DCI disentanglement | DCI completeness | DCI informativeness | SAP | mean edit fidelity |",
-        "|---|---|---|---|---|---|",
-        f"| **{card.mig:.3f}** | **{card.dci_disentanglement:.3f}** | **{card.dci_completeness:.3f}** | "
-        f"**{card.dci_informativeness:.3f}** | **{card.sap:.3f}** | **{_f(fid.mean_fidelity)}** |",
-        "",
+    lines = ["**How disentangled is this latent space?** Each score of the posterior means against the labels:"]
+    for key, label, reading in METRIC_READINGS:
+        value = float(getattr(card, key))
+        context = _context(key, value, sweep, a)
+        lines.append(f"- **{label} {value:.3f}** — {reading}." + (f" *In context:* {context}." if context else ""))
+    befores = [e.before for e in fid.attributes if e.before is not None and math.isfinite(e.before)]
+    lines.append(f"- **mean edit fidelity {_f(fid.mean_fidelity)}** — 0–1, the fraction of attribute-slider edits the "
+                 "attribute classifier sees on the edited face. *In context:* "
+                 + (f"the same faces before the edit: {float(np.mean(befores)):.3f}." if befores else "—."))
+    rows = [
         "| attribute | values | MIG | SAP | DCI accuracy | top dim | edit fidelity | before edit | leakage | "
         "classifier accuracy (baseline) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    flagged = []
     for s in card.factors:
         e = fid.of(s.name)
         acc = next((x for x in a.classifier.per_attribute if x.attribute == s.name), None)
         judge = f"{_f(acc.accuracy)} ({_f(acc.majority_baseline)})" if acc is not None else "—"
+        name = s.name
         if acc is not None and acc.accuracy is not None and not acc.learned:
             judge += " ⚠"
+            name = f"⚠ {s.name}"
+            flagged.append(s.name)
         edit = (f"{_f(e.fidelity)} | {_f(e.before)} | {_f(e.mean_leakage)}" if e is not None else "— | — | —")
         if s.skipped:
-            lines.append(f"| {s.name} | {s.values} | skipped: {html.escape(s.skipped)} | | | | {edit} | {judge} |")
+            rows.append(f"| {name} | {s.values} | skipped: {html.escape(s.skipped)} | | | | {edit} | {judge} |")
         else:
-            lines.append(f"| {s.name} | {s.values} | {_f(s.mig)} | {_f(s.sap)} | {_f(s.accuracy)} | z{s.top_dim} | "
-                         f"{edit} | {judge} |")
+            rows.append(f"| {name} | {s.values} | {_f(s.mig)} | {_f(s.sap)} | {_f(s.accuracy)} | z{s.top_dim} | "
+                        f"{edit} | {judge} |")
+    # Many attributes (the synthetic model's 18) would make the tab several screens tall: their table starts folded.
+    folded = len(card.factors) > OPEN_ATTRIBUTES
+    summary = (f"<b>Per attribute</b> ({len(card.factors)}): MIG, SAP, DCI accuracy, edit fidelity"
+               + (f"; ⚠ on {len(flagged)}" if flagged else ""))
     lines += [
+        "",
+        f"<details{'' if folded else ' open'}><summary>{summary}</summary>",
+        "",
+        *rows,
         "",
         f"MIG, DCI and SAP of the posterior means on {card.n_train} train / {card.n_test} test faces "
         f"(disentanglement_lib definitions; DCI trees: ExtraTrees). **Edit fidelity**: fraction of edited held-out "
         f"faces (attribute slider at strength {fid.strength:g} toward a value they do not have) that the attribute "
         "classifier sees with the target value; *before edit*: that fraction before the move; *leakage*: mean "
-        "fraction of other attributes whose prediction changed. ⚠: the classifier barely beats always guessing the "
-        "most frequent value, so its fidelity numbers say little.",
+        "fraction of other attributes whose prediction changed.",
     ]
+    if flagged:
+        lines.append(f"⚠ ({', '.join(flagged)}): the classifier barely beats always guessing the most frequent value "
+                     "for this attribute, so its fidelity numbers say little.")
     lines.extend(f"*Note: {html.escape(n)}*" for n in card.notes)
+    lines += ["", "</details>"]
     return "\n".join(lines)
 
 

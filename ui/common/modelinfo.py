@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from vae_core.objective import bits_per_dim_8bit, nelbo_8bit
+
 SYNTHETIC_BANNER = (
     '<div class="cvae-banner cvae-synthetic" role="note">⚠ <b>SYNTHETIC DATA</b>: this model was trained on '
     "procedurally generated cartoon faces, <b>not</b> Google's Cartoon Set. Faces, maps and attribute sliders "
@@ -30,10 +32,39 @@ def _fmt(v: Any) -> str:
     return html.escape(str(v))
 
 
-METRIC_NAMES = (("mse", "MSE (per pixel value)"), ("psnr", "PSNR (dB)"), ("ssim", "SSIM"),
-                ("nelbo", "−ELBO (nats/image)"), ("bits_per_dim", "bits/dim"), ("kl", "KL (nats/image)"),
-                ("active_units", "active latent dims"), ("n", "held-out images"), ("epochs", "epochs"),
-                ("steps", "steps"))
+def metric_texts(metrics: dict[str, Any], resolution: Any, latent_dim: Any) -> list[str]:
+    """Each held-out figure with its name and unit. −ELBO is given on the 8-bit scale (nats/image, positive, and
+    bits/dim): the checkpoint stores it for the density of [0, 1] pixels, which is negative for σ = 0.1 (a density
+    may exceed 1) and reads as a double negative ("−ELBO −1.4e4"); see :mod:`vae_core.objective`."""
+    out: list[str] = []
+
+    def num(key: str) -> float | None:
+        v = metrics.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    if (v := num("mse")) is not None:
+        out.append(f"MSE {v:.4g} per pixel value (pixels in [0, 1])")
+    if (v := num("psnr")) is not None:
+        out.append(f"PSNR {v:.1f} dB")
+    if (v := num("ssim")) is not None:
+        out.append(f"SSIM {v:.3f} (1 = identical)")
+    nelbo = num("nelbo")
+    if nelbo is not None and isinstance(resolution, int) and resolution > 0:
+        d = 3 * resolution * resolution
+        out.append(f"−ELBO {nelbo_8bit(nelbo, d):,.0f} nats/image on 8-bit pixels = "
+                   f"{bits_per_dim_8bit(nelbo, d):.3f} bits/dim")
+    elif (v := num("bits_per_dim")) is not None:
+        out.append(f"−ELBO {v:.3f} bits/dim")
+    if (v := num("kl")) is not None:
+        out.append(f"KL {v:,.1f} nats/image")
+    if (v := num("active_units")) is not None:
+        out.append(f"active latent dims {int(v)}" + (f" of {latent_dim}" if latent_dim else ""))
+    if (v := num("n")) is not None:
+        out.append(f"on {int(v)} held-out images")
+    for key, unit in (("epochs", "epochs"), ("steps", "steps")):
+        if (v := num(key)) is not None:
+            out.append(f"{int(v):,} {unit}")
+    return out
 
 
 def info_markdown(info: dict[str, Any]) -> str:
@@ -56,12 +87,12 @@ def info_markdown(info: dict[str, Any]) -> str:
         f"**β** {_fmt(info.get('beta'))}",
     ]
     metrics = info.get("metrics") or {}
-    shown = [(label, metrics[k]) for k, label in METRIC_NAMES if k in metrics]
+    shown = metric_texts(metrics, info.get("resolution"), info.get("latent_dim"))
     if metrics.get("partial") or metrics.get("cancelled"):
         lines.append("**Note** training of this checkpoint was stopped early (it can be resumed in the Train tab)")
     if shown:
         lines.append("**Metrics** (" + html.escape(str(metrics.get("split", "held-out"))) + "): "
-                     + " · ".join(f"{label} {_fmt(v)}" for label, v in shown))
+                     + " · ".join(shown))
     if info.get("command"):
         lines.append(f"**Training command**\n```\n{info['command']}\n```")
     if info.get("created"):

@@ -15,6 +15,7 @@ from ..common.errors import user_errors
 from ..common.images import image_file, upscale
 from ..common.state import SessionState, as_latent
 from ..context import AppContext
+from ..objective.tab import typicality_line
 
 
 @dataclass
@@ -40,9 +41,10 @@ def example_gallery(ctx: AppContext, explorer) -> list:
             for i, (img, name) in enumerate(zip(b.examples, b.example_ids))]
 
 
-def results(ctx: AppContext, enc, name: str, notes: list[str] | None = None) -> list:
-    """Model input, reconstruction (PNG paths: see ui.common.images.image_file) and the report."""
-    report = encode.recon_report(enc, name)
+def results(ctx: AppContext, explorer, enc, name: str, notes: list[str] | None = None) -> list:
+    """Model input, reconstruction (PNG paths: see ui.common.images.image_file) and the report, with how typical the
+    image is for the model (its −ELBO against the held-out faces': ui.objective)."""
+    report = encode.recon_report(enc, name) + "\n\n" + typicality_line(ctx, explorer, enc.input_u8)
     if notes:
         report += "\n\n" + " · ".join(f"ℹ {n}" for n in notes)
     return [image_file(upscale(enc.input_u8), ctx.image_dir), image_file(upscale(enc.reconstruction_u8), ctx.image_dir),
@@ -73,9 +75,10 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
 
     @user_errors
     def reconstruct(st: SessionState, payload):
-        enc, name, notes = encode.encode_upload(ctx.explorer(st), payload)
+        explorer = ctx.explorer(st)
+        enc, name, notes = encode.encode_upload(explorer, payload)
         st = st.replace(upload_mu=as_latent(enc.mu), upload_name=name)
-        return [*results(ctx, enc, name, notes), st]
+        return [*results(ctx, explorer, enc, name, notes), st]
 
     # preprocess=False: the file reaches vae_core's loader untouched (Gradio still checks that the path
     # is an upload of this server).
@@ -95,7 +98,7 @@ def build(ctx: AppContext, state: gr.State, explorer) -> ReconstructTab:
         img, name = encode.example(explorer, index)
         enc = encode.reconstruct(explorer, img)
         st = st.replace(upload_mu=as_latent(enc.mu), upload_name=f"example {name}")
-        return [*results(ctx, enc, f"dataset example {name}"), st]
+        return [*results(ctx, explorer, enc, f"dataset example {name}"), st]
 
     example_btn.click(reconstruct_example, [state, example_index], [*tab.result_outputs, state],
                       api_name="reconstruct_example", concurrency_id="encode", preprocess=False)
