@@ -403,3 +403,30 @@ def test_a_full_disk_mid_run_stops_it_with_a_message_and_keeps_the_last_whole_ch
     errors = [p for k, p in sent if k == "error"]
     assert errors and "Permission denied" in errors[0] and "no checkpoint was written" in errors[0]
     assert not (tmp_path / "runs" / "ro").exists()
+
+
+@pytest.mark.slow
+def test_a_run_on_two_folders_records_both_and_holds_out_faces_of_the_whole(tmp_path):
+    """Through the training process's own code: the checkpoint's data spec, command and held-out faces
+    cover both folders (ids are prefixed by their folder)."""
+    import threading
+
+    from vae_core.data import load_dataset
+    from vae_core.explorer import Explorer
+
+    _faces(tmp_path / "data" / "one", 12, (200, 40, 40))
+    _faces(tmp_path / "data" / "two", 12, (40, 40, 200))
+    s = make_settings(tmp_path, CVAE_MAP_METHOD="pca")  # (UMAP's first use compiles for a minute)
+    req = train_form.new_run(s, **form(kind="folder", path="one, two", epochs=1, batch_size=8, name="both"))
+    sent = []
+    run_worker(req, sent.append, threading.Event())
+    assert not [p for k, p in sent if k == "error"] and ("projection", req.out_dir) in sent
+    meta = read_meta(req.out_dir)
+    assert [Path(p).name for p in meta.data.paths] == ["one", "two"] and meta.command == req.command()
+    args = build_parser().parse_args(shlex.split(meta.command)[3:])
+    assert data_spec(args, args.resolution) == meta.data  # the recorded command reads both folders again
+    held_out = load_dataset(meta.data, progress=False)
+    _, val = held_out.split()
+    shown = Explorer.open(req.out_dir).embedding().example_ids.tolist()
+    assert len(held_out) == 24 and shown == [held_out.ids[i] for i in val][:len(shown)]
+    assert {i.split("/")[0] for i in held_out.ids} == {"one", "two"}

@@ -19,7 +19,7 @@ from . import form as train_form
 from . import view as train_view
 from .owners import check_token, new_token, owner_id
 from ..common import page_code
-from ..common.errors import user_errors
+from ..common.errors import UserInputError, user_errors
 from ..common.images import upscale
 from ..common.settings import display_path
 from ..context import AppContext
@@ -79,10 +79,19 @@ class TrainTab:
         return page_code.call_js("train_token.js", "load")
 
 
-def identity(sessions: SessionTokens, token_text, request: gr.Request | None) -> tuple[str, str | None]:
+def identity(sessions: SessionTokens, token_text, request: gr.Request | None,
+             strict: bool = True) -> tuple[str, str | None]:
     """(token, owner id) of the caller: the token it sent (the page's, an API client's), else the one this
-    server issued to its session; ("", None) for a visitor who never started a run."""
-    token = check_token(token_text) or sessions.get(getattr(request, "session_hash", None))
+    server issued to its session; ("", None) for a visitor who never started a run. A malformed token is an
+    error for actions (``strict``) and ignored by the views, so a damaged page storage cannot make the
+    once-a-second poll fail every second."""
+    try:
+        sent = check_token(token_text)
+    except UserInputError:
+        if strict:
+            raise
+        sent = ""
+    token = sent or sessions.get(getattr(request, "session_hash", None))
     return token, (owner_id(token) if token else None)
 
 
@@ -277,7 +286,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
 
     @user_errors
     def poll(seen, token_text, request: gr.Request):
-        _, owner = identity(sessions, token_text, request)
+        _, owner = identity(sessions, token_text, request, strict=False)
         return view(ctx, tab, seen, owner)
 
     timer.tick(poll, [seen, token], tab.view_outputs, api_name="train_status", show_progress="hidden",
@@ -298,7 +307,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
                 show_progress="hidden")
     @user_errors
     def show(seen, token_text, request: gr.Request):
-        return view(ctx, tab, seen, identity(sessions, token_text, request)[1], force=True)
+        return view(ctx, tab, seen, identity(sessions, token_text, request, strict=False)[1], force=True)
 
     tab.show = show
     return tab
