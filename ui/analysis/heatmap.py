@@ -27,7 +27,7 @@ from ..map.plotmap import plotly_component_js
 
 ROW_PX = 22
 #: Rows the heatmap shows before "show all dims".
-TOP_DIMS = 16
+TOP_DIMS = 12
 
 
 def row_dims(layout: SliderLayout, latent_dim: int) -> list[int]:
@@ -68,12 +68,13 @@ def figure(analysis: Analysis, layout: SliderLayout, model_id: str, all_dims: bo
         "colorbar": {"title": {"text": "DCI importance"}, "thickness": 12},
         "xgap": 1, "ygap": 1,
     }
-    height = max(320, ROW_PX * len(dims) + 170)
+    bottom = 130 if all_dims or len(cols) > 6 else 80  # room for the rotated attribute names
+    height = max(320, ROW_PX * len(dims) + 40 + bottom)
     which = (f"all {len(dims)} dims" if all_dims else f"the {len(dims)} most important of {imp.shape[0]} dims")
     fig_layout = {
         "title": {"text": f"Which latent dim drives which attribute (DCI importance, {which}; click a cell to open "
                           "its slider in Generate)", "font": {"size": 13}},
-        "height": height, "margin": {"l": 110, "r": 10, "t": 40, "b": 130},
+        "height": height, "margin": {"l": 110, "r": 10, "t": 40, "b": bottom},
         "xaxis": {"tickangle": -45, "type": "category", "fixedrange": True},
         "yaxis": {"autorange": "reversed", "type": "category", "fixedrange": True},
         "paper_bgcolor": "rgba(0,0,0,0)", "clickmode": "event",

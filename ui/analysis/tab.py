@@ -97,7 +97,9 @@ def view_values(ctx: AppContext, explorer, start: bool = False, all_dims: bool =
     a = status.analysis if status.state == "ready" else None
     fig = heatmap.figure(a, ctx.layout(explorer), explorer.model_id, all_dims) if a is not None else None
     card = view.scorecard_markdown(a, checkpoint_sweep(ctx, explorer)) if a is not None else ""
-    return [view.status_markdown(status), gr.update(interactive=status.state in ("missing", "failed")),
+    # the button only while there is something to compute: a ready analysis needs no disabled bar above it
+    return [view.status_markdown(status), gr.update(interactive=status.state in ("missing", "failed"),
+                                                   visible=status.state != "ready"),
             card, fig, gr.Timer(active=status.state == "running")]
 
 
@@ -211,7 +213,7 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     # Enabled only while there is something to compute (the tab's show event decides).
     compute_btn = gr.Button("Compute analysis", variant="primary", elem_id="analysis_compute", interactive=False)
     scorecard = gr.Markdown(elem_id="analysis_scorecard")
-    all_dims = gr.Checkbox(False, label="Show every latent dim in the heatmap (by default: the 16 most important)",
+    all_dims = gr.Checkbox(False, label=f"Show every latent dim in the heatmap (by default: the {heatmap.TOP_DIMS} most important)",
                            elem_id="analysis_heat_all")
     heat = gr.HTML(value=None, html_template=heatmap.TEMPLATE, css_template=heatmap.CSS,
                    js_on_load=heatmap.JS_ON_LOAD, head=plotmap.plotly_head(ctx.settings.cache_dir), elem_id="analysis_heatmap",

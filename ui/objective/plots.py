@@ -55,9 +55,11 @@ def mu_sigma(obj: FaceObjective, n: int = MU_SIGMA_DIMS) -> go.Figure:
                                            "<extra></extra>"))
     fig.add_trace(go.Scatter(x=[labels[0], labels[-1]], y=[0, 0], mode="lines", line={"color": _GREY, "dash": "dot"},
                              name="prior N(0, 1): mean 0, grey bands ±1 and ±2", hoverinfo="skip"))
-    fig.update_xaxes(title_text=f"the face's {len(order)} dims of largest KL", type="category", tickangle=-60)
+    fig.update_xaxes(type="category", tickangle=-60)
     fig.update_yaxes(title_text="z")
-    return _base(fig, "Posterior q(z|x) of this face against the prior N(0, 1)", 300)
+    _base(fig, f"q(z|x) of this face on its {len(order)} dims of largest KL, against the prior N(0, 1)", 300)
+    fig.update_layout(legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0}, margin={"t": 70})
+    return fig
 
 
 def _chi_density(r: np.ndarray, k: int) -> np.ndarray:

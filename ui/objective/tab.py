@@ -117,7 +117,7 @@ def static_values(ctx: AppContext, explorer) -> list:
                 plots.marginals(ref.aggregate), image_file(_strip(fitted_faces), ctx.image_dir),
                 image_file(_strip(prior_faces), ctx.image_dir),
                 view.sweep_markdown(sw, point, meta.data.describe()),
-                plots.sweep(sw, point, label) if sw is not None else None]
+                gr.update(value=plots.sweep(sw, point, label) if sw is not None else None, visible=sw is not None)]
     # keyed by whether the scorecard is in yet: the β plot shows its MIG/DCI/SAP once the analysis is ready
     ready = ctx.analyses.status(explorer).state == "ready"
     return ctx.registry.derived(explorer, f"objective-static-{ready}", build)

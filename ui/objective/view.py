@@ -113,12 +113,13 @@ def prior_hole_markdown(ref: ObjectiveReference, has_sampler: bool, sampler_text
     mu_len = _mean_length(e, h["mu"])
     post_len = _mean_length(e, h["posterior"])
     lines = [
-        "### The prior hole: why random faces from N(0, I) are ghosts",
+        "### The prior hole: why random faces from N(0, I) look wrong",
         "The KL term pulls each face's $q(z\\mid x)$ towards N(0, I), but only on average: the **aggregate "
         "posterior** $q(z)=\\frac{1}{N}\\sum_n q(z\\mid x_n)$, where the decoder learned to draw faces, is not "
         f"N(0, I). On this checkpoint's {a.n:,} encoded faces: a prior draw is about **{prior_len:.1f}** long, the "
         f"faces' means μ about **{mu_len:.1f}** and draws $z\\sim q(z)$ about **{post_len:.1f}**. The decoder has "
-        "seldom seen a code where the prior puts most of its mass, and decodes it as a blurred, average-looking face.",
+        "seldom seen a code where the prior puts most of its mass, and decodes it as a ghost of a face: smudges, odd "
+        "colours, features of several faces at once (compare the two rows of faces below).",
     ]
     if has_sampler:
         lines.append(f"**Why the app draws from the fitted density**: {sampler_text} It is fitted to the training "
