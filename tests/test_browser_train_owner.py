@@ -34,6 +34,13 @@ def test_a_reload_keeps_the_run_and_another_browser_cannot_cancel_it(browser, ap
         open_tab(a, "Train")
         assert "at a time" in a.locator("#train_limits").inner_text()  # the fair-use limits are stated
         assert not a.evaluate(CANCEL_ENABLED)  # nothing of this visitor's runs: no Cancel
+        a.get_by_text("Cartoon Set (downloaded folder)").click()  # the real faces: how to get them
+        a.wait_for_function("document.querySelector('#train_data_hint').innerText.includes('not on this server yet')")
+        assert "python -m vae_core download --name cartoonset10k" in a.locator("#train_data_hint").inner_text()
+        assert a.locator("#train_download").is_visible()
+        a.get_by_text("Synthetic faces (procedural").click()
+        a.wait_for_function("document.querySelector('#train_data_hint').innerText.includes('Procedural faces')")
+        assert not a.locator("#train_download").is_visible()
         a.get_by_text("Resume a stopped run").click()
         epochs = a.locator("#train_resume_epochs input")
         assert epochs.input_value() == "10" and epochs.evaluate("e => e.checkValidity()")  # a valid default

@@ -430,3 +430,37 @@ def test_a_run_on_two_folders_records_both_and_holds_out_faces_of_the_whole(tmp_
     shown = Explorer.open(req.out_dir).embedding().example_ids.tolist()
     assert len(held_out) == 24 and shown == [held_out.ids[i] for i in val][:len(shown)]
     assert {i.split("/")[0] for i in held_out.ids} == {"one", "two"}
+
+
+@pytest.mark.slow
+def test_a_new_run_makes_room_by_deleting_the_oldest_visitor_run(tmp_path):
+    """Through the runner: with room for one run kept, the next visitor's run deletes the previous one once it
+    has ended, never while it trains."""
+    s = make_settings(tmp_path, CVAE_RUNS_KEEP="1", CVAE_MAX_RUNS="2", CVAE_MAP_METHOD="pca")
+    runner = TrainingRunner(s)
+
+    def start(name: str, owner: str, epochs: int = 1):
+        return runner.start(train_form.new_run(s, **form(size=40, epochs=epochs, batch_size=16, name=name)), owner)
+
+    start("first", "owner-1", epochs=500)
+    wait = lambda cond: ui_wait(cond, 120)  # noqa: E731
+    wait(lambda: runner.snapshot("owner-1").checkpoint)
+    with pytest.raises(quota.QuotaFull, match="in progress"):
+        start("second", "owner-2")  # the only run that could make room is training
+    runner.cancel("owner-1")
+    wait(lambda: runner.snapshot("owner-1").exited)
+    assert (s.runs_dir / "first").is_dir()
+    start("second", "owner-2")
+    assert not (s.runs_dir / "first").exists() and runner.owners.owner_of("first") is None
+    wait(lambda: runner.snapshot("owner-2").exited)
+    run = runner.snapshot("owner-2")
+    assert run.done and not run.error and (s.runs_dir / "second" / "config.json").is_file()
+
+
+def ui_wait(cond, timeout: float):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise TimeoutError("condition not met")
