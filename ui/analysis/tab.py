@@ -291,8 +291,11 @@ def build(ctx: AppContext, state: gr.State, layout: SliderLayout | None, gen: ge
     @user_errors
     def traversal(st: SessionState, *args):
         values, (choice, lo, hi, n) = args[:-4], args[-4:]
-        return [gr.update(value=v, visible=True) for v in make_traversal(ctx, st, values, choice, lo, hi, n)]
+        return make_traversal(ctx, st, values, choice, lo, hi, n)
 
     go_btn.click(traversal, [state, *gen.slider_inputs, direction, low, high, steps], [preview, png_file, gif_file],
-                 api_name="traversal", concurrency_id="encode", preprocess=False)
+                 api_name="traversal", concurrency_id="encode", preprocess=False).success(
+        # (API clients get the plain paths above; the page then shows the components, hidden while empty)
+        lambda: [gr.update(visible=True)] * 3, None, [preview, png_file, gif_file], api_visibility="private",
+        queue=False, show_progress="hidden")
     return tab, dict(fn=show_analysis, inputs=[state, all_dims], outputs=tab.view_outputs, show_progress="hidden")
