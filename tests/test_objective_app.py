@@ -131,3 +131,8 @@ def test_analysis_tab_fits_about_two_screens(browser, app_url, app):
                                timeout=30_000)
         assert page.evaluate("document.querySelector('#analysis_heatmap .cvae-heat').data[0].y.length") \
             == explorer.latent_dim >= rows
+        # the traversal's preview and files, hidden while empty, appear with the first traversal
+        assert page.locator("#analysis_trav_preview img").count() == 0
+        page.locator("#analysis_trav_go").click()
+        page.wait_for_selector("#analysis_trav_preview img", timeout=60_000)
+        page.wait_for_selector("#analysis_trav_gif", state="visible", timeout=10_000)
