@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from vae_core import latent as latent_ops
+from vae_core import latent_string
 from vae_core.data.dataset import to_uint8
 from vae_core.errors import LatentFormatError
 from vae_core.sampling import MAX_TEMPERATURE, LatentSampler
@@ -68,6 +69,14 @@ def _fake_layout(rng: np.random.Generator, z: int = 6) -> SliderLayout:
         mean=rng.normal(size=z).astype(np.float32), pca_components=comps,
         pca_stds=np.array([1.5, 0.8, 0.3], np.float32), pca_ratio=np.array([0.5, 0.2, 0.05], np.float32),
         attrs=attrs, attr_dirs={a.name: rng.normal(size=(len(a.values), z)).astype(np.float32) for a in attrs})
+
+
+def _fake_kernel_density(rng: np.random.Generator, z: int, k: int) -> LatentSampler:
+    """A kernel density (tied covariance: one lower Cholesky factor for all k components, equal weights)."""
+    f32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731
+    chol = np.tril(rng.normal(size=(z, z)) * 0.3) + np.diag(rng.uniform(0.5, 1.5, size=z))
+    return LatentSampler(weights=np.full(k, 1.0 / k), means=f32(rng.normal(size=(k, z))), scales=f32(chol),
+                         covariance_type="tied", info={"bandwidth": 1.1})
 
 
 def _fake_sampler(rng: np.random.Generator, z: int, k: int) -> LatentSampler:
@@ -208,13 +217,13 @@ def _format_cases() -> list[dict[str, Any]]:
     bad: list[tuple[list[float], Any]] = [([], MODEL_ID), ([float("nan")], MODEL_ID), ([1.0, float("inf")], MODEL_ID),
                                           ([65504.5], MODEL_ID), ([-70000.0], MODEL_ID), ([1.0], "xyz"),
                                           ([1.0], "0123abc"), ([1.0], "0123abcg99")]
-    return [{"z": z, "modelId": mid, **_outcome(latent_ops.format_latent, np.asarray(z), mid)} for z, mid in zs + bad]
+    return [{"z": z, "modelId": mid, **_outcome(latent_string.format_latent, np.asarray(z), mid)} for z, mid in zs + bad]
 
 
 def _parse_cases() -> list[dict[str, Any]]:
     rng = np.random.default_rng(4)
     z8 = (rng.normal(size=8) * 2).astype(np.float32)
-    good = latent_ops.format_latent(z8, MODEL_ID)
+    good = latent_string.format_latent(z8, MODEL_ID)
     payload = good.split(":")[2]
 
     def with_halves(bits: list[int]) -> str:
@@ -246,7 +255,7 @@ def _parse_cases() -> list[dict[str, Any]]:
         ('it\'s "x" 1', 3, None), ("0.1 0.2 0.30000000000000004", 3, None), ("1e-46 1.4e-45 16777217", 3, None),
         ("\u00a01 2 3\u3000", 3, None), ("1\u20032\u20283", 3, None), (good, 0, None), (42, 3, None),
     ]
-    return [{"text": text, "latentDim": dim, "modelId": mid, **_outcome(latent_ops.parse_latent, text, dim, mid)}
+    return [{"text": text, "latentDim": dim, "modelId": mid, **_outcome(latent_string.parse_latent, text, dim, mid)}
             for text, dim, mid in texts]
 
 
@@ -260,6 +269,8 @@ def _numpy_draw(sampler: LatentSampler, u: float, eps: np.ndarray, t: float) -> 
     k = int(cdf.searchsorted(u, side="right"))
     if sampler.covariance_type == "diag":
         noise = sampler.scales[k] * eps
+    elif sampler.covariance_type == "tied":
+        noise = np.einsum("ij,j->i", sampler.scales, eps)
     else:
         noise = np.einsum("ij,j->i", sampler.scales[k], eps)
     return k, (sampler.means[k] + float(t) * noise).astype(np.float32)
@@ -357,10 +368,12 @@ def build_fixtures(explorer) -> dict[str, Any]:
     default = build_layout(explorer)
     fake = _fake_layout(rng)
     fake_sampler = _fake_sampler(rng, fake.latent_dim, k=11)
+    tied_sampler = _fake_kernel_density(rng, fake.latent_dim, k=9)
     docs = {"default": (default, explorer.sampler,
                         page_layout(default, explorer.sampler, resolution=explorer.resolution, title="default",
                                     synthetic=explorer.is_synthetic)),
             "fake": (fake, fake_sampler, page_layout(fake, fake_sampler, resolution=8, title="fake", synthetic=True)),
+            "tied": (fake, tied_sampler, page_layout(fake, tied_sampler, resolution=8, title="tied", synthetic=True)),
             "prior": (fake, None, page_layout(fake, None, resolution=8, title="", synthetic=False))}
     assert docs["default"][1] is not None, "the shipped default has no fitted sampler: fixtures need one"
     return {
@@ -370,7 +383,7 @@ def build_fixtures(explorer) -> dict[str, Any]:
         "compose": _compose_cases({"default": default, "fake": fake}),
         "formatLatent": _format_cases(),
         "parseLatent": _parse_cases(),
-        "mixture": _mixture_cases({"default": docs["default"][1], "fake": fake_sampler}),
+        "mixture": _mixture_cases({"default": docs["default"][1], "fake": fake_sampler, "tied": tied_sampler}),
         "interpolate": _interp_cases(),
         "rgba": _rgba_cases(),
         "ort": _ort_case(explorer),

@@ -10,6 +10,8 @@ import pytest
 
 from vae_core.errors import CheckpointError
 from vae_core.sampling import LatentSampler, fit_latent_sampler
+from vae_core.sampling.fit import fit_kernel_density
+from vae_core.sampling.mixture import whitened_sq_distances
 
 
 def clustered_codes(n: int = 600, z: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -24,7 +26,7 @@ def clustered_codes(n: int = 600, z: int = 6, seed: int = 0) -> tuple[np.ndarray
 
 def test_selection_prefers_the_mixture_that_explains_held_out_codes():
     codes, centres = clustered_codes()
-    s = fit_latent_sampler(codes, seed=0, candidates=((1, "diag"), (1, "full"), (3, "full"), (10, "full")))
+    s = fit_latent_sampler(codes, seed=0, candidates=((1, "diag"), (1, "full"), (3, "full"), (10, "full")), density="gmm")
     scores = {(c["components"], c["covariance_type"]): c["heldout_loglik"] for c in s.info["candidates"]}
     assert (s.n_components, s.covariance_type) == max(scores, key=scores.get)
     assert scores[(3, "full")] > scores[(1, "full")] > scores[(1, "diag")]
@@ -39,7 +41,7 @@ def test_selection_prefers_the_mixture_that_explains_held_out_codes():
 def test_samples_are_deterministic_from_the_seed_and_temperature_scales_around_the_component():
     codes, _ = clustered_codes()
     for cov in ("diag", "full"):
-        s = fit_latent_sampler(codes, candidates=((3, cov),))
+        s = fit_latent_sampler(codes, candidates=((3, cov),), density="gmm")
         a = s.sample(16, seed=5)
         np.testing.assert_array_equal(a, s.sample(16, seed=5))
         assert not np.allclose(a, s.sample(16, seed=6))
@@ -55,7 +57,7 @@ def test_samples_are_deterministic_from_the_seed_and_temperature_scales_around_t
 
 def test_samples_follow_the_fitted_density_not_the_prior():
     codes, _ = clustered_codes(n=1500)
-    s = fit_latent_sampler(codes, candidates=((3, "full"),))
+    s = fit_latent_sampler(codes, candidates=((3, "full"),), density="gmm")
     draws = s.sample(4000, seed=1).astype(np.float64)
     np.testing.assert_allclose(draws.mean(0), codes.mean(0), atol=0.5)
     np.testing.assert_allclose(np.cov(draws.T), np.cov(codes.T), atol=0.15 * np.abs(np.cov(codes.T)).max())
@@ -63,7 +65,7 @@ def test_samples_follow_the_fitted_density_not_the_prior():
 
 def test_save_load_round_trip_without_pickle(tmp_path):
     codes, _ = clustered_codes()
-    s = fit_latent_sampler(codes, candidates=((3, "full"), (2, "diag")))
+    s = fit_latent_sampler(codes, candidates=((3, "full"), (2, "diag")), density="gmm")
     path = s.save(tmp_path / "sampler.npz", weights_sha256="abc")
     back = LatentSampler.load(path, weights_sha256="abc")
     np.testing.assert_array_equal(back.sample(8, seed=3), s.sample(8, seed=3))
@@ -96,3 +98,63 @@ def test_fit_refuses_too_few_or_non_finite_codes():
         fit_latent_sampler(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="finite"):
         fit_latent_sampler(np.full((10, 3), np.nan))
+
+
+# -- the kernel density (the default) ------------------------------------------------------------------------
+def _mixture_log_likelihood_by_scipy(z: np.ndarray, s: LatentSampler) -> np.ndarray:
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    cov = s.scales @ s.scales.T
+    per = np.stack([np.log(w) + multivariate_normal(m, cov).logpdf(z) for w, m in zip(s.weights, s.means)], axis=1)
+    return logsumexp(per, axis=1)
+
+
+def test_the_default_density_is_a_kernel_density_on_the_codes_that_does_not_copy_them():
+    codes, _ = clustered_codes(n=500)
+    s = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")))
+    assert s.covariance_type == "tied" and s.n_components == len(codes)
+    np.testing.assert_allclose(s.means, codes, atol=1e-4)  # one kernel per code (stored as float32)
+    assert "kernel density on 500 training codes" in s.describe()
+    info = s.info
+    assert info["chosen"]["bandwidth"] == info["bandwidth"] and not info["chosen"]["copies"]
+    # the guard: every width it accepted draws codes no nearer the fitting codes than held-out codes are
+    for c in info["candidates"]:
+        assert c["copies"] == (c["draws_nearest"] < info["heldout_nearest"])
+    assert all(c["copies"] or c["heldout_loglik"] <= info["chosen"]["heldout_loglik"] for c in info["candidates"])
+    assert info["mixtures"]["chosen"]["components"] in (1, 3)  # the mixtures were scored too, for comparison
+    # temperature 0 returns one of the codes themselves; 1 spreads around it by h²·Σ
+    at0 = s.sample(10, seed=1, temperature=0.0)
+    assert np.min(np.abs(at0[:, None, :] - s.means[None].astype(np.float32)).max(-1), axis=1).max() < 1e-5
+    np.testing.assert_array_equal(s.sample(7, seed=2), s.sample(7, seed=2))
+
+
+def test_tied_log_likelihood_and_nearest_component_match_a_direct_computation():
+    rng = np.random.default_rng(3)
+    means = rng.normal(0, 2, (7, 4))
+    chol = np.tril(rng.normal(size=(4, 4)) * 0.3) + np.diag(rng.uniform(0.5, 1.5, 4))
+    s = LatentSampler(weights=np.full(7, 1 / 7), means=means, scales=chol, covariance_type="tied")
+    z = rng.normal(0, 2, (50, 4))
+    np.testing.assert_allclose(s.log_likelihood(z), _mixture_log_likelihood_by_scipy(z, s), rtol=1e-9, atol=1e-9)
+    cov_inv = np.linalg.inv(chol @ chol.T)
+    direct = np.array([[(a - b) @ cov_inv @ (a - b) for b in means] for a in z])
+    np.testing.assert_allclose(whitened_sq_distances(z, means, chol), direct, rtol=1e-8, atol=1e-8)
+    assert (s.nearest_component(z) == direct.argmin(1)).all()
+    draws = s.sample(20000, seed=0).astype(np.float64)  # the mixture's covariance: Σ + the means' spread
+    want = chol @ chol.T + np.cov(means.T, bias=True)
+    np.testing.assert_allclose(np.cov(draws.T), want, atol=0.08 * np.abs(want).max())
+
+
+def test_a_tied_sampler_round_trips_and_bad_shapes_are_refused(tmp_path):
+    codes, _ = clustered_codes(n=120)
+    s = fit_kernel_density(codes, seed=0)
+    back = LatentSampler.load(s.save(tmp_path / "sampler.npz", weights_sha256="w"), weights_sha256="w")
+    np.testing.assert_array_equal(back.sample(5, seed=9), s.sample(5, seed=9))
+    assert back.describe() == s.describe()
+    with pytest.raises(ValueError, match="inconsistent"):
+        LatentSampler(weights=np.full(3, 1 / 3), means=np.zeros((3, 2)), scales=np.ones((3, 2, 2)),
+                      covariance_type="tied")
+    with pytest.raises(ValueError, match="diag, full or tied"):
+        LatentSampler(weights=np.ones(1), means=np.zeros((1, 2)), scales=np.ones((1, 2)), covariance_type="spherical")
+    with pytest.raises(ValueError, match="'kde' or 'gmm'"):
+        fit_latent_sampler(codes, density="flow")

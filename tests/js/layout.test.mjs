@@ -25,7 +25,7 @@ function checkSummary(array, summary, what) {
 
 test("parseLayout reads every fixture layout as the Python objects hold it", () => {
   const {layouts, layoutExpect} = fixtures();
-  assert.deepEqual(Object.keys(layouts).sort(), ["default", "fake", "prior"]);
+  assert.deepEqual(Object.keys(layouts).sort(), ["default", "fake", "prior", "tied"]);
   for (const [name, doc] of Object.entries(layouts)) {
     const got = parseLayout(doc);
     const want = layoutExpect[name];
@@ -110,7 +110,7 @@ test("parseLayout refuses a damaged or foreign document, naming the field", () =
     [(d) => { d.attrs[1].directions = f32doc(new Array(2 * z).fill(0), [2, z]); },
      /attrs\[1\]\.directions\.shape must be \[3, 6\]/],
     [(d) => { delete d.sampler; }, /sampler is missing/],
-    [(d) => { d.sampler.covariance_type = "spherical"; }, /sampler\.covariance_type must be "diag" or "full"/],
+    [(d) => { d.sampler.covariance_type = "spherical"; }, /sampler\.covariance_type must be "diag", "full" or "tied"/],
     [(d) => { d.sampler.weights = []; }, /sampler\.weights must not be empty/],
     [(d) => { d.sampler.weights[0] = -0.5; }, /sampler\.weights must be >= 0/],
     [(d) => { d.sampler.scales = f32doc(new Array(11 * z * z).fill(0), [11, z, z]); },

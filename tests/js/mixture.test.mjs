@@ -1,6 +1,6 @@
 // vae_core/web/static/mixture.js: given the same component draw and normals, drawMixture computes what
-// vae_core/sampler.py LatentSampler.sample computed (draws taken from the real sampler for the shipped default's
-// full-covariance mixture and a diagonal one of 11 components, plus uniforms exactly on the component boundaries);
+// vae_core/sampling/mixture.py LatentSampler.sample computed (draws taken from the real sampler of the shipped
+// default, a diagonal mixture of 11 components and a kernel density (tied covariance) of 9, plus uniforms exactly on the component boundaries);
 // the seeded generator is deterministic and has the right distribution.
 
 import assert from "node:assert/strict";
@@ -17,10 +17,11 @@ function layout(name) {
 }
 
 test("drawMixture gives LatentSampler.sample's face for its component draw and normals", () => {
-  const samplers = {default: layout("default").sampler, fake: layout("fake").sampler};
+  const samplers = {default: layout("default").sampler, fake: layout("fake").sampler, tied: layout("tied").sampler};
   const cases = fixtures().mixture;
   assert.ok(cases.some((c) => c.layout === "default" && c.source.startsWith("LatentSampler")));
   assert.ok(cases.some((c) => c.layout === "fake" && c.source === "boundary"));
+  assert.ok(cases.some((c) => c.layout === "tied" && c.source.startsWith("LatentSampler")));
   for (const [i, c] of cases.entries()) {
     const sampler = samplers[c.layout];
     assert.equal(pickComponent(sampler.weights, c.u), c.component, `case ${i} (${c.source}, u = ${c.u}): component`);

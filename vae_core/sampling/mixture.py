@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 SAMPLER_FILE = "sampler.npz"
 SAMPLER_VERSION = 1
-CovarianceType = Literal["diag", "full"]
+CovarianceType = Literal["diag", "full", "tied"]
 
 #: Hottest temperature offered (the app's slider, its API and the static page share it): at 2 a draw lies twice
 #: the data's spread from its component's mean, already past the faces the decoder has seen; beyond that only
@@ -45,7 +45,9 @@ MAX_TEMPERATURE = 2.0
 @dataclass(frozen=True)
 class LatentSampler:
     """A Gaussian mixture over latent codes: ``weights`` [K], ``means`` [K, Z] and ``scales``: per-dim
-    standard deviations [K, Z] (diag) or lower Cholesky factors of the covariances [K, Z, Z] (full)."""
+    standard deviations [K, Z] (diag), lower Cholesky factors of the covariances [K, Z, Z] (full), or one lower
+    Cholesky factor [Z, Z] that every component shares (tied: the kernel density, whose K means are training
+    codes; see :func:`vae_core.sampling.fit.fit_kernel_density`)."""
 
     weights: np.ndarray
     means: np.ndarray
@@ -56,7 +58,9 @@ class LatentSampler:
 
     def __post_init__(self) -> None:
         k, z = self.means.shape
-        want = (k, z) if self.covariance_type == "diag" else (k, z, z)
+        want = {"diag": (k, z), "full": (k, z, z), "tied": (z, z)}.get(self.covariance_type)
+        if want is None:
+            raise ValueError(f"covariance_type must be diag, full or tied, got {self.covariance_type!r}")
         if self.weights.shape != (k,) or self.scales.shape != want:
             raise ValueError(f"inconsistent mixture shapes: weights {self.weights.shape}, means {self.means.shape}, "
                              f"scales {self.scales.shape} ({self.covariance_type})")
@@ -73,6 +77,9 @@ class LatentSampler:
         return self.means.shape[1]
 
     def describe(self) -> str:
+        if self.covariance_type == "tied" and "bandwidth" in self.info:
+            return (f"kernel density on {self.n_components} training codes (bandwidth {self.info['bandwidth']:g} "
+                    "× the codes' covariance)")
         return f"{self.n_components}-component {self.covariance_type}-covariance Gaussian mixture"
 
     def sample(self, n: int, seed: int, temperature: float = 1.0) -> np.ndarray:
@@ -85,6 +92,8 @@ class LatentSampler:
         eps = rng.standard_normal((n, self.latent_dim))
         if self.covariance_type == "diag":
             noise = self.scales[comp] * eps
+        elif self.covariance_type == "tied":
+            noise = np.einsum("ij,nj->ni", self.scales, eps)
         else:
             noise = np.einsum("nij,nj->ni", self.scales[comp], eps)
         return (self.means[comp] + float(temperature) * noise).astype(np.float32)
@@ -93,6 +102,8 @@ class LatentSampler:
         """log p(z) under the mixture, nats per code [N] (how the candidates were compared)."""
         z = np.asarray(z, np.float64)
         d = z.shape[1]
+        if self.covariance_type == "tied":
+            return _tied_log_likelihood(z, self.means, self.scales, self.weights)
         per = np.empty((len(z), self.n_components))
         for k in range(self.n_components):
             diff = z - self.means[k]
@@ -107,6 +118,13 @@ class LatentSampler:
             per[:, k] = np.log(max(self.weights[k], 1e-300)) - 0.5 * (maha + logdet + d * math.log(2 * math.pi))
         top = per.max(axis=1, keepdims=True)
         return (top + np.log(np.exp(per - top).sum(axis=1, keepdims=True)))[:, 0]
+
+    def nearest_component(self, z: np.ndarray) -> np.ndarray:
+        """Index [N] of the component whose mean is nearest each code, in the tied covariance's metric (tied
+        only): for a kernel density, which training face a draw came from."""
+        if self.covariance_type != "tied":
+            raise ValueError("nearest_component needs a tied (kernel density) sampler")
+        return whitened_sq_distances(np.asarray(z, np.float64), self.means, self.scales).argmin(axis=1)
 
     # -- storage ---------------------------------------------------------------------------------------
     def save(self, path: str | Path, weights_sha256: str = "") -> Path:
@@ -136,3 +154,30 @@ class LatentSampler:
                        info=dict(meta.get("info") or {}))
         except (ValueError, KeyError, TypeError) as e:
             raise CheckpointError(f"latent sampler {path} is inconsistent: {e}") from None
+
+
+def whitened_sq_distances(a: np.ndarray, b: np.ndarray, chol: np.ndarray) -> np.ndarray:
+    """Squared Mahalanobis distances [len(a), len(b)] under the covariance L Lᵀ (``chol`` = L), by one
+    triangular solve and one matrix product: all pairs of a few thousand codes in a second."""
+    from scipy.linalg import solve_triangular
+
+    wa = solve_triangular(chol, np.asarray(a, np.float64).T, lower=True).T
+    wb = solve_triangular(chol, np.asarray(b, np.float64).T, lower=True).T
+    d = (wa**2).sum(1)[:, None] + (wb**2).sum(1)[None, :] - 2.0 * wa @ wb.T
+    return np.maximum(d, 0.0)
+
+
+def _tied_log_likelihood(z: np.ndarray, means: np.ndarray, chol: np.ndarray, weights: np.ndarray,
+                         chunk: int = 512) -> np.ndarray:
+    """log Σ_k w_k N(z; m_k, L Lᵀ) [N] for one shared Cholesky factor L, in chunks of codes (memory stays
+    chunk × K)."""
+    d = z.shape[1]
+    logdet = 2 * np.log(np.diag(chol)).sum()
+    logw = np.log(np.maximum(weights / weights.sum(), 1e-300))
+    out = np.empty(len(z))
+    for i in range(0, len(z), chunk):
+        per = logw[None, :] - 0.5 * (whitened_sq_distances(z[i:i + chunk], means, chol) + logdet
+                                     + d * math.log(2 * math.pi))
+        top = per.max(axis=1, keepdims=True)
+        out[i:i + chunk] = (top + np.log(np.exp(per - top).sum(axis=1, keepdims=True)))[:, 0]
+    return out

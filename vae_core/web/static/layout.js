@@ -18,9 +18,9 @@
 //   pca: {k, components: Float32Array[k*Z], stds: number[k], ratios: number[k]},
 //   attrs: [{name, title, values: int[V], names: string[V], counts: int[V], defaultTarget: int | null,
 //            directions: Float32Array[V*Z]}],
-//   sampler: null | {covarianceType: "diag" | "full", describe: string, k: K, weights: number[K],
-//                    means: Float32Array[K*Z], scales: Float32Array[K*Z] (diag std devs) or [K*Z*Z] (full:
-//                    row-major lower Cholesky factors)},
+//   sampler: null | {covarianceType: "diag" | "full" | "tied", describe: string, k: K, weights: number[K],
+//                    means: Float32Array[K*Z], scales: Float32Array[K*Z] (diag std devs), [K*Z*Z] (full:
+//                    row-major lower Cholesky factors) or [Z*Z] (tied: one factor all components share)},
 // }
 
 export const FORMAT = "cvae-page-layout";
@@ -167,8 +167,8 @@ function parseSampler(doc, z) {
   if (doc === null) return null;
   obj(doc, "sampler");
   const covarianceType = doc.covariance_type;
-  if (covarianceType !== "diag" && covarianceType !== "full") {
-    fail("sampler.covariance_type", `must be "diag" or "full", got ${describe(covarianceType)}`);
+  if (covarianceType !== "diag" && covarianceType !== "full" && covarianceType !== "tied") {
+    fail("sampler.covariance_type", `must be "diag", "full" or "tied", got ${describe(covarianceType)}`);
   }
   const weights = list(doc.weights, "sampler.weights").map((v, i) => num(v, `sampler.weights[${i}]`));
   const k = weights.length;
@@ -177,7 +177,7 @@ function parseSampler(doc, z) {
     fail("sampler.weights", "must be >= 0 with a positive sum");
   }
   const means = finiteArray(array(doc.means, "sampler.means", [k, z]), "sampler.means");
-  const scales = finiteArray(array(doc.scales, "sampler.scales", covarianceType === "diag" ? [k, z] : [k, z, z]),
+  const scales = finiteArray(array(doc.scales, "sampler.scales", covarianceType === "diag" ? [k, z] : covarianceType === "tied" ? [z, z] : [k, z, z]),
                              "sampler.scales");
   return {covarianceType, describe: str(doc.describe, "sampler.describe"), k, weights, means, scales};
 }

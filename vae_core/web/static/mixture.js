@@ -18,7 +18,8 @@
 //                                       Generator.choice with p: cumsum, divided by its last entry, searchsorted
 //                                       side="right"; the weights' sum is numpy's pairwise sum, bit for bit)
 //   drawMixture(sampler, u, eps, temperature) -> Float32Array[Z]
-//                                       means[k] + T·(scales[k]∘eps) (diag) or means[k] + T·L[k]·eps (full)
+//                                       means[k] + T·(scales[k]∘eps) (diag), means[k] + T·L[k]·eps (full) or
+//                                       means[k] + T·L·eps (tied: one L for every component, the kernel density)
 //   sampleFace(layout, rng, temperature) -> Float32Array[Z]
 //                                       one random face: rng.uniform() picks the component, then Z rng.normal()s
 
@@ -136,7 +137,7 @@ export function drawMixture(sampler, u, eps, temperature) {
     for (let i = 0; i < Z; i++) out[i] = sampler.means[mean + i] + temperature * (sampler.scales[mean + i] * eps[i]);
   } else {
     const L = sampler.scales;
-    const base = k * Z * Z;
+    const base = sampler.covarianceType === "tied" ? 0 : k * Z * Z;
     for (let i = 0; i < Z; i++) {
       const row = base + i * Z;
       let noise = 0;
