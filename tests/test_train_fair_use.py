@@ -464,3 +464,31 @@ def ui_wait(cond, timeout: float):
             return
         time.sleep(0.2)
     raise TimeoutError("condition not met")
+
+
+def test_the_runner_keeps_a_bounded_number_of_run_logs(tmp_path, monkeypatch):
+    import ui.train.runner as runner_mod
+    from ui.train.runner import _Active
+
+    monkeypatch.setattr(runner_mod, "KEEP_LOGS", 2)
+    runner = TrainingRunner(make_settings(tmp_path))
+    for name in ("a", "b", "c", "d"):
+        log = RunLog(request=_req(name), started=time.time(), exited=name != "b")  # b still trains
+        runner._runs[name] = _Active(log, process=None)
+    runner._forget_old_runs()
+    assert list(runner._runs) == ["b", "d"]  # the oldest ended logs go first; one in progress never
+
+
+def test_a_run_whose_owner_cannot_be_recorded_is_not_started(tmp_path, monkeypatch):
+    import subprocess
+
+    from vae_core.errors import TrainingError
+
+    s = make_settings(tmp_path)
+    runner = TrainingRunner(s)
+    monkeypatch.setattr(runner.owners, "claim", lambda run, owner: (_ for _ in ()).throw(
+        OSError(errno.EROFS, "Read-only file system")))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("a process was started"))
+    with pytest.raises(TrainingError, match="cannot record who owns the run .*Read-only.*nothing was started"):
+        runner.start(train_form.new_run(s, **form()), "owner-a")
+    assert runner.active() == [] and runner.snapshot("owner-a") is None

@@ -44,6 +44,10 @@ FINISH_PHASES = (
 )
 
 
+#: run logs kept in memory for display (the runs themselves stay on disk, under the quota)
+KEEP_LOGS = 100
+
+
 class TrainingBusy(TrainingError):
     """Another run is in progress."""
 
@@ -208,6 +212,13 @@ class TrainingRunner:
 
                 make_room(self.settings, self.owners, {Path(r.request.out_dir).name for r in active},
                           estimate_run_bytes(request.model))
+            claim = owner is not None and (not request.resume or self.owners.owner_of(name) is None)
+            if claim:  # before the process: a run that cannot be owned is not started
+                try:
+                    self.owners.claim(name, owner)  # a run resumed from nobody's (a CLI run, private app) is the resumer's
+                except OSError as e:
+                    raise TrainingError(f"the server cannot record who owns the run ({e.strerror or e}); "
+                                        "nothing was started") from None
             read_fd, write_fd = os.pipe()
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(
                 [str(REPO_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
@@ -219,15 +230,23 @@ class TrainingRunner:
                 os.close(write_fd)
             proc.stdin.write(request.to_json() + "\n")
             proc.stdin.flush()
-            if owner is not None and (not request.resume or self.owners.owner_of(name) is None):
-                self.owners.claim(name, owner)  # a run resumed from nobody's (a CLI run, private app) is the resumer's
             run = RunLog(request=request, started=time.time(), owner=owner)
+            self._runs.pop(name, None)
             self._latest = self._runs[name] = _Active(run, proc)
+            self._forget_old_runs()
             self.version += 1
         events = Connection(read_fd, writable=False)
         threading.Thread(target=self._drain, args=(run, proc, events), daemon=True, name="cvae-train-drain").start()
         log.info("training started (pid %d): %s", proc.pid, request.command())
         return run
+
+    def _forget_old_runs(self) -> None:
+        """Keep the :data:`KEEP_LOGS` most recent run logs in memory (every active one): a long-lived public
+        app must not grow with every run ever started. A visitor whose log was dropped still finds the run
+        itself in the picker and the resume lists."""
+        ended = [n for n, a in self._runs.items() if not a.log.active]  # in start order (dicts keep it)
+        for n in ended[: max(0, len(self._runs) - KEEP_LOGS)]:
+            del self._runs[n]
 
     def cancel(self, owner: str | None = None) -> RunLog | None:
         """Ask ``owner``'s run in progress to stop (it saves a resumable checkpoint) and return it; None when
