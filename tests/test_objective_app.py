@@ -4,7 +4,6 @@ face (formulas rendered, charts drawn) and the Analysis tab's height."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError

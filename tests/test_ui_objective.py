@@ -72,10 +72,16 @@ def test_held_out_example_numbers_are_checked(ctx, explorer):
 
 
 def test_static_sections_prior_hole_samplers_and_beta(ctx, explorer, tmp_path):
-    hole, norms, marginals, fitted, prior, beta_md, beta_fig = objective_tab.static_values(ctx, explorer)
+    hole, norms, top, marginals, fitted, prior, beta_md, beta_fig = objective_tab.static_values(ctx, explorer)
     assert "aggregate posterior" in hole and "157.0" in hole and "493.8" in hole  # cited from docs/performance.md
     assert isinstance(norms, go.Figure) and {t.name.split(" ")[0] for t in norms.data} >= {"‖μ‖", "‖z‖,"}
     assert isinstance(marginals, go.Figure) and len(marginals.data[0].y) == explorer.latent_dim
+    ref = objective_tab.checkpoint_reference(ctx, explorer)
+    bars = [t for t in top.data if t.type == "bar"]
+    assert len(bars) == len(ref.aggregate.marginal_dims) == min(oref.MARGINAL_DIMS, explorer.latent_dim)
+    # each histogram is a density over its bins (the prior's N(0, 1) beside it)
+    width = np.diff(ref.aggregate.marginal_edges)
+    assert all(float(np.sum(np.asarray(b.y) * width)) == pytest.approx(1.0, abs=1e-3) for b in bars)
     assert fitted.endswith(".png") and prior.endswith(".png") and fitted != prior
     assert "ships no β-sweep" in beta_md and beta_fig["value"] is None and beta_fig["visible"] is False
     # memoised: the same objects for every visitor

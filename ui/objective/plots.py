@@ -114,6 +114,28 @@ def marginals(agg: Aggregate) -> go.Figure:
     return _base(fig, "Per-dim marginals of q(z) against the prior N(0, 1)", 320)
 
 
+def top_marginals(agg: Aggregate) -> go.Figure:
+    """Histograms of q(z_j), one draw z ~ q(z|x) per face, for the dims of largest mean KL, each over the prior's
+    N(0, 1) density: where a marginal is narrower, shifted or lopsided, prior draws land where faces are not."""
+    dims = agg.marginal_dims
+    cols = max(1, len(dims))
+    fig = make_subplots(rows=1, cols=cols, shared_yaxes=True, horizontal_spacing=0.03,
+                        subplot_titles=[f"z{d} (KL {agg.kl_per_dim[d]:.1f} nats)" for d in dims])
+    e = agg.marginal_edges
+    mid, width = (e[:-1] + e[1:]) / 2, np.diff(e)
+    r = np.linspace(e[0], e[-1], 161)
+    prior = np.exp(-r ** 2 / 2) / math.sqrt(2 * math.pi)
+    for i, d in enumerate(dims):
+        fig.add_trace(go.Bar(x=mid, y=agg.marginal_density[i], width=width, marker_color=_BLUE, opacity=0.7,
+                             name="q(z_j) of the dataset's faces", showlegend=i == 0,
+                             hovertemplate=f"z{d} = %{{x:.1f}}: density %{{y:.2f}}<extra></extra>"), row=1, col=i + 1)
+        fig.add_trace(go.Scatter(x=r, y=prior, mode="lines", line={"color": "black", "dash": "dot"},
+                                 name="prior N(0, 1)", showlegend=i == 0, hoverinfo="skip"), row=1, col=i + 1)
+    fig.update_yaxes(title_text="density", row=1, col=1)
+    fig.update_annotations(font_size=11)
+    return _base(fig, "Marginals of the most informative dims against the prior", 300)
+
+
 def sweep(sw: Sweep, shipped: dict[str, float] | None, shipped_label: str) -> go.Figure:
     """Three panels over the sweep's βs: rate against distortion (the reconstruction term Σ(x−x̂)²/(2σ²)), active
     units, and MIG / DCI disentanglement / SAP; the shipped checkpoint is the star where its figures are known."""

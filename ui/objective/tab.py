@@ -54,6 +54,7 @@ class ObjectiveTab:
     numbers: gr.JSON
     hole: gr.Markdown
     norms_plot: gr.Plot
+    top_plot: gr.Plot
     marginals_plot: gr.Plot
     fitted_faces: gr.Image
     prior_faces: gr.Image
@@ -67,8 +68,8 @@ class ObjectiveTab:
 
     @property
     def static_outputs(self) -> list:
-        return [self.hole, self.norms_plot, self.marginals_plot, self.fitted_faces, self.prior_faces, self.beta_md,
-                self.beta_plot]
+        return [self.hole, self.norms_plot, self.top_plot, self.marginals_plot, self.fitted_faces, self.prior_faces,
+                self.beta_md, self.beta_plot]
 
     @property
     def reset_outputs(self) -> list:
@@ -114,7 +115,7 @@ def static_values(ctx: AppContext, explorer) -> list:
                                    gaussian_log_norm_const(meta.model), scores)
         label = f"this checkpoint ({explorer.path.name})"
         return [view.prior_hole_markdown(ref, fitted is not None, sampler_text), plots.norms(ref.aggregate),
-                plots.marginals(ref.aggregate), image_file(_strip(fitted_faces), ctx.image_dir),
+                plots.top_marginals(ref.aggregate), plots.marginals(ref.aggregate), image_file(_strip(fitted_faces), ctx.image_dir),
                 image_file(_strip(prior_faces), ctx.image_dir),
                 view.sweep_markdown(sw, point, meta.data.describe()),
                 gr.update(value=plots.sweep(sw, point, label) if sw is not None else None, visible=sw is not None)]
@@ -212,7 +213,8 @@ def build(ctx: AppContext, state: gr.State, gen: generate_tab.GenerateTab) -> tu
     hole = gr.Markdown(latex_delimiters=view.LATEX, elem_id="obj_hole")
     with gr.Row():
         norms_plot = gr.Plot(elem_id="obj_norms_plot", show_label=False)
-        marginals_plot = gr.Plot(elem_id="obj_marginals_plot", show_label=False)
+        top_plot = gr.Plot(elem_id="obj_top_marginals_plot", show_label=False)
+    marginals_plot = gr.Plot(elem_id="obj_marginals_plot", show_label=False)
     with gr.Row():
         fitted_faces = gr.Image(label=f"{SAMPLER_FACES} random faces from the fitted density (the app's default)",
                                 interactive=False, elem_id="obj_fitted_faces", height=150)
@@ -223,7 +225,7 @@ def build(ctx: AppContext, state: gr.State, gen: generate_tab.GenerateTab) -> tu
     tab = ObjectiveTab(upload=upload, example_index=example_index, example_btn=example_btn, generate_btn=generate_btn,
                        model_input=model_input, mean_decode=mean_decode, samples=samples, terms=terms, kl_plot=kl_plot,
                        mu_sigma_plot=mu_sigma_plot, numbers=numbers, hole=hole, norms_plot=norms_plot,
-                       marginals_plot=marginals_plot, fitted_faces=fitted_faces, prior_faces=prior_faces,
+                       top_plot=top_plot, marginals_plot=marginals_plot, fitted_faces=fitted_faces, prior_faces=prior_faces,
                        beta_md=beta_md, beta_plot=beta_plot)
     face = dict(concurrency_id="encode", show_progress="minimal")
 
