@@ -158,3 +158,13 @@ def test_a_tied_sampler_round_trips_and_bad_shapes_are_refused(tmp_path):
         LatentSampler(weights=np.ones(1), means=np.zeros((1, 2)), scales=np.ones((1, 2)), covariance_type="spherical")
     with pytest.raises(ValueError, match="'kde' or 'gmm'"):
         fit_latent_sampler(codes, density="flow")
+
+
+def test_a_kernel_density_keeps_at_most_max_kernels(monkeypatch):
+    from vae_core.sampling import fit
+
+    monkeypatch.setattr(fit, "MAX_KERNELS", 50)
+    codes, _ = clustered_codes(n=300)
+    s = fit.fit_kernel_density(codes, seed=0)
+    assert s.n_components == 50 and s.info["n_final"] == 50
+    assert all(np.min(np.abs(codes - m).max(axis=1)) < 1e-4 for m in s.means)  # a subset of the codes themselves

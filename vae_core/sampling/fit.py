@@ -35,6 +35,9 @@ MIN_POINTS_PER_COMPONENT = 8
 #: log-likelihood alone cannot see the difference (−178 against −191 nats per code): a smooth mixture explains
 #: codes well while its draws decode to average-looking faces; kernels centred on real codes keep their variety.
 DEFAULT_DENSITY: Literal["kde", "gmm"] = "kde"
+#: Most kernels a kernel density keeps (a seeded random subset of the codes beyond it): 2,048 × 256 float32 is 2 MB in
+#: the checkpoint and 2.8 MB in the page's layout, which the static page downloads whole.
+MAX_KERNELS = 2048
 #: Kernel widths tried, as multiples of the codes' covariance (the kernel is N(code, h²·Σ)).
 BANDWIDTHS: tuple[float, ...] = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5, 1.8)
 #: Largest mixture considered, in stored numbers (float32): 1M = 4 MB, so a shipped checkpoint's sampler stays
@@ -98,9 +101,11 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     closer to the codes they were drawn around than held-out codes are to the fitting codes* (median nearest
     distance, in Σ's metric). Why the guard: a narrow kernel scores well and copies training faces; this
     keeps draws as new as genuinely unseen faces (the bench checks the same in pixels). Then the density is
-    rebuilt on all of ``mu`` with the chosen ``h``.
+    rebuilt on all of ``mu`` (at most :data:`MAX_KERNELS` of them) with the chosen ``h``.
     """
     mu = _check_codes(mu)
+    if len(mu) > MAX_KERNELS:
+        mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:MAX_KERNELS])]
     fit, held = _split_codes(mu, seed, heldout_fraction)
     chol = _codes_cholesky(fit)
     held_nearest = float(np.median(np.sqrt(whitened_sq_distances(held, fit, chol).min(axis=1))))
