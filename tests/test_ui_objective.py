@@ -150,3 +150,16 @@ def test_scorecard_reads_each_metric_against_the_sweep():
                                  dci_informativeness=0.9, sap=0.01) for b, m in ((0.5, 0.01), (4.0, 0.05))]
     text = analysis_view._context("mig", 0.03, types.SimpleNamespace(points=pts), None)
     assert "0.010 (β=0.5) to 0.050 (β=4)" in text and "beats 1 of 2" in text
+
+
+def test_the_quoted_sample_quality_is_what_docs_performance_measured():
+    """The tab quotes docs/performance.md's "Random faces" table: every figure it quotes is in that table, so a
+    re-measured table fails here until the quote is updated."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "performance.md").read_text(encoding="utf-8")
+    section = doc.split("## Random faces", 1)[1].split("\n## ", 1)[0]
+    quoted = re.findall(r"\d+\.\d+", view.SAMPLE_QUALITY_SOURCE)
+    assert len(quoted) == 9
+    for figure in quoted:
+        assert figure in section, figure
