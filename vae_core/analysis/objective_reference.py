@@ -53,7 +53,10 @@ _MAX_BYTES = 5_000_000
 #: Bins of the ‖z‖ histograms, and how many dims get a marginal histogram (the most informative by KL).
 NORM_BINS = 40
 MARGINAL_DIMS = 4
-MARGINAL_BINS = 41
+MARGINAL_BINS = 48
+#: The marginal histograms cover ±this (the prior's 6σ); draws beyond it (rare) are left out, not piled into
+#: the edge bins.
+MARGINAL_RANGE = 6.0
 #: "Far outside" the held-out faces: this many held-out standard deviations beyond their range's edge.
 FAR_SDS = 3.0
 
@@ -154,8 +157,8 @@ def _aggregate(mu: np.ndarray, std: np.ndarray, seed: int) -> Aggregate:
     kl = (-0.5 * (1 + 2 * np.log(np.maximum(std, 1e-12)) - mu ** 2 - std ** 2)).mean(axis=0)
     var_mu = mu.var(axis=0)
     order = np.argsort(-kl, kind="stable")[:MARGINAL_DIMS]
-    m_edges = np.linspace(-4.0, 4.0, MARGINAL_BINS + 1)
-    dens = np.stack([np.histogram(np.clip(z_post[:, j], -4, 4), bins=m_edges, density=True)[0] for j in order])
+    m_edges = np.linspace(-MARGINAL_RANGE, MARGINAL_RANGE, MARGINAL_BINS + 1)
+    dens = np.stack([np.histogram(z_post[:, j], bins=m_edges, density=True)[0] for j in order])
     return Aggregate(
         n=n, mean=mu.mean(axis=0), std=np.sqrt(var_mu + (std ** 2).mean(axis=0)), mu_std=np.sqrt(var_mu),
         mean_sigma=std.mean(axis=0), kl_per_dim=kl, active=var_mu > 0.01, norm_edges=edges,
