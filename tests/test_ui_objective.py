@@ -163,3 +163,16 @@ def test_the_quoted_sample_quality_is_what_docs_performance_measured():
     assert len(quoted) == 9
     for figure in quoted:
         assert figure in section, figure
+
+
+def test_without_a_reference_the_face_still_gets_its_terms(ctx, explorer, monkeypatch):
+    from vae_core.errors import CheckpointError
+
+    def missing(*_):
+        raise CheckpointError("this checkpoint has no held-out example faces")
+
+    monkeypatch.setattr(objective_tab, "checkpoint_reference", missing)
+    img = explorer.embedding().examples[0]
+    md, numbers = objective_tab.face_values(ctx, explorer, img, "face A")[3::3]
+    assert "bits per dim" in md and "How typical" not in md and "heldout_bits_per_dim" not in numbers
+    assert "no held-out faces to compare" in objective_tab.typicality_line(ctx, explorer, img)

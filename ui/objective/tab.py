@@ -12,14 +12,15 @@ derived once per explorer through the registry); a request computes only its own
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
 import numpy as np
 
-from vae_core.analysis.objective_reference import ObjectiveReference, Sweep, load_sweep, reference
-from vae_core.errors import CheckpointError
+from vae_core.analysis.objective_reference import ObjectiveReference, Placement, Sweep, load_sweep, reference
+from vae_core.errors import CheckpointError, VaeCoreError
 from vae_core.model import gaussian_log_norm_const
 from vae_core.objective import FaceObjective, face_objective
 
@@ -32,6 +33,8 @@ from ..context import AppContext
 from ..generate import slider_mirror
 from ..generate import tab as generate_tab
 from ..reconstruct import encode
+
+log = logging.getLogger(__name__)
 
 #: Faces of each sampler shown side by side (seeds 0…N−1, temperature 1).
 SAMPLER_FACES = 8
@@ -131,14 +134,13 @@ def objective_of(ctx: AppContext, explorer, image_u8: np.ndarray) -> FaceObjecti
     return face_objective(explorer.model, image_u8, beta=meta.train.beta if meta.train else 1.0)
 
 
-def api_dict(explorer, obj: FaceObjective, source: str, ref: ObjectiveReference | None) -> dict[str, Any]:
+def api_dict(explorer, obj: FaceObjective, source: str, p: Placement | None) -> dict[str, Any]:
     """The ``/objective`` answer: the face's terms (:meth:`FaceObjective.to_dict`), where it lies among the held-out
-    faces, and which checkpoint and face it is about."""
+    faces (``p``, when known), and which checkpoint and face it is about."""
     d = obj.to_dict()
     d.update(model_id=explorer.model_id, source=source, active_units=int(explorer.active.sum()),
              latent_dim=explorer.latent_dim)
-    if ref is not None:
-        p = ref.heldout.placement(obj.bits_per_dim)
+    if p is not None:
         d["heldout_bits_per_dim"] = {"low": p.low, "high": p.high, "mean": p.mean, "sd": p.sd, "n": p.n,
                                      "fraction_below": p.fraction_below, "verdict": p.verdict}
     return d
@@ -147,20 +149,31 @@ def api_dict(explorer, obj: FaceObjective, source: str, ref: ObjectiveReference 
 def face_values(ctx: AppContext, explorer, image_u8: np.ndarray, source: str) -> list:
     """Values of :attr:`ObjectiveTab.face_outputs` for one model input."""
     obj = objective_of(ctx, explorer, image_u8)
-    ref = checkpoint_reference(ctx, explorer)
-    placement = ref.heldout.placement(obj.bits_per_dim)
+    placement = placement_or_none(ctx, explorer, obj.bits_per_dim)
     active = int(explorer.active.sum())
     return [image_file(upscale(obj.input_u8), ctx.image_dir), image_file(upscale(obj.mean_u8), ctx.image_dir),
             image_file(_strip(obj.samples_u8), ctx.image_dir),
             view.terms_markdown(obj, source, placement, active, explorer.latent_dim),
-            plots.kl_bars(obj), plots.mu_sigma(obj), api_dict(explorer, obj, source, ref)]
+            plots.kl_bars(obj), plots.mu_sigma(obj), api_dict(explorer, obj, source, placement)]
+
+
+def placement_or_none(ctx: AppContext, explorer, bits: float):
+    """Where ``bits`` lies among the held-out faces, or None where the checkpoint has no reference to compare with
+    (no held-out example faces, an unreadable embedding): the face's own terms are still shown."""
+    try:
+        return checkpoint_reference(ctx, explorer).heldout.placement(bits)
+    except VaeCoreError as e:
+        log.warning("no objective reference for %s: %s", explorer.path, e)
+        return None
 
 
 def typicality_line(ctx: AppContext, explorer, image_u8: np.ndarray) -> str:
     """For the Reconstruct report: how typical the image is for the model (its −ELBO among the held-out faces')."""
     obj = objective_of(ctx, explorer, image_u8)
-    return ("**How typical is this image for the model?** "
-            + view.placement_sentence(checkpoint_reference(ctx, explorer).heldout.placement(obj.bits_per_dim))
+    placement = placement_or_none(ctx, explorer, obj.bits_per_dim)
+    if placement is None:
+        return f"−ELBO of this image: **{obj.bits_per_dim:.3f} bits/dim** (this checkpoint has no held-out faces to compare)."
+    return ("**How typical is this image for the model?** " + view.placement_sentence(placement)
             + " (The Objective tab shows both terms.)")
 
 
@@ -242,7 +255,7 @@ def build(ctx: AppContext, state: gr.State, gen: generate_tab.GenerateTab) -> tu
         explorer = ctx.explorer(st)
         enc, name, _ = encode.encode_upload(explorer, payload)
         obj = objective_of(ctx, explorer, enc.input_u8)
-        return api_dict(explorer, obj, name, checkpoint_reference(ctx, explorer))
+        return api_dict(explorer, obj, name, placement_or_none(ctx, explorer, obj.bits_per_dim))
 
     # For API clients: an image file in, the numbers out.
     gr.Button(visible=False).click(objective_api, [state, upload], [numbers], api_name="objective", preprocess=False,
