@@ -155,7 +155,7 @@ class RunLog:
             self.checkpoint = ev.path
         elif name == "DoneEvent":
             self.done, self.cancelled, self.checkpoint, self.metrics = True, ev.cancelled, ev.path, dict(ev.metrics)
-            self.step = ev.step
+            self.step, self.epoch = ev.step, ev.epoch
             self.eta_sec = 0.0
             self.status = ("cancelled: resumable checkpoint saved" if ev.cancelled else "finished training") + \
                 "; the map comes next"
