@@ -101,6 +101,10 @@ class CartoonsetDownload:
                                            f"--name {name}` where there is, and copy the folder into "
                                            f"{display_path(dest)}")
             return
+        except OSError as e:  # a full disk, a read-only data folder
+            self._set(running=False, error=f"the server could not write the dataset ({e.strerror or e}); nothing "
+                                           "half-extracted is left (the download extracts into a temporary folder)")
+            return
         except Exception as e:  # noqa: BLE001 - a thread's failure must reach the page, not vanish
             log.exception("the Cartoon Set download failed")
             self._set(running=False, error=f"unexpected {type(e).__name__}; see the server log")
