@@ -275,14 +275,6 @@ def trainable_runs(settings: AppSettings, checkpoints: list[Path], owners: Owner
     return out
 
 
-def resumable(settings: AppSettings, checkpoints: list[Path], owners: OwnerBook | None = None,
-              owner: str | None = None, finished: bool | None = None) -> list[tuple[str, str]]:
-    """(label, run name) of the runs ``owner`` may train further (``finished``: only those, or only the
-    stopped ones); the value is the run's folder name (no server path reaches the page)."""
-    return [(c.label, c.name) for c in trainable_runs(settings, checkpoints, owners, owner)
-            if finished is None or c.finished == finished]
-
-
 def default_epochs(choice: RunChoice) -> int:
     """The resume form's total: a stopped run finishes its plan; a finished one trains half as long again."""
     if not choice.finished and choice.epochs_planned > choice.epochs_done:
