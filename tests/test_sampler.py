@@ -112,7 +112,7 @@ def _mixture_log_likelihood_by_scipy(z: np.ndarray, s: LatentSampler) -> np.ndar
 
 def test_the_default_density_is_a_kernel_density_on_the_codes_that_does_not_copy_them():
     codes, _ = clustered_codes(n=500)
-    s = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")))
+    s = fit_latent_sampler(codes, seed=0, density="kde")
     assert s.covariance_type == "tied" and s.n_components == len(codes)
     np.testing.assert_allclose(s.means, codes, atol=1e-4)  # one kernel per code (stored as float32)
     assert "kernel density on 500 training codes" in s.describe()
@@ -122,7 +122,6 @@ def test_the_default_density_is_a_kernel_density_on_the_codes_that_does_not_copy
     for c in info["candidates"]:
         assert c["copies"] == (c["draws_nearest"] < info["heldout_nearest"])
     assert all(c["copies"] or c["heldout_loglik"] <= info["chosen"]["heldout_loglik"] for c in info["candidates"])
-    assert info["mixtures"]["chosen"]["components"] in (1, 3)  # the mixtures were scored too, for comparison
     # temperature 0 returns one of the codes themselves; 1 spreads around it by h²·Σ
     at0 = s.sample(10, seed=1, temperature=0.0)
     assert np.min(np.abs(at0[:, None, :] - s.means[None].astype(np.float32)).max(-1), axis=1).max() < 1e-5
@@ -156,7 +155,7 @@ def test_a_tied_sampler_round_trips_and_bad_shapes_are_refused(tmp_path):
                       covariance_type="tied")
     with pytest.raises(ValueError, match="diag, full or tied"):
         LatentSampler(weights=np.ones(1), means=np.zeros((1, 2)), scales=np.ones((1, 2)), covariance_type="spherical")
-    with pytest.raises(ValueError, match="'kde' or 'gmm'"):
+    with pytest.raises(ValueError, match="'auto', 'kde' or 'gmm'"):
         fit_latent_sampler(codes, density="flow")
 
 
@@ -168,3 +167,32 @@ def test_a_kernel_density_keeps_at_most_max_kernels(monkeypatch):
     s = fit.fit_kernel_density(codes, seed=0)
     assert s.n_components == 50 and s.info["n_final"] == 50
     assert all(np.min(np.abs(codes - m).max(axis=1)) < 1e-4 for m in s.means)  # a subset of the codes themselves
+
+
+def test_auto_keeps_the_family_that_explains_held_out_codes_better():
+    codes, _ = clustered_codes(n=400)
+    auto = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")))
+    kde = fit_latent_sampler(codes, seed=0, density="kde")
+    gmm = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")), density="gmm")
+    kde_ll, gmm_ll = kde.info["chosen"]["heldout_loglik"], gmm.info["chosen"]["heldout_loglik"]
+    assert auto.info["density"] == ("kde" if kde_ll >= gmm_ll else "gmm")
+    assert auto.info["other_family"]["density"] != auto.info["density"]
+    assert auto.info["other_family"]["chosen"]["heldout_loglik"] <= auto.info["chosen"]["heldout_loglik"]
+    # three tight Gaussian clusters: one full Gaussian per cluster is the true density, and it wins
+    assert auto.info["density"] == "gmm" and auto.n_components == 3
+
+
+def test_the_kernel_follows_the_neighbourhood_not_the_whole_cloud():
+    """Codes on two lines far apart: nearby codes differ along the lines, the cloud spreads across them."""
+    from vae_core.sampling.fit import _codes_cholesky, _kernel_cholesky
+
+    rng = np.random.default_rng(0)
+    t = rng.uniform(-3, 3, 400)
+    side = np.where(rng.random(400) < 0.5, -10.0, 10.0)
+    codes = np.stack([t, side + 0.01 * rng.standard_normal(400)], axis=1)
+    local = _kernel_cholesky(codes, neighbours=10)
+    whole = _codes_cholesky(codes)
+    lc, wc = local @ local.T, whole @ whole.T
+    assert np.isclose(np.trace(lc), np.trace(wc), rtol=1e-3)  # the same total variance
+    assert lc[0, 0] > 50 * lc[1, 1]  # along the lines, not across them
+    assert wc[1, 1] > wc[0, 0]  # while the cloud spreads most across

@@ -28,13 +28,16 @@ CANDIDATES: tuple[tuple[int, CovarianceType, float], ...] = (
     *((k, "full", reg) for k in (1, 5, 10, 20) for reg in (1e-4, 1e-2, 1e-1)),
 )
 MIN_POINTS_PER_COMPONENT = 8
-#: Which density random faces come from by default: "kde", a kernel density on the training codes, or "gmm", the
-#: best of :data:`CANDIDATES`. Why "kde" (docs/performance.md, "Random faces", `python -m bench.samples`): on the
-#: real-face default, against 648 faces it never saw, the mixture's draws scored FD 129 / precision 0.73 /
-#: recall 0.81 and the kernel density's FD 47 / 0.71 / 0.88, no closer to training faces than unseen faces are. Held-out
-#: log-likelihood alone cannot see the difference (−178 against −191 nats per code): a smooth mixture explains
-#: codes well while its draws decode to average-looking faces; kernels centred on real codes keep their variety.
-DEFAULT_DENSITY: Literal["kde", "gmm"] = "kde"
+#: Which density families :func:`fit_latent_sampler` chooses among by default: "auto" fits both the kernel
+#: densities (:func:`fit_kernel_density`) and the mixtures of :data:`CANDIDATES` and keeps the best held-out
+#: log-likelihood; "kde" or "gmm" fits one family only. On the real-face default (2026-12-06, `python -m
+#: bench.samples --checkpoint checkpoints/default --unseen …/cartoonset-more-256`, docs/performance.md "Random faces")
+#: the kernel density won both ways: −175 against −178 nats per unseen code, and FD 44 / precision 0.70 / recall 0.89
+#: against the mixture's 129 / 0.73 / 0.81, its draws no closer to training faces than unseen faces are.
+DEFAULT_DENSITY: Literal["auto", "kde", "gmm"] = "auto"
+#: The kernel's shape comes from the differences between each code and its nearest neighbours (this many): the
+#: directions in which nearby faces differ, not the directions in which the whole data set spreads.
+KERNEL_NEIGHBOURS = 15
 #: Most kernels a kernel density keeps (a seeded random subset of the codes beyond it): 2,048 × 256 float32 is 2 MB in
 #: the checkpoint and 2.8 MB in the page's layout, which the static page downloads whole.
 MAX_KERNELS = 2048
@@ -93,13 +96,34 @@ def _codes_cholesky(codes: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(cov + REG_COVAR * np.eye(len(cov)))
 
 
+def _kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> np.ndarray:
+    """Cholesky factor of the kernel's covariance (before the width h): the mean outer product of the differences
+    between each code and its ``neighbours`` nearest codes (in the covariance's metric), rescaled to the
+    covariance's total variance so that h keeps one meaning.
+
+    Why local: a kernel shaped like the whole cloud pushes a face's code along the directions the data set spreads
+    most (towards other clusters: between faces); one shaped like its neighbourhood moves it the way nearby faces
+    differ ("manifold Parzen windows", Vincent & Bengio 2003). It scored 3 nats per unseen code better."""
+    z = codes.shape[1]
+    whole = _codes_cholesky(codes)
+    k = max(1, min(neighbours, len(codes) - 1))
+    d2 = whitened_sq_distances(codes, codes, whole)
+    np.fill_diagonal(d2, np.inf)
+    near = np.argpartition(d2, k - 1, axis=1)[:, :k]
+    diffs = (codes[near] - codes[:, None, :]).reshape(-1, z)
+    local = diffs.T @ diffs / len(diffs)
+    local *= np.trace(whole @ whole.T) / max(np.trace(local), 1e-12)
+    return np.linalg.cholesky(local + REG_COVAR * np.eye(z))
+
+
 def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
                        bandwidths: Sequence[float] = BANDWIDTHS) -> LatentSampler:
-    """A kernel density on the codes: one component N(code, h²·Σ) per code, equal weights, Σ the codes' covariance.
+    """A kernel density on the codes: one component N(code, h²·K) per code, equal weights, K the neighbourhood
+    covariance of :func:`_kernel_cholesky`.
 
     ``h`` is chosen on held-out codes: the best held-out log-likelihood among the widths whose draws are *no
     closer to the codes they were drawn around than held-out codes are to the fitting codes* (median nearest
-    distance, in Σ's metric). Why the guard: a narrow kernel scores well and copies training faces; this
+    distance, in the codes' covariance metric). Why the guard: a narrow kernel copies training faces; this
     keeps draws as new as genuinely unseen faces (the bench checks the same in pixels). Then the density is
     rebuilt on all of ``mu`` (at most :data:`MAX_KERNELS` of them) with the chosen ``h``.
     """
@@ -107,47 +131,55 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     if len(mu) > MAX_KERNELS:
         mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:MAX_KERNELS])]
     fit, held = _split_codes(mu, seed, heldout_fraction)
-    chol = _codes_cholesky(fit)
-    held_nearest = float(np.median(np.sqrt(whitened_sq_distances(held, fit, chol).min(axis=1))))
+    metric = _codes_cholesky(fit)
+    kernel = _kernel_cholesky(fit)
+    held_nearest = float(np.median(np.sqrt(whitened_sq_distances(held, fit, metric).min(axis=1))))
     uniform = np.full(len(fit), 1.0 / len(fit))
     rng = np.random.default_rng(seed + 1)
     scores: list[dict[str, Any]] = []
     for h in bandwidths:
-        kde = LatentSampler(weights=uniform, means=fit, scales=float(h) * chol, covariance_type="tied")
+        kde = LatentSampler(weights=uniform, means=fit, scales=float(h) * kernel, covariance_type="tied")
         draws = kde.sample(max(len(held), 200), seed=int(rng.integers(2**31)))
-        drawn_nearest = float(np.median(np.sqrt(whitened_sq_distances(draws, fit, chol).min(axis=1))))
+        drawn_nearest = float(np.median(np.sqrt(whitened_sq_distances(draws, fit, metric).min(axis=1))))
         scores.append({"bandwidth": float(h), "heldout_loglik": float(kde.log_likelihood(held).mean()),
                        "draws_nearest": drawn_nearest, "copies": drawn_nearest < held_nearest})
     new = [s for s in scores if not s["copies"]] or [max(scores, key=lambda s: s["bandwidth"])]
     best = max(new, key=lambda s: s["heldout_loglik"])
     f32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731  (as the file stores it)
-    info = {"density": "kde", "bandwidth": best["bandwidth"], "n_fit": int(len(fit)), "n_heldout": int(len(held)),
-            "n_final": int(len(mu)), "seed": seed, "heldout_nearest": held_nearest, "chosen": best,
-            "candidates": scores, "criterion": "mean held-out log-likelihood, nats per code, among widths whose "
-                                                "draws are no closer to the codes than held-out codes are"}
+    info = {"density": "kde", "bandwidth": best["bandwidth"], "neighbours": KERNEL_NEIGHBOURS,
+            "n_fit": int(len(fit)), "n_heldout": int(len(held)), "n_final": int(len(mu)), "seed": seed,
+            "heldout_nearest": held_nearest, "chosen": best, "candidates": scores,
+            "criterion": "mean held-out log-likelihood, nats per code, among widths whose draws are no closer to "
+                         "the codes than held-out codes are"}
     return LatentSampler(weights=np.full(len(mu), 1.0 / len(mu)), means=f32(mu),
-                         scales=f32(best["bandwidth"] * _codes_cholesky(mu)), covariance_type="tied", info=info)
+                         scales=f32(best["bandwidth"] * _kernel_cholesky(mu)), covariance_type="tied", info=info)
 
 
 def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
                        candidates: Sequence[tuple] = CANDIDATES,
-                       density: Literal["kde", "gmm"] = DEFAULT_DENSITY) -> LatentSampler:
+                       density: Literal["auto", "kde", "gmm"] = DEFAULT_DENSITY) -> LatentSampler:
     """Choose a mixture on held-out codes, then refit the winner on all of ``mu`` [N, Z].
 
     Each candidate (components, covariance type[, variance floor]) is fitted on a random
     (1 − ``heldout_fraction``) of the codes and scored by the mean log-likelihood of the rest; the best one
-    is refitted on everything. ``density="kde"`` returns :func:`fit_kernel_density` instead, with the
-    mixtures' scores kept in its ``info`` for comparison (see :data:`DEFAULT_DENSITY` for why).
+    is refitted on everything. ``density`` (see :data:`DEFAULT_DENSITY`): "auto" also fits the kernel
+    densities on the same split and returns whichever family explains the held-out codes better, the other's
+    scores kept in ``info`` for comparison; "kde" or "gmm" fits one family.
     """
     mu = _check_codes(mu)
-    if density == "kde":
+    if density not in ("auto", "kde", "gmm"):
+        raise ValueError(f"density must be 'auto', 'kde' or 'gmm', got {density!r}")
+    if density != "gmm":
         kde = fit_kernel_density(mu, seed=seed, heldout_fraction=heldout_fraction)
+        if density == "kde":
+            return kde
         gmm = fit_latent_sampler(mu, seed=seed, heldout_fraction=heldout_fraction, candidates=candidates,
                                  density="gmm")
-        kde.info["mixtures"] = {"chosen": gmm.info["chosen"], "candidates": gmm.info["candidates"]}
-        return kde
-    if density != "gmm":
-        raise ValueError(f"density must be 'kde' or 'gmm', got {density!r}")
+        kde_ll, gmm_ll = kde.info["chosen"]["heldout_loglik"], gmm.info["chosen"]["heldout_loglik"]
+        winner, other = (kde, gmm) if kde_ll >= gmm_ll else (gmm, kde)
+        winner.info["other_family"] = {"density": "gmm" if winner is kde else "kde", "chosen": other.info["chosen"],
+                                       "candidates": other.info["candidates"]}
+        return winner
     fit, held = _split_codes(mu, seed, heldout_fraction)
     n_held = len(held)
     scores: list[dict[str, Any]] = []
@@ -170,7 +202,7 @@ def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     best = max(scores, key=lambda s: s["heldout_loglik"])
     k, cov, reg = best["components"], best["covariance_type"], best["variance_floor"]
     gm = _fit(mu, k, cov, seed, reg)
-    info = {"n_fit": int(len(fit)), "n_heldout": int(n_held), "n_final": int(len(mu)), "seed": seed,
+    info = {"density": "gmm", "n_fit": int(len(fit)), "n_heldout": int(n_held), "n_final": int(len(mu)), "seed": seed,
             "chosen": best, "candidates": scores,
             "criterion": "mean held-out log-likelihood, nats per code"}
     return _from_sklearn(gm, cov, info)
