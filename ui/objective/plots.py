@@ -145,7 +145,8 @@ def sweep(sw: Sweep, shipped: dict[str, float] | None, shipped_label: str) -> go
     betas = [p.beta for p in sw.points]
     labels = [f"β={b:g}" for b in betas]
     fig.add_trace(go.Scatter(x=[p.rate for p in sw.points], y=[p.distortion_term for p in sw.points],
-                             mode="lines+markers+text", text=labels, textposition="top right", name="β-sweep run",
+                             mode="lines+markers+text", text=labels, textposition="top center", name="β-sweep run",
+                             cliponaxis=False,
                              marker={"color": _BLUE, "size": 8}, line={"color": _GREY},
                              hovertemplate="%{text}: rate %{x:.0f} nats, distortion %{y:.0f} nats<extra></extra>"),
                   row=1, col=1)
@@ -176,7 +177,7 @@ def sweep(sw: Sweep, shipped: dict[str, float] | None, shipped_label: str) -> go
     fig.update_yaxes(title_text="distortion: Σ(x−x̂)²/(2σ²) (nats/image)", row=1, col=1)
     for col in (2, 3):
         fig.update_xaxes(title_text="β (log scale)", type="log", row=1, col=col)
-    fig.update_yaxes(title_text=f"active dims (of {sw.latent_dim})", row=1, col=2)
+    fig.update_yaxes(title_text=f"active dims (of {sw.latent_dim})", range=[0, sw.latent_dim * 1.05], row=1, col=2)
     fig.update_yaxes(title_text="score (0–1)", range=[0, max(0.3, *(p.dci_disentanglement for p in sw.points))],
                      row=1, col=3)
     fig.update_annotations(font_size=12)

@@ -159,8 +159,8 @@ def sweep_markdown(sw: Sweep | None, shipped: dict[str, Any] | None, shipped_dat
                     f"{get('dci_disentanglement', '.3f')} | {get('sap', '.3f')} |")
     return "\n".join([
         "### β: rate against distortion",
-        "The training loss is distortion + β·rate. A larger β buys a shorter code (lower rate: less KL, more "
-        "collapsed dims) with worse reconstructions (higher distortion); β = 1 is the ELBO itself. Each blue point is "
+        "The training loss is distortion + β·rate. A larger β buys a shorter code (lower rate: less KL) with "
+        "worse reconstructions (higher distortion); β = 1 is the ELBO itself. Each blue point is "
         "a short run at one β; the ★ is this checkpoint (rate and distortion on its held-out faces).",
         *rows, "",
         f"Runs on {html.escape(sw.dataset)}; nats/image on held-out faces; MIG, DCI and SAP against the labels. "
