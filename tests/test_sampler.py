@@ -196,3 +196,17 @@ def test_the_kernel_follows_the_neighbourhood_not_the_whole_cloud():
     assert np.isclose(np.trace(lc), np.trace(wc), rtol=1e-3)  # the same total variance
     assert lc[0, 0] > 50 * lc[1, 1]  # along the lines, not across them
     assert wc[1, 1] > wc[0, 0]  # while the cloud spreads most across
+
+
+def test_the_progress_grid_sampler_never_fails():
+    from vae_core.sampling import quick_sampler
+
+    codes, _ = clustered_codes(n=100)
+    s = quick_sampler(codes)
+    assert s.covariance_type == "tied" and s.sample(4, seed=1).shape == (4, codes.shape[1])
+    collapsed = np.ones((50, 6))  # every code the same, as a blown-up run can leave them
+    assert np.isfinite(quick_sampler(collapsed).sample(3, seed=0)).all()
+    broken = codes.copy()
+    broken[:98] = np.nan
+    prior = quick_sampler(broken)
+    assert prior.info["prior"] and np.isfinite(prior.sample(3, seed=0)).all()

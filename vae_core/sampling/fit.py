@@ -208,11 +208,26 @@ def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     return _from_sklearn(gm, cov, info)
 
 
-def quick_sampler(mu: np.ndarray, seed: int = 0, max_components: int = 10) -> LatentSampler:
-    """A diagonal mixture without selection, for the progress grids of a run in flight (cheap: one fit)."""
+#: The kernel width of :func:`quick_sampler`: what the selection chose on the real-face default.
+QUICK_BANDWIDTH = 1.1
+
+
+def quick_sampler(mu: np.ndarray, seed: int = 0, max_kernels: int = 512) -> LatentSampler:
+    """A kernel density without selection, for the progress grids of a run in flight: cheap (no fitting, no
+    held-out split) and unable to fail, since a run's codes can be anything mid-training (collapsed to one point,
+    or not finite after a blow-up): the non-finite rows are dropped, and with fewer than 4 codes left it is the
+    N(0, I) prior."""
     mu = np.asarray(mu, np.float64)
-    k = max(1, min(max_components, len(mu) // (2 * MIN_POINTS_PER_COMPONENT)))
-    return _from_sklearn(_fit(mu, k, "diag", seed), "diag", {"n_final": int(len(mu)), "quick": True})
+    mu = mu[np.isfinite(mu).all(axis=1)] if mu.ndim == 2 else np.zeros((0, 1))
+    if len(mu) < 4:
+        z = mu.shape[1] if mu.ndim == 2 and mu.shape[1] else 1
+        return LatentSampler(weights=np.ones(1), means=np.zeros((1, z)), scales=np.ones((1, z)),
+                             covariance_type="diag", info={"quick": True, "prior": True})
+    if len(mu) > max_kernels:
+        mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:max_kernels])]
+    return LatentSampler(weights=np.full(len(mu), 1.0 / len(mu)), means=mu,
+                         scales=QUICK_BANDWIDTH * _kernel_cholesky(mu), covariance_type="tied",
+                         info={"quick": True, "bandwidth": QUICK_BANDWIDTH, "n_final": int(len(mu))})
 
 
 def sampler_path(checkpoint_dir: str | Path) -> Path:

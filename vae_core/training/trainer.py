@@ -574,8 +574,8 @@ class Trainer:
         idx = (val_idx if len(val_idx) else np.arange(len(self.dataset)))[:GRID_IMAGES]
         x = self.dataset.tensor(idx).to(self.device)
         recon = model.decode(model.encode(x).mode())
-        # Random faces as the app draws them: from a mixture fitted to the training codes (a cheap one per
-        # grid), with the same seed every time so progress is visible.
+        # Random faces as the app draws them: from a kernel density on the training codes (a cheap one per
+        # grid, no selection), with the same seed every time so progress is visible.
         train_idx = np.setdiff1d(np.arange(len(self.dataset)), val_idx)[:SAMPLER_GRID_CODES]
         mu = encode_images(model, self.dataset.images[train_idx] if len(train_idx) else self.dataset.images[:64])[0]
         z = torch.from_numpy(quick_sampler(mu, seed=99).sample(GRID_IMAGES, seed=99)).to(self.device)
