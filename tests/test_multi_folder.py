@@ -104,6 +104,8 @@ def test_cli_repeats_path_and_the_spec_round_trips(tmp_path: Path) -> None:
     assert DataSpec.from_dict(spec.to_dict()) == spec
     one = data_spec(build_parser().parse_args(["train", "--data", "folder", "--path", str(a)]), 64)
     assert one.extra_paths == () and one.paths == (str(a.resolve()),)
+    # a one-folder spec serialises as before several folders existed: caches keyed by it keep their names
+    assert "extra_paths" not in one.to_dict() and spec.to_dict()["extra_paths"] == [str(b.resolve())]
     assert DataSpec.from_dict({k: v for k, v in one.to_dict().items() if k != "extra_paths"}) == one
 
 

@@ -222,7 +222,15 @@ class DataSpec:
         return f"image folder {where}, {size}, crop {self.crop_fraction}"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The spec as JSON-ready data. ``extra_paths`` appears only when there are extra folders: a one-folder spec
+        reads as it did before several folders existed, so the caches keyed by it (maps, classifiers, analyses)
+        keep their names."""
+        d = dataclasses.asdict(self)
+        if not self.extra_paths:
+            del d["extra_paths"]
+        else:
+            d["extra_paths"] = list(self.extra_paths)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DataSpec":
