@@ -20,7 +20,7 @@ EXPECTED_ENDPOINTS = {
     "set_endpoint_a", "set_endpoint_b", "interpolate", "train_start", "train_cancel", "train_resume", "train_download",
     "train_status", "set_checkpoint", "list_checkpoints", "analysis_compute", "analysis_status", "focus_dim",
     "edit_fidelity", "traversal", "direction_from_examples", "import_directions", "export_directions",
-    "clear_directions", "set_direction_kind",
+    "clear_directions", "set_direction_kind", "objective", "objective_example",
 }
 
 
