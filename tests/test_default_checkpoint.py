@@ -34,6 +34,9 @@ def test_the_default_is_the_real_face_model():
     assert ck.meta.extra["synthetic"] is False
     assert ck.meta.command.startswith("python -m vae_core train --data folder --path ")
     assert "cartoonset-sample-256" in ck.meta.command
+    # all 2,100 real faces: both folders, read as one dataset
+    assert [Path(p).name for p in ck.meta.data.extra_paths] == ["cartoonset-more-256"]
+    assert "--path ../shared/data/cartoonset-more-256" in ck.meta.command
     info = Explorer(ck).info()
     assert info["card"]["real"] and "CC BY 4.0" in info["card"]["attribution"]
     assert "/" not in info["checkpoint"].split("/", 1)[1]  # named by its folder, not a server path
@@ -70,7 +73,7 @@ def test_every_file_fits_a_space_without_lfs():
     assert sum(p.stat().st_size for p in files) < 60 * 1024 * 1024
 
 
-@pytest.mark.parametrize("path,points,attributes", [(DEFAULT, 1500, 3), (SYNTHETIC, 5000, 18)],
+@pytest.mark.parametrize("path,points,attributes", [(DEFAULT, 2100, 3), (SYNTHETIC, 5000, 18)],
                          ids=["default", "synthetic"])
 def test_carries_map_sampler_and_examples_without_the_dataset(monkeypatch, path, points, attributes):
     def no_data(*a, **k):
@@ -150,13 +153,13 @@ def test_shipped_umap_map_is_found_in_the_cache_without_fitting(monkeypatch):
     ex = Explorer.open(DEFAULT)
     assert not ex.has_cached_map("umap", n_neighbors=7)
     monkeypatch.setattr(projection, "fit_umap", lambda *a, **k: pytest.fail("UMAP was refitted"))
-    assert len(ex.map("umap").coords) == 1500
+    assert len(ex.map("umap").coords) == 2100
 
 
 def test_readme_reproduce_line_asks_for_the_default_recipe_the_checkpoint_recorded():
     """The README's short line (today's defaults are the recipe) gives the default's recorded configs, but for
     what does not change the weights: ``epochs`` (its command's placeholder 100000 and today's None both mean
-    "until --minutes ends it"), when to write resumable checkpoints, and ``precision`` ("auto")."""
+    "until --minutes ends it"), when to write resumable checkpoints or evaluate, and ``precision`` ("auto")."""
     from vae_core.cli import build_parser, train_configs
 
     m = re.search(r"python -m vae_core train --data folder --path \S+cartoonset-sample-256[^`]*?--threads 1",
@@ -165,5 +168,5 @@ def test_readme_reproduce_line_asks_for_the_default_recipe_the_checkpoint_record
     model, train = train_configs(build_parser().parse_args(shlex.split(m.group(0))[3:]))
     ck = load_checkpoint(DEFAULT)
     assert model == ck.meta.model
-    same = dict(epochs=None, precision="auto", checkpoint_every_epoch=False)
+    same = dict(epochs=None, precision="auto", checkpoint_every_epoch=False, eval_every=0)
     assert dataclasses.replace(train, **same) == dataclasses.replace(ck.meta.train, **same)
