@@ -30,10 +30,10 @@ CANDIDATES: tuple[tuple[int, CovarianceType, float], ...] = (
 MIN_POINTS_PER_COMPONENT = 8
 #: Which density families :func:`fit_latent_sampler` chooses among by default: "auto" fits both the kernel
 #: densities (:func:`fit_kernel_density`) and the mixtures of :data:`CANDIDATES` and keeps the best held-out
-#: log-likelihood; "kde" or "gmm" fits one family only. On the real-face default (2026-12-06, `python -m
-#: bench.samples --checkpoint checkpoints/default --unseen …/cartoonset-more-256`, docs/performance.md "Random faces")
-#: the kernel density won both ways: −175 against −178 nats per unseen code, and FD 44 / precision 0.70 / recall 0.89
-#: against the mixture's 129 / 0.73 / 0.81, its draws no closer to training faces than unseen faces are.
+#: log-likelihood; "kde" or "gmm" fits one family only. Why "auto" and not the family with the better draws
+#: (docs/performance.md, "Kernel densities against mixtures"): kernel densities win FD and recall by far but lose
+#: some precision, and their draws can sit as close to training faces as unseen faces do; the held-out
+#: likelihood is the one criterion that needs no decoder and no judge. It keeps the mixture for the default.
 DEFAULT_DENSITY: Literal["auto", "kde", "gmm"] = "auto"
 #: The kernel's shape comes from the differences between each code and its nearest neighbours (this many): the
 #: directions in which nearby faces differ, not the directions in which the whole data set spreads.
