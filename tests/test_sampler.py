@@ -184,14 +184,14 @@ def test_auto_keeps_the_family_that_explains_held_out_codes_better():
 
 def test_the_kernel_follows_the_neighbourhood_not_the_whole_cloud():
     """Codes on two lines far apart: nearby codes differ along the lines, the cloud spreads across them."""
-    from vae_core.sampling.fit import _codes_cholesky, _kernel_cholesky
+    from vae_core.sampling.fit import codes_cholesky, kernel_cholesky
 
     rng = np.random.default_rng(0)
     t = rng.uniform(-3, 3, 400)
     side = np.where(rng.random(400) < 0.5, -10.0, 10.0)
     codes = np.stack([t, side + 0.01 * rng.standard_normal(400)], axis=1)
-    local = _kernel_cholesky(codes, neighbours=10)
-    whole = _codes_cholesky(codes)
+    local = kernel_cholesky(codes, neighbours=10)
+    whole = codes_cholesky(codes)
     lc, wc = local @ local.T, whole @ whole.T
     assert np.isclose(np.trace(lc), np.trace(wc), rtol=1e-3)  # the same total variance
     assert lc[0, 0] > 50 * lc[1, 1]  # along the lines, not across them

@@ -297,11 +297,11 @@ def test_nobody_cancels_a_run_they_do_not_own(tmp_path):
     runner = TrainingRunner(s)
     req = TrainRequest(data={"kind": "synthetic"}, model={}, train={}, out_dir=str(s.runs_dir / "a"), label="a")
     proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE, text=True)
-    from ui.train.runner import _Active
+    from ui.train.runner import ActiveRun
 
     try:
         run = RunLog(request=req, started=time.time(), owner="owner-a")
-        runner._runs["a"] = runner._latest = _Active(run, proc)
+        runner._runs["a"] = runner._latest = ActiveRun(run, proc)
         with pytest.raises(NotYourRun, match="belongs to another visitor"):
             runner.cancel("owner-b")
         with pytest.raises(NotYourRun):
@@ -468,13 +468,13 @@ def ui_wait(cond, timeout: float):
 
 def test_the_runner_keeps_a_bounded_number_of_run_logs(tmp_path, monkeypatch):
     import ui.train.runner as runner_mod
-    from ui.train.runner import _Active
+    from ui.train.runner import ActiveRun
 
     monkeypatch.setattr(runner_mod, "KEEP_LOGS", 2)
     runner = TrainingRunner(make_settings(tmp_path))
     for name in ("a", "b", "c", "d"):
         log = RunLog(request=_req(name), started=time.time(), exited=name != "b")  # b still trains
-        runner._runs[name] = _Active(log, process=None)
+        runner._runs[name] = ActiveRun(log, process=None)
     runner._forget_old_runs()
     assert list(runner._runs) == ["b", "d"]  # the oldest ended logs go first; one in progress never
 

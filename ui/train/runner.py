@@ -166,7 +166,9 @@ class RunLog:
 
 
 @dataclass
-class _Active:
+class ActiveRun:
+    """A run this app started: its log (what the tab shows) and its process (what Cancel stops)."""
+
     log: RunLog
     process: subprocess.Popen
 
@@ -179,8 +181,8 @@ class TrainingRunner:
     def __init__(self, settings: AppSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
-        self._runs: dict[str, _Active] = {}  # run folder name → its latest run
-        self._latest: _Active | None = None
+        self._runs: dict[str, ActiveRun] = {}  # run folder name → its latest run
+        self._latest: ActiveRun | None = None
         self._listeners: list = []
         self.owners = OwnerBook(settings.runs_dir)
         #: the Cartoon Set download the Train tab may run (one per app)
@@ -232,7 +234,7 @@ class TrainingRunner:
             proc.stdin.flush()
             run = RunLog(request=request, started=time.time(), owner=owner)
             self._runs.pop(name, None)
-            self._latest = self._runs[name] = _Active(run, proc)
+            self._latest = self._runs[name] = ActiveRun(run, proc)
             self._forget_old_runs()
             self.version += 1
         events = Connection(read_fd, writable=False)

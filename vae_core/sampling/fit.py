@@ -90,13 +90,13 @@ def _check_codes(mu: np.ndarray) -> np.ndarray:
     return mu
 
 
-def _codes_cholesky(codes: np.ndarray) -> np.ndarray:
+def codes_cholesky(codes: np.ndarray) -> np.ndarray:
     """Cholesky factor of the codes' covariance, with the smallest floor that keeps it positive definite."""
     cov = np.cov(codes, rowvar=False).reshape(codes.shape[1], codes.shape[1])
     return np.linalg.cholesky(cov + REG_COVAR * np.eye(len(cov)))
 
 
-def _kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> np.ndarray:
+def kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> np.ndarray:
     """Cholesky factor of the kernel's covariance (before the width h): the mean outer product of the differences
     between each code and its ``neighbours`` nearest codes (in the covariance's metric), rescaled to the
     covariance's total variance so that h keeps one meaning.
@@ -105,7 +105,7 @@ def _kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> 
     most (towards other clusters: between faces); one shaped like its neighbourhood moves it the way nearby faces
     differ ("manifold Parzen windows", Vincent & Bengio 2003). It scored 3 nats per unseen code better."""
     z = codes.shape[1]
-    whole = _codes_cholesky(codes)
+    whole = codes_cholesky(codes)
     k = max(1, min(neighbours, len(codes) - 1))
     d2 = whitened_sq_distances(codes, codes, whole)
     np.fill_diagonal(d2, np.inf)
@@ -119,7 +119,7 @@ def _kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> 
 def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
                        bandwidths: Sequence[float] = BANDWIDTHS) -> LatentSampler:
     """A kernel density on the codes: one component N(code, h²·K) per code, equal weights, K the neighbourhood
-    covariance of :func:`_kernel_cholesky`.
+    covariance of :func:`kernel_cholesky`.
 
     ``h`` is chosen on held-out codes: the best held-out log-likelihood among the widths whose draws are *no
     closer to the codes they were drawn around than held-out codes are to the fitting codes* (median nearest
@@ -131,8 +131,8 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     if len(mu) > MAX_KERNELS:
         mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:MAX_KERNELS])]
     fit, held = _split_codes(mu, seed, heldout_fraction)
-    metric = _codes_cholesky(fit)
-    kernel = _kernel_cholesky(fit)
+    metric = codes_cholesky(fit)
+    kernel = kernel_cholesky(fit)
     held_nearest = float(np.median(np.sqrt(whitened_sq_distances(held, fit, metric).min(axis=1))))
     uniform = np.full(len(fit), 1.0 / len(fit))
     rng = np.random.default_rng(seed + 1)
@@ -152,7 +152,7 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
             "criterion": "mean held-out log-likelihood, nats per code, among widths whose draws are no closer to "
                          "the codes than held-out codes are"}
     return LatentSampler(weights=np.full(len(mu), 1.0 / len(mu)), means=f32(mu),
-                         scales=f32(best["bandwidth"] * _kernel_cholesky(mu)), covariance_type="tied", info=info)
+                         scales=f32(best["bandwidth"] * kernel_cholesky(mu)), covariance_type="tied", info=info)
 
 
 def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
@@ -226,7 +226,7 @@ def quick_sampler(mu: np.ndarray, seed: int = 0, max_kernels: int = 512) -> Late
     if len(mu) > max_kernels:
         mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:max_kernels])]
     return LatentSampler(weights=np.full(len(mu), 1.0 / len(mu)), means=mu,
-                         scales=QUICK_BANDWIDTH * _kernel_cholesky(mu), covariance_type="tied",
+                         scales=QUICK_BANDWIDTH * kernel_cholesky(mu), covariance_type="tied",
                          info={"quick": True, "bandwidth": QUICK_BANDWIDTH, "n_final": int(len(mu))})
 
 
