@@ -196,7 +196,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
             with gr.Row():
                 recon = gr.Image(label="Validation faces (top) and reconstructions (bottom)", interactive=False,
                                  elem_id="train_recon", format="png", height=240)
-                samples = gr.Image(label="Random faces (a mixture fitted to the training codes)", interactive=False,
+                samples = gr.Image(label="Random faces (a kernel density on the training codes)", interactive=False,
                                    elem_id="train_samples", format="png", height=240)
     # The visitor's token (ui.train.owners): read from the page's storage at load, returned by a start.
     token = gr.Textbox("", visible=False, label="training token", elem_id="train_token")
