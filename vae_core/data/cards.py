@@ -103,9 +103,7 @@ def card_for(spec: "DataSpec") -> DatasetCard | None:
         return SYNTHETIC
     if spec.kind == "cartoonset":
         return OFFICIAL
-    cards = [KNOWN_FOLDERS.get(folder_name(p)) for p in spec.paths]
-    if len(cards) == 1 or None in cards:
-        return cards[0] if len(cards) == 1 else None
-    if {folder_name(p) for p in spec.paths} == {"cartoonset-sample-256", "cartoonset-more-256"}:
-        return SAMPLE_AND_MORE_256
-    return None
+    names = [folder_name(p) for p in spec.paths]
+    if len(names) == 1:
+        return KNOWN_FOLDERS.get(names[0])
+    return SAMPLE_AND_MORE_256 if set(names) == {"cartoonset-sample-256", "cartoonset-more-256"} else None

@@ -232,33 +232,32 @@ def read_labels_csvs(sources: Sequence[LabelSource]) -> LabelTable | None:
     folder, so the value mapping is built from the rows of all CSVs together. The CSVs must name the same
     columns; a folder without a CSV gives its files UNKNOWN labels.
     """
-    tables = [(src, _read_csv_table(Path(src.csv_path))) for src in sources if src.csv_path is not None]
-    if not tables:
-        return None
-    first_src, (header, _, fcol) = tables[0]
-    attr_names = [h for j, h in enumerate(header) if j != fcol]
-    for src, (h2, _, f2) in tables[1:]:
-        if [h for j, h in enumerate(h2) if j != f2] != attr_names:
-            raise DatasetError(
-                f"labels CSVs {str(first_src.csv_path)!r} and {str(src.csv_path)!r} name different columns; "
-                "folders read as one dataset need the same attribute columns"
-            )
     # All rows of all CSVs as one list of attribute cells, and where each file's row is in it.
+    attr_names: list[str] | None = None
     all_rows: list[list[str]] = []
     row_of_file: dict[int, int] = {}
-    offset = 0
-    per_source = {id(src): t for src, t in tables}
+    csvs: list[str] = []
+    n_files = 0
     for src in sources:
-        t = per_source.get(id(src))
-        if t is not None:
-            _, rows, fc = t
+        if src.csv_path is not None:
+            header, rows, fcol = _read_csv_table(Path(src.csv_path))
+            names_here = [h for j, h in enumerate(header) if j != fcol]
+            if attr_names is None:
+                attr_names = names_here
+            elif names_here != attr_names:
+                raise DatasetError(
+                    f"labels CSVs {csvs[0]!r} and {str(src.csv_path)!r} name different columns; "
+                    "folders read as one dataset need the same attribute columns"
+                )
+            csvs.append(str(src.csv_path))
             base = len(all_rows)
-            all_rows.extend([c for j, c in enumerate(r) if j != fc] for r in rows)
-            for i, k in _match_rows(Path(src.csv_path), rows, fc, src.root, src.files).items():
-                row_of_file[offset + i] = base + k
-        offset += len(src.files)
-    n_files = offset
-    where = ", ".join(str(src.csv_path) for src, _ in tables)
+            all_rows.extend([c for j, c in enumerate(r) if j != fcol] for r in rows)
+            for i, k in _match_rows(Path(src.csv_path), rows, fcol, src.root, src.files).items():
+                row_of_file[n_files + i] = base + k
+        n_files += len(src.files)
+    if attr_names is None:
+        return None
+    where = ", ".join(csvs)
 
     names: list[str] = []
     cards: list[int] = []
