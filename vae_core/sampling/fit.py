@@ -96,7 +96,8 @@ def codes_cholesky(codes: np.ndarray) -> np.ndarray:
     return np.linalg.cholesky(cov + REG_COVAR * np.eye(len(cov)))
 
 
-def kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> np.ndarray:
+def kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS,
+                    whole: np.ndarray | None = None) -> np.ndarray:
     """Cholesky factor of the kernel's covariance (before the width h): the mean outer product of the differences
     between each code and its ``neighbours`` nearest codes (in the covariance's metric), rescaled to the
     covariance's total variance so that h keeps one meaning.
@@ -105,7 +106,7 @@ def kernel_cholesky(codes: np.ndarray, neighbours: int = KERNEL_NEIGHBOURS) -> n
     most (towards other clusters: between faces); one shaped like its neighbourhood moves it the way nearby faces
     differ ("manifold Parzen windows", Vincent & Bengio 2003). It scored 3 nats per unseen code better."""
     z = codes.shape[1]
-    whole = codes_cholesky(codes)
+    whole = codes_cholesky(codes) if whole is None else whole
     k = max(1, min(neighbours, len(codes) - 1))
     d2 = whitened_sq_distances(codes, codes, whole)
     np.fill_diagonal(d2, np.inf)
@@ -132,7 +133,7 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
         mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:MAX_KERNELS])]
     fit, held = _split_codes(mu, seed, heldout_fraction)
     metric = codes_cholesky(fit)
-    kernel = kernel_cholesky(fit)
+    kernel = kernel_cholesky(fit, whole=metric)
     held_nearest = float(np.median(np.sqrt(whitened_sq_distances(held, fit, metric).min(axis=1))))
     uniform = np.full(len(fit), 1.0 / len(fit))
     rng = np.random.default_rng(seed + 1)

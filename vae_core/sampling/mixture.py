@@ -119,13 +119,6 @@ class LatentSampler:
         top = per.max(axis=1, keepdims=True)
         return (top + np.log(np.exp(per - top).sum(axis=1, keepdims=True)))[:, 0]
 
-    def nearest_component(self, z: np.ndarray) -> np.ndarray:
-        """Index [N] of the component whose mean is nearest each code, in the tied covariance's metric (tied
-        only): for a kernel density, which training face a draw came from."""
-        if self.covariance_type != "tied":
-            raise ValueError("nearest_component needs a tied (kernel density) sampler")
-        return whitened_sq_distances(np.asarray(z, np.float64), self.means, self.scales).argmin(axis=1)
-
     # -- storage ---------------------------------------------------------------------------------------
     def save(self, path: str | Path, weights_sha256: str = "") -> Path:
         """Write the mixture atomically; ``weights_sha256`` ties it to the model it was fitted for."""
