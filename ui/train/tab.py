@@ -207,6 +207,16 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
                    cancel_btn=cancel_btn, download_info=download_info, token=token, seen=seen)
     keep_token = page_code.call_js("train_token.js", "keep", inputs="token")
 
+    def launch(req, token: str, owner, seen, request: gr.Request, message: str):
+        """Start ``req`` for its visitor (a first run, or a run nobody owns, gets a new token) and show it."""
+        if not token:
+            token = new_token()
+            owner = owner_id(token)
+        ctx.runner.start(req, owner)
+        sessions.set(getattr(request, "session_hash", None), token)
+        gr.Info(message)
+        return {**view(ctx, tab, seen, owner, force=True), tab.token: token}
+
     @user_errors
     def start(dataset, folder, synthetic_faces, image_limit, resolution, latent_size, beta, epochs, batch_size,
               learning_rate, run_name, token_text, seen, request: gr.Request):
@@ -214,13 +224,7 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
         req = train_form.new_run(s, kind=dataset, path=folder, size=synthetic_faces, limit=image_limit,
                                  resolution=resolution, latent_dim=latent_size, beta=beta, epochs=epochs,
                                  batch_size=batch_size, lr=learning_rate, name=run_name)
-        if not token:
-            token = new_token()
-            owner = owner_id(token)
-        ctx.runner.start(req, owner)
-        sessions.set(getattr(request, "session_hash", None), token)
-        gr.Info(f"Training started: {req.label}")
-        return {**view(ctx, tab, seen, owner, force=True), tab.token: token}
+        return launch(req, token, owner, seen, request, f"Training started: {req.label}")
 
     start_btn.click(start, [kind, path, size, limit, resolution, latent_dim, beta, epochs, batch, lr, name, token, seen],
                     [*tab.view_outputs, token], api_name="train_start", concurrency_limit=1,
@@ -232,13 +236,8 @@ def build(ctx: AppContext, checkpoint_picker: gr.Dropdown) -> TrainTab:
         def resume(run, total_epochs, token_text, seen, request: gr.Request):
             token, owner = identity(sessions, token_text, request)
             req = train_form.resume_run(s, run, ctx.registry.checkpoints(), total_epochs, ctx.runner.owners, owner)
-            if not token:  # a run nobody owns (trained from the CLI, on a private app): the resumer owns it now
-                token = new_token()
-                owner = owner_id(token)
-            ctx.runner.start(req, owner)
-            sessions.set(getattr(request, "session_hash", None), token)
-            gr.Info(f"{'Continuing' if finished else 'Resuming'} {req.label}")
-            return {**view(ctx, tab, seen, owner, force=True), tab.token: token}
+            # without a token: a run nobody owns (trained from the CLI, on a private app); the resumer owns it now
+            return launch(req, token, owner, seen, request, f"{'Continuing' if finished else 'Resuming'} {req.label}")
         return resume
 
     resume_btn.click(resume_handler(False), [resume_pick, resume_epochs, token, seen], [*tab.view_outputs, token],
