@@ -1,16 +1,19 @@
-"""Random-face quality of a checkpoint: the kernel density, the best Gaussian mixture and the N(0, I) prior.
+"""Random-face quality of a checkpoint: the kernel density, the best Gaussian mixture, their blend and the prior.
 
-    python -m bench.samples --checkpoint checkpoints/default [--unseen ../shared/data/cartoonset-more-256]
+    python -m bench.samples --checkpoint checkpoints/default [--seeds 8] [--unseen ../shared/data/cartoonset-more-256]
 
-For each checkpoint (its dataset must be readable here) both fitted densities are fitted afresh on the same
-training codes (``vae_core.sampling.fit_latent_sampler`` with ``density="kde"`` and ``"gmm"``: the app's
-sampler before and since 2026-12-06), and 1,000 random faces per sampler at temperature 1 are compared with
+For each checkpoint (its dataset must be readable here) the three fitted densities are fitted afresh on the same
+training codes (``vae_core.sampling.fit_latent_sampler`` with ``density="kde"``, ``"gmm"`` and ``"blend"``), and
+1,000 random faces per sampler and seed at temperature 1 are compared with
 the checkpoint's held-out faces (plus ``--unseen`` folders of faces the model never trained on) in the
 feature space of the project's attribute classifier (its shared hidden layer; trained on the training faces
 of the same split, saved in the checkpoint's analysis/ folder): Fréchet distance, kNN precision/recall
 (k = 3), and a memorisation check, the SSIM of each face to its nearest training face (nearest in pixel L2),
 for samples and for the reference faces. A first row compares 1,000 training faces with the reference
-faces: what a perfect sampler would score. ``--grid PNG`` saves 24 faces of each sampler, one row each.
+faces: what a perfect sampler would score. With ``--seeds N`` each sampler draws N sets of faces (seeds 0..N-1) and
+the table shows the mean ± standard deviation over them: with ~100 reference faces one set's precision moves by
+±0.015 from seed to seed, more than some differences between samplers. ``--grid PNG`` saves 24 faces of each
+sampler (seed 0), one row each.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from vae_core.sampling import fit_latent_sampler, sample_prior
 from vae_core.sampling.quality import frechet_distance, knn_precision_recall, sample_quality
 
 
-def bench(path: Path, n: int, seed: int, unseen: list[str], grid: Path | None) -> None:
+def bench(path: Path, n: int, seeds: int, unseen: list[str], grid: Path | None) -> None:
     ex = Explorer.open(path)
     ds = load_dataset(ex.meta.data, progress=False)
     train_idx, val_idx = ds.split()
@@ -46,24 +49,30 @@ def bench(path: Path, n: int, seed: int, unseen: list[str], grid: Path | None) -
     print(f"\n{path} — {ex.meta.data.describe()}: {len(train_idx)} train / {len(val_idx)} held-out faces"
           f"{f' + {len(ref) - len(val_idx)} unseen' if unseen else ''}; features: attribute classifier "
           f"({clf.report.mean_accuracy:.2f} mean held-out accuracy), {real_f.shape[1]} dims")
-    print(f"  {'sampler':<72} {'FD':>8} {'precision':>9} {'recall':>7} {'SSIM to nearest train':>22}")
-    sub = train[np.random.default_rng(seed).permutation(len(train))[:n]]
+    print(f"  {'sampler':<64} {'FD':>12} {'precision':>13} {'recall':>13} {'SSIM to nearest train':>22}")
+    sub = train[np.random.default_rng(0).permutation(len(train))[:n]]
     p, r = knn_precision_recall(real_f, clf.features(sub))
-    print(f"  {'(training faces, the floor)':<72} {frechet_distance(clf.features(sub), real_f):8.2f} {p:9.3f} "
-          f"{r:7.3f} {'—':>22}")
+    print(f"  {'(training faces, the floor)':<64} {frechet_distance(clf.features(sub), real_f):12.1f} {p:13.3f} "
+          f"{r:13.3f} {'—':>22}")
     mu, _ = encode_images(ex.model, ds.images[np.sort(train_idx)])
-    samplers = {"kde": fit_latent_sampler(mu, seed=0, density="kde"),
-                "gmm": fit_latent_sampler(mu, seed=0, density="gmm")}
-    rows = [(f"fitted: {s.describe()}", s.sample(n, seed=seed)) for s in samplers.values()]
-    rows.append(("N(0, I) prior", sample_prior(ex.latent_dim, n, seed=seed)))
+    rows = [(f"fitted: {s.describe()}", s.sample)
+            for s in (fit_latent_sampler(mu, seed=0, density=d) for d in ("kde", "gmm", "blend"))]
+    rows.append(("N(0, I) prior", lambda count, seed: sample_prior(ex.latent_dim, count, seed=seed)))
     strips = []
-    for name, z in rows:
-        faces = ex.decode(z)
-        q = sample_quality(clf.features(faces), real_f, faces, ref, train)
-        print(f"  {name:<72} {q.frechet:8.2f} {q.precision:9.3f} {q.recall:7.3f} "
-              f"{q.nearest_train_ssim:10.3f} (reference {q.heldout_nearest_train_ssim:.3f})")
-        strips.append(faces[:24])
-    print(f"  ({n} samples per sampler, seed {seed}; {time.perf_counter() - t0:.0f} s)")
+    for name, draw in rows:
+        scores = []
+        for seed in range(seeds):
+            faces = ex.decode(draw(n, seed=seed))
+            scores.append(sample_quality(clf.features(faces), real_f, faces, ref, train))
+            if seed == 0:
+                strips.append(faces[:24])
+        cols = [np.array([getattr(q, f) for q in scores]) for f in ("frechet", "precision", "recall")]
+        shown = [f"{c.mean():.{d}f}" + (f"±{c.std():.{d}f}" if seeds > 1 else "") for c, d in zip(cols, (1, 3, 3))]
+        copy = np.mean([q.nearest_train_ssim for q in scores])
+        print(f"  {name:<64} {shown[0]:>12} {shown[1]:>13} {shown[2]:>13} "
+              f"{copy:10.3f} (reference {scores[0].heldout_nearest_train_ssim:.3f})")
+    print(f"  ({n} samples per sampler and seed, {seeds} seed{'s' if seeds > 1 else ''}; "
+          f"{time.perf_counter() - t0:.0f} s)")
     if grid is not None:
         from PIL import Image
 
@@ -71,21 +80,23 @@ def bench(path: Path, n: int, seed: int, unseen: list[str], grid: Path | None) -
 
         image = make_grid(np.concatenate(strips), cols=24)
         Image.fromarray(np.asarray(image)).save(grid)
-        print(f"  rows of 24 faces (kernel density, mixture, prior) → {grid}")
+        print(f"  rows of 24 faces (kernel density, mixture, blend, prior) → {grid}")
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", action="append", required=True, help="a checkpoint folder (repeatable)")
     p.add_argument("-n", type=int, default=1000, help="samples per sampler")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=1, help="sets of samples per sampler (seeds 0..N-1): mean ± sd")
     p.add_argument("--unseen", action="append", default=[], help="a folder of faces no checkpoint trained on, added "
                                                                    "to the reference faces (repeatable)")
     p.add_argument("--grid", type=Path, help="save 24 faces per sampler as one PNG (one checkpoint only)")
     a = p.parse_args()
+    if a.seeds < 1 or a.n < 10:
+        p.error("--seeds must be at least 1 and -n at least 10")
     print(f"machine: {machine()}")
     for c in a.checkpoint:
-        bench(Path(c), a.n, a.seed, a.unseen, a.grid)
+        bench(Path(c), a.n, a.seeds, a.unseen, a.grid)
 
 
 if __name__ == "__main__":

@@ -92,9 +92,14 @@ def test_carries_map_sampler_and_examples_without_the_dataset(monkeypatch, path,
     sampler = LatentSampler.load(sampler_path(path), weights_sha256=ex.checkpoint.fingerprint)  # no pickle
     assert ex.sampler is not None and sampler.latent_dim == ex.latent_dim
     assert sampler.info["candidates"]
-    if sampler.covariance_type == "tied":  # the kernel density: one kernel per training code, a width that copies none
-        assert sampler.info["chosen"]["bandwidth"] == sampler.info["bandwidth"] and not sampler.info["chosen"]["copies"]
-        assert sampler.info["other_family"]["chosen"]["heldout_loglik"] <= sampler.info["chosen"]["heldout_loglik"]
+    info = sampler.info
+    for other in info.get("other_families", {}).values():  # chosen by "auto": no other family explained more
+        assert other["chosen"]["heldout_loglik"] <= info["chosen"]["heldout_loglik"]
+    if sampler.covariance_type == "grouped":  # a blend: the mixture's share of the weights is the chosen one
+        assert info["density"] == "blend" and info["chosen"]["mixture_share"] == info["mixture_share"]
+        assert abs(sampler.weights[:info["mixture_components"]].sum() - info["mixture_share"]) < 1e-6
+    elif sampler.covariance_type == "tied":  # the kernel density: one kernel per training code, a width that copies none
+        assert info["chosen"]["bandwidth"] == info["bandwidth"] and not info["chosen"]["copies"]
     else:
         assert sampler.info["chosen"]["components"] == sampler.n_components
     faces = ex.decode(ex.sample(16, seed=0))

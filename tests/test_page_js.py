@@ -79,6 +79,14 @@ def _fake_kernel_density(rng: np.random.Generator, z: int, k: int) -> LatentSamp
                          covariance_type="tied", info={"bandwidth": 1.1})
 
 
+def _fake_blend(mixture: LatentSampler, kernels: LatentSampler) -> LatentSampler:
+    """A grouped mixture: the diagonal mixture's components and the kernel density's kernels as one density."""
+    from vae_core.sampling.fit import blend_samplers
+
+    return blend_samplers(mixture, kernels, 0.4, info={"mixture_share": 0.4, "n_kernels": kernels.n_components,
+                                                       "mixture_components": mixture.n_components})
+
+
 def _fake_sampler(rng: np.random.Generator, z: int, k: int) -> LatentSampler:
     """A diagonal mixture of k components (k >= 8 exercises numpy's pairwise sum of the weights in mixture.js)."""
     w = rng.dirichlet(np.ones(k))
@@ -118,7 +126,8 @@ def _layout_expect(layout: SliderLayout, sampler: LatentSampler | None, doc: dic
         "sampler": None if sampler is None else {
             "covarianceType": sampler.covariance_type, "describe": sampler.describe(), "k": sampler.n_components,
             "weights": sampler.weights.tolist(), "means": _array_summary(sampler.means),
-            "scales": _array_summary(sampler.scales)},
+            "scales": _array_summary(sampler.scales),
+            "scaleOf": None if sampler.scale_of is None else [int(g) for g in sampler.scale_of]},
     }
 
 
@@ -271,6 +280,8 @@ def _numpy_draw(sampler: LatentSampler, u: float, eps: np.ndarray, t: float) -> 
         noise = sampler.scales[k] * eps
     elif sampler.covariance_type == "tied":
         noise = np.einsum("ij,j->i", sampler.scales, eps)
+    elif sampler.covariance_type == "grouped":
+        noise = np.einsum("ij,j->i", sampler.scales[sampler.scale_of[k]], eps)
     else:
         noise = np.einsum("ij,j->i", sampler.scales[k], eps)
     return k, (sampler.means[k] + float(t) * noise).astype(np.float32)
@@ -369,11 +380,14 @@ def build_fixtures(explorer) -> dict[str, Any]:
     fake = _fake_layout(rng)
     fake_sampler = _fake_sampler(rng, fake.latent_dim, k=11)
     tied_sampler = _fake_kernel_density(rng, fake.latent_dim, k=9)
+    grouped_sampler = _fake_blend(fake_sampler, tied_sampler)
     docs = {"default": (default, explorer.sampler,
                         page_layout(default, explorer.sampler, resolution=explorer.resolution, title="default",
                                     synthetic=explorer.is_synthetic)),
             "fake": (fake, fake_sampler, page_layout(fake, fake_sampler, resolution=8, title="fake", synthetic=True)),
             "tied": (fake, tied_sampler, page_layout(fake, tied_sampler, resolution=8, title="tied", synthetic=True)),
+            "grouped": (fake, grouped_sampler,
+                        page_layout(fake, grouped_sampler, resolution=8, title="grouped", synthetic=True)),
             "prior": (fake, None, page_layout(fake, None, resolution=8, title="", synthetic=False))}
     assert docs["default"][1] is not None, "the shipped default has no fitted sampler: fixtures need one"
     return {
@@ -383,7 +397,8 @@ def build_fixtures(explorer) -> dict[str, Any]:
         "compose": _compose_cases({"default": default, "fake": fake}),
         "formatLatent": _format_cases(),
         "parseLatent": _parse_cases(),
-        "mixture": _mixture_cases({"default": docs["default"][1], "fake": fake_sampler, "tied": tied_sampler}),
+        "mixture": _mixture_cases({"default": docs["default"][1], "fake": fake_sampler, "tied": tied_sampler,
+                                  "grouped": grouped_sampler}),
         "interpolate": _interp_cases(),
         "rgba": _rgba_cases(),
         "ort": _ort_case(explorer),

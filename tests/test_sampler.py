@@ -152,9 +152,9 @@ def test_a_tied_sampler_round_trips_and_bad_shapes_are_refused(tmp_path):
     with pytest.raises(ValueError, match="inconsistent"):
         LatentSampler(weights=np.full(3, 1 / 3), means=np.zeros((3, 2)), scales=np.ones((3, 2, 2)),
                       covariance_type="tied")
-    with pytest.raises(ValueError, match="diag, full or tied"):
+    with pytest.raises(ValueError, match="diag, full, tied or grouped"):
         LatentSampler(weights=np.ones(1), means=np.zeros((1, 2)), scales=np.ones((1, 2)), covariance_type="spherical")
-    with pytest.raises(ValueError, match="'auto', 'kde' or 'gmm'"):
+    with pytest.raises(ValueError, match="'auto', 'kde', 'gmm', 'blend'"):
         fit_latent_sampler(codes, density="flow")
 
 
@@ -168,17 +168,77 @@ def test_a_kernel_density_keeps_at_most_max_kernels(monkeypatch):
     assert all(np.min(np.abs(codes - m).max(axis=1)) < 1e-4 for m in s.means)  # a subset of the codes themselves
 
 
-def test_auto_keeps_the_family_that_explains_held_out_codes_better():
+def test_auto_keeps_the_family_that_explains_held_out_codes_best():
     codes, _ = clustered_codes(n=400)
-    auto = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")))
-    kde = fit_latent_sampler(codes, seed=0, density="kde")
-    gmm = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")), density="gmm")
-    kde_ll, gmm_ll = kde.info["chosen"]["heldout_loglik"], gmm.info["chosen"]["heldout_loglik"]
-    assert auto.info["density"] == ("kde" if kde_ll >= gmm_ll else "gmm")
-    assert auto.info["other_family"]["density"] != auto.info["density"]
-    assert auto.info["other_family"]["chosen"]["heldout_loglik"] <= auto.info["chosen"]["heldout_loglik"]
+    cands = ((1, "full"), (3, "full"))
+    auto = fit_latent_sampler(codes, seed=0, candidates=cands)
+    lls = {name: fit_latent_sampler(codes, seed=0, candidates=cands, density=name).info["chosen"]["heldout_loglik"]
+           for name in ("kde", "gmm", "blend")}
+    assert auto.info["density"] == max(lls, key=lls.get)
+    assert set(auto.info["other_families"]) == set(lls) - {auto.info["density"]}
+    assert all(o["chosen"]["heldout_loglik"] <= auto.info["chosen"]["heldout_loglik"]
+               for o in auto.info["other_families"].values())
     # three tight Gaussian clusters: one full Gaussian per cluster is the true density, and it wins
     assert auto.info["density"] == "gmm" and auto.n_components == 3
+
+
+def _explicit_mixture_log_likelihood(z: np.ndarray, s: LatentSampler) -> np.ndarray:
+    """log Σ_k w_k N(z; m_k, L_k L_kᵀ) component by component with scipy: what a grouped mixture must equal."""
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    per = [np.log(w) + multivariate_normal(m, s.scales[g] @ s.scales[g].T).logpdf(z)
+           for w, m, g in zip(s.weights / s.weights.sum(), s.means, s.scale_of)]
+    return logsumexp(np.stack(per, axis=1), axis=1)
+
+
+def test_a_blend_is_both_parts_as_one_grouped_mixture(tmp_path):
+    from vae_core.sampling.fit import blend_samplers
+
+    codes, _ = clustered_codes(n=150)
+    kde = fit_latent_sampler(codes, seed=0, density="kde")
+    for gmm in (fit_latent_sampler(codes, seed=0, candidates=((3, "full"),), density="gmm"),
+                fit_latent_sampler(codes, seed=0, candidates=((2, "diag"),), density="gmm")):
+        b = blend_samplers(gmm, kde, 0.3)
+        k = gmm.n_components
+        assert b.covariance_type == "grouped" and b.n_components == k + len(codes) and len(b.scales) == k + 1
+        assert list(b.scale_of[:k]) == list(range(k)) and set(b.scale_of[k:]) == {k}
+        np.testing.assert_allclose(b.weights[:k].sum(), 0.3) and np.testing.assert_allclose(b.weights.sum(), 1)
+        z = codes[:40] + 0.1
+        # its density is the weighted sum of the parts', and each component's own Gaussian, computed directly
+        want = np.logaddexp(np.log(0.3) + gmm.log_likelihood(z), np.log(0.7) + kde.log_likelihood(z))
+        np.testing.assert_allclose(b.log_likelihood(z), want, rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(b.log_likelihood(z[:10]), _explicit_mixture_log_likelihood(z[:10], b), rtol=1e-7)
+        # draws: about 30 % from the mixture's components, each spread by its own factor; temperature 0 = a mean
+        comp = np.random.default_rng(4).choice(b.n_components, size=4000, p=b.weights / b.weights.sum())
+        assert 0.26 < (comp < k).mean() < 0.34
+        at0 = b.sample(6, seed=2, temperature=0.0)
+        assert np.min(np.abs(at0[:, None, :] - b.means[None].astype(np.float32)).max(-1), axis=1).max() < 1e-5
+        back = LatentSampler.load(b.save(tmp_path / "blend.npz", weights_sha256="w"), weights_sha256="w")
+        np.testing.assert_array_equal(back.scale_of, b.scale_of)
+        np.testing.assert_array_equal(back.sample(50, seed=3), b.sample(50, seed=3))
+    with pytest.raises(ValueError, match="mixture_share"):
+        blend_samplers(gmm, kde, 1.0)
+    bad = dict(weights=b.weights, means=b.means, scales=b.scales, covariance_type="grouped")
+    with pytest.raises(ValueError, match="scale_of is given for grouped covariances and for them only"):
+        LatentSampler(**bad)
+    with pytest.raises(ValueError, match="scale_of must hold"):
+        LatentSampler(**bad, scale_of=np.full(b.n_components, len(b.scales)))
+    with pytest.raises(ValueError, match="scale_of must hold"):
+        LatentSampler(**bad, scale_of=np.zeros(b.n_components, np.float64))
+
+
+def test_a_fitted_blend_takes_the_share_that_explains_held_out_codes_best():
+    codes, _ = clustered_codes(n=300)
+    b = fit_latent_sampler(codes, seed=0, candidates=((1, "full"), (3, "full")), density="blend")
+    info = b.info
+    assert info["density"] == "blend" and b.covariance_type == "grouped"
+    assert info["chosen"]["heldout_loglik"] == max(c["heldout_loglik"] for c in info["candidates"])
+    assert info["mixture_share"] == info["chosen"]["mixture_share"]
+    assert np.isclose(b.weights[:info["mixture_components"]].sum(), info["mixture_share"])
+    share = round(100 * info["mixture_share"])
+    assert b.describe() == (f"blend of a kernel density on 300 training codes ({100 - share} % of draws) and a "
+                            f"{info['mixture_components']}-component Gaussian mixture ({share} %)")
 
 
 def test_the_kernel_follows_the_neighbourhood_not_the_whole_cloud():

@@ -461,11 +461,10 @@ def cmd_embed(args: argparse.Namespace) -> int:
           f"cached under {Path(args.checkpoint) / 'projections'}")
     if not args.no_sampler:
         sampler = ex.fit_sampler()
-        chosen = sampler.info["chosen"]
-        print(f"latent sampler: {sampler.describe()} fitted to {sampler.info['n_final']} training codes, chosen "
-              f"among {len(sampler.info['candidates'])} candidates by held-out log-likelihood "
-              f"({chosen['heldout_loglik']:.1f} nats/code for {chosen['components']} {chosen['covariance_type']}, "
-              f"variance floor {chosen['variance_floor']})")
+        others = sampler.info.get("other_families", {})
+        print(f"latent sampler: {sampler.describe()}, fitted to {sampler.info['n_final']} training codes and chosen "
+              f"by held-out log-likelihood: {sampler.info['chosen']['heldout_loglik']:.1f} nats/code"
+              + "".join(f"; {name}: {o['chosen']['heldout_loglik']:.1f}" for name, o in others.items()))
     return 0
 
 

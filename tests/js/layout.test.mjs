@@ -25,7 +25,7 @@ function checkSummary(array, summary, what) {
 
 test("parseLayout reads every fixture layout as the Python objects hold it", () => {
   const {layouts, layoutExpect} = fixtures();
-  assert.deepEqual(Object.keys(layouts).sort(), ["default", "fake", "prior", "tied"]);
+  assert.deepEqual(Object.keys(layouts).sort(), ["default", "fake", "grouped", "prior", "tied"]);
   for (const [name, doc] of Object.entries(layouts)) {
     const got = parseLayout(doc);
     const want = layoutExpect[name];
@@ -49,15 +49,18 @@ test("parseLayout reads every fixture layout as the Python objects hold it", () 
     if (want.sampler === null) {
       assert.equal(got.sampler, null, `${name}.sampler`);
     } else {
-      for (const key of ["covarianceType", "describe", "k", "weights"]) {
+      for (const key of ["covarianceType", "describe", "k", "weights", "scaleOf"]) {
         assert.deepEqual(got.sampler[key], want.sampler[key], `${name}.sampler.${key}`);
       }
       checkSummary(got.sampler.means, want.sampler.means, `${name}.sampler.means`);
       checkSummary(got.sampler.scales, want.sampler.scales, `${name}.sampler.scales`);
     }
   }
-  assert.equal(parseLayout(layouts.default).sampler.covarianceType, "full", "the default ships a full mixture");
   assert.equal(parseLayout(layouts.fake).sampler.covarianceType, "diag");
+  assert.equal(parseLayout(layouts.fake).sampler.scaleOf, null);
+  const grouped = parseLayout(layouts.grouped).sampler;
+  assert.equal(grouped.covarianceType, "grouped");
+  assert.equal(grouped.scales.length, 12 * 6 * 6, "11 mixture factors and the kernels' one");
 });
 
 test("the hand-made layout's default targets skip the 'no …' values", () => {
@@ -110,7 +113,11 @@ test("parseLayout refuses a damaged or foreign document, naming the field", () =
     [(d) => { d.attrs[1].directions = f32doc(new Array(2 * z).fill(0), [2, z]); },
      /attrs\[1\]\.directions\.shape must be \[3, 6\]/],
     [(d) => { delete d.sampler; }, /sampler is missing/],
-    [(d) => { d.sampler.covariance_type = "spherical"; }, /sampler\.covariance_type must be "diag", "full" or "tied"/],
+    [(d) => { d.sampler.covariance_type = "spherical"; },
+     /sampler\.covariance_type must be "diag", "full", "tied" or "grouped"/],
+    [(d) => { d.sampler.covariance_type = "grouped"; }, /sampler\.scale_of must be a list/],
+    [(d) => { d.sampler.covariance_type = "grouped"; d.sampler.scale_of = new Array(11).fill(0); },
+     /sampler\.scales\.shape must be \[11, 6, 6\]/],
     [(d) => { d.sampler.weights = []; }, /sampler\.weights must not be empty/],
     [(d) => { d.sampler.weights[0] = -0.5; }, /sampler\.weights must be >= 0/],
     [(d) => { d.sampler.scales = f32doc(new Array(11 * z * z).fill(0), [11, z, z]); },
@@ -124,6 +131,11 @@ test("parseLayout refuses a damaged or foreign document, naming the field", () =
     assert.throws(() => parseLayout(doc), (e) => e instanceof Error && message.test(e.message) &&
                   e.message.startsWith("the page layout is invalid: "), `expected ${message}`);
   }
+  const grouped = structuredClone(fixtures().layouts.grouped);
+  grouped.sampler.scale_of[3] = 12;
+  assert.throws(() => parseLayout(grouped), /sampler\.scale_of\[3\] must be below the 12 factors in sampler\.scales/);
+  grouped.sampler.scale_of[3] = -1;
+  assert.throws(() => parseLayout(grouped), /sampler\.scale_of\[3\] must be a whole number >= 0/);
   assert.throws(() => parseLayout(null), /the document must be an object/);
   assert.throws(() => parseLayout([]), /the document must be an object/);
   assert.equal(FORMAT, "cvae-page-layout");

@@ -1,6 +1,7 @@
 // vae_core/web/static/mixture.js: given the same component draw and normals, drawMixture computes what
 // vae_core/sampling/mixture.py LatentSampler.sample computed (draws taken from the real sampler of the shipped
-// default, a diagonal mixture of 11 components and a kernel density (tied covariance) of 9, plus uniforms exactly on the component boundaries);
+// default, a diagonal mixture of 11 components, a kernel density (tied covariance) of 9 and the two blended (grouped
+// covariance), plus uniforms exactly on the component boundaries);
 // the seeded generator is deterministic and has the right distribution.
 
 import assert from "node:assert/strict";
@@ -17,11 +18,15 @@ function layout(name) {
 }
 
 test("drawMixture gives LatentSampler.sample's face for its component draw and normals", () => {
-  const samplers = {default: layout("default").sampler, fake: layout("fake").sampler, tied: layout("tied").sampler};
+  const samplers = {default: layout("default").sampler, fake: layout("fake").sampler, tied: layout("tied").sampler,
+                    grouped: layout("grouped").sampler};
   const cases = fixtures().mixture;
   assert.ok(cases.some((c) => c.layout === "default" && c.source.startsWith("LatentSampler")));
   assert.ok(cases.some((c) => c.layout === "fake" && c.source === "boundary"));
   assert.ok(cases.some((c) => c.layout === "tied" && c.source.startsWith("LatentSampler")));
+  // the blend's draws reach both kinds of component: the mixture's own factors and the kernels' shared one
+  const grouped = cases.filter((c) => c.layout === "grouped").map((c) => samplers.grouped.scaleOf[c.component]);
+  assert.ok(grouped.some((g) => g < 11) && grouped.includes(11));
   for (const [i, c] of cases.entries()) {
     const sampler = samplers[c.layout];
     assert.equal(pickComponent(sampler.weights, c.u), c.component, `case ${i} (${c.source}, u = ${c.u}): component`);

@@ -78,8 +78,10 @@ def sampler_note(explorer, sampler: Any = SAMPLERS[0]) -> str:
     if fitted is None:
         return ("Random faces: N(0, I) prior: this checkpoint has no fitted density "
                 "(`python -m vae_core embed` fits one).")
+    centre = ("its centre: a training face's own code for a kernel, a typical face for a mixture component"
+              if fitted.covariance_type in ("tied", "grouped") else "its mean, a typical face")
     return (f"Random faces: a {fitted.describe()} fitted to the training faces' codes; temperature scales the "
-            "spread around the chosen component (0 = its mean, a typical face).")
+            f"spread around the chosen component (0 = {centre}).")
 
 
 def copy_latent(explorer, z: np.ndarray) -> str:

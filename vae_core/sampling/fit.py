@@ -34,7 +34,10 @@ MIN_POINTS_PER_COMPONENT = 8
 #: (docs/performance.md, "Kernel densities against mixtures"): kernel densities win FD and recall by far but lose
 #: some precision, and their draws can sit as close to training faces as unseen faces do; the held-out
 #: likelihood is the one criterion that needs no decoder and no judge. It keeps the mixture for the default.
-DEFAULT_DENSITY: Literal["auto", "kde", "gmm"] = "auto"
+DEFAULT_DENSITY: Literal["auto", "kde", "gmm", "blend"] = "auto"
+DENSITIES = ("auto", "kde", "gmm", "blend")
+#: The shares of a blend's draws that come from the mixture (the rest from the kernels), tried by :func:`fit_blend`.
+BLEND_SHARES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: The kernel's shape comes from the differences between each code and its nearest neighbours (this many): the
 #: directions in which nearby faces differ, not the directions in which the whole data set spreads.
 KERNEL_NEIGHBOURS = 15
@@ -156,33 +159,13 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
                          scales=f32(best["bandwidth"] * kernel_cholesky(mu)), covariance_type="tied", info=info)
 
 
-def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
-                       candidates: Sequence[tuple] = CANDIDATES,
-                       density: Literal["auto", "kde", "gmm"] = DEFAULT_DENSITY) -> LatentSampler:
-    """Choose a mixture on held-out codes, then refit the winner on all of ``mu`` [N, Z].
-
-    Each candidate (components, covariance type[, variance floor]) is fitted on a random
-    (1 − ``heldout_fraction``) of the codes and scored by the mean log-likelihood of the rest; the best one
-    is refitted on everything. ``density`` (see :data:`DEFAULT_DENSITY`): "auto" also fits the kernel
-    densities on the same split and returns whichever family explains the held-out codes better, the other's
-    scores kept in ``info`` for comparison; "kde" or "gmm" fits one family.
-    """
+def fit_gaussian_mixture(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
+                         candidates: Sequence[tuple] = CANDIDATES) -> LatentSampler:
+    """The best Gaussian mixture among ``candidates`` (components, covariance type[, variance floor]): each is
+    fitted on a random (1 − ``heldout_fraction``) of the codes and scored by the mean log-likelihood of the rest;
+    the best one is refitted on all of ``mu`` [N, Z]."""
     mu = _check_codes(mu)
-    if density not in ("auto", "kde", "gmm"):
-        raise ValueError(f"density must be 'auto', 'kde' or 'gmm', got {density!r}")
-    if density != "gmm":
-        kde = fit_kernel_density(mu, seed=seed, heldout_fraction=heldout_fraction)
-        if density == "kde":
-            return kde
-        gmm = fit_latent_sampler(mu, seed=seed, heldout_fraction=heldout_fraction, candidates=candidates,
-                                 density="gmm")
-        kde_ll, gmm_ll = kde.info["chosen"]["heldout_loglik"], gmm.info["chosen"]["heldout_loglik"]
-        winner, other = (kde, gmm) if kde_ll >= gmm_ll else (gmm, kde)
-        winner.info["other_family"] = {"density": "gmm" if winner is kde else "kde", "chosen": other.info["chosen"],
-                                       "candidates": other.info["candidates"]}
-        return winner
     fit, held = _split_codes(mu, seed, heldout_fraction)
-    n_held = len(held)
     scores: list[dict[str, Any]] = []
     z = mu.shape[1]
     for cand in candidates:
@@ -203,10 +186,102 @@ def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     best = max(scores, key=lambda s: s["heldout_loglik"])
     k, cov, reg = best["components"], best["covariance_type"], best["variance_floor"]
     gm = _fit(mu, k, cov, seed, reg)
-    info = {"density": "gmm", "n_fit": int(len(fit)), "n_heldout": int(n_held), "n_final": int(len(mu)), "seed": seed,
-            "chosen": best, "candidates": scores,
+    info = {"density": "gmm", "n_fit": int(len(fit)), "n_heldout": int(len(held)), "n_final": int(len(mu)),
+            "seed": seed, "chosen": best, "candidates": scores,
             "criterion": "mean held-out log-likelihood, nats per code"}
     return _from_sklearn(gm, cov, info)
+
+
+def _factors(sampler: LatentSampler) -> tuple[np.ndarray, np.ndarray]:
+    """A mixture's Cholesky factors [G, Z, Z] and which one each component uses [K]: the grouped form of any
+    covariance type (a diagonal is a triangular factor too)."""
+    k, z = sampler.means.shape
+    if sampler.covariance_type == "grouped":
+        return sampler.scales, np.asarray(sampler.scale_of)
+    if sampler.covariance_type == "tied":
+        return sampler.scales[None], np.zeros(k, np.int64)
+    if sampler.covariance_type == "diag":
+        return np.einsum("kz,zy->kzy", sampler.scales, np.eye(z)), np.arange(k)
+    return sampler.scales, np.arange(k)
+
+
+def blend_samplers(mixture: LatentSampler, kernels: LatentSampler, mixture_share: float,
+                   info: dict[str, Any] | None = None) -> LatentSampler:
+    """One density ``share · mixture + (1 − share) · kernels``, as a grouped mixture: its components are both
+    parts' components, weighted by their share, each keeping its own Cholesky factor (the kernels share theirs)."""
+    if not 0 < mixture_share < 1:
+        raise ValueError(f"mixture_share must be in (0, 1), got {mixture_share!r}")
+    (fm, om), (fk, ok) = _factors(mixture), _factors(kernels)
+    weights = np.concatenate([mixture_share * mixture.weights / mixture.weights.sum(),
+                              (1 - mixture_share) * kernels.weights / kernels.weights.sum()])
+    return LatentSampler(weights=weights, means=np.concatenate([mixture.means, kernels.means]),
+                         scales=np.concatenate([fm, fk]), covariance_type="grouped",
+                         scale_of=np.concatenate([om, ok + len(fm)]), info=dict(info or {}))
+
+
+def fit_blend(mu: np.ndarray, mixture: LatentSampler, kernels: LatentSampler, seed: int = 0,
+              heldout_fraction: float = 0.2, shares: Sequence[float] = BLEND_SHARES) -> LatentSampler:
+    """The chosen mixture (:func:`fit_gaussian_mixture`) and kernel density (:func:`fit_kernel_density`) as one
+    density (:func:`blend_samplers`), the mixture's share of draws chosen by held-out log-likelihood.
+
+    Why a blend: the two fail in opposite ways. Kernels on the training codes keep the variety of real faces
+    (recall) but put all their mass near codes already seen; a few broad Gaussians put mass between and around
+    them, where new faces' codes also fall. On the default's held-out codes the blend explains unseen codes
+    better than either (docs/performance.md, "Kernel densities against mixtures"). Both parts are refitted with
+    their chosen settings on the same fitting codes, so the share is scored on codes neither part saw."""
+    mu = _check_codes(mu)
+    fit, held = _split_codes(mu, seed, heldout_fraction)
+    if len(fit) > MAX_KERNELS:
+        fit = fit[np.sort(np.random.default_rng(seed).permutation(len(fit))[:MAX_KERNELS])]
+    c = mixture.info["chosen"]
+    mixture_fit = _from_sklearn(_fit(fit, c["components"], c["covariance_type"], seed, c["variance_floor"]),
+                                c["covariance_type"], {})
+    bandwidth = kernels.info["bandwidth"]
+    kernels_fit = LatentSampler(weights=np.full(len(fit), 1.0 / len(fit)), means=fit,
+                                scales=bandwidth * kernel_cholesky(fit), covariance_type="tied")
+    ll_mixture, ll_kernels = mixture_fit.log_likelihood(held), kernels_fit.log_likelihood(held)
+    scores = []
+    for share in shares:
+        both = np.logaddexp(np.log(share) + ll_mixture, np.log1p(-share) + ll_kernels)
+        scores.append({"mixture_share": float(share), "heldout_loglik": float(both.mean())})
+    best = max(scores, key=lambda s: s["heldout_loglik"])
+    info = {"density": "blend", "mixture_share": best["mixture_share"], "bandwidth": bandwidth,
+            "mixture_components": mixture.n_components, "n_kernels": kernels.n_components,
+            "n_fit": int(len(fit)), "n_heldout": int(len(held)), "n_final": int(len(mu)), "seed": seed,
+            "chosen": {**best, "bandwidth": bandwidth, "mixture": c}, "candidates": scores,
+            "criterion": "mean held-out log-likelihood, nats per code, of the blend of the chosen mixture and the "
+                         "chosen kernel density"}
+    return blend_samplers(mixture, kernels, best["mixture_share"], info)
+
+
+def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
+                       candidates: Sequence[tuple] = CANDIDATES,
+                       density: Literal["auto", "kde", "gmm", "blend"] = DEFAULT_DENSITY) -> LatentSampler:
+    """Fit the latent density of codes ``mu`` [N, Z] on held-out codes, then refit the winner on all of them.
+
+    ``density`` (see :data:`DEFAULT_DENSITY`): "gmm" chooses among the mixtures ``candidates``
+    (:func:`fit_gaussian_mixture`), "kde" fits the kernel density (:func:`fit_kernel_density`), "blend" both and
+    their blend (:func:`fit_blend`); "auto" returns whichever of the three explains the held-out codes best, the
+    others' choices kept in ``info["other_families"]`` for comparison.
+    """
+    mu = _check_codes(mu)
+    if density not in DENSITIES:
+        raise ValueError(f"density must be one of {', '.join(map(repr, DENSITIES))}, got {density!r}")
+    if density == "gmm":
+        return fit_gaussian_mixture(mu, seed=seed, heldout_fraction=heldout_fraction, candidates=candidates)
+    kde = fit_kernel_density(mu, seed=seed, heldout_fraction=heldout_fraction)
+    if density == "kde":
+        return kde
+    gmm = fit_gaussian_mixture(mu, seed=seed, heldout_fraction=heldout_fraction, candidates=candidates)
+    blend = fit_blend(mu, gmm, kde, seed=seed, heldout_fraction=heldout_fraction)
+    if density == "blend":
+        return blend
+    families = {"kde": kde, "gmm": gmm, "blend": blend}
+    best = max(families, key=lambda name: families[name].info["chosen"]["heldout_loglik"])
+    winner = families[best]
+    winner.info["other_families"] = {name: {"chosen": s.info["chosen"], "describe": s.describe()}
+                                     for name, s in families.items() if name != best}
+    return winner
 
 
 #: The kernel width of :func:`quick_sampler`: what the selection chose on the real-face default.

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 SAMPLER_FILE = "sampler.npz"
 SAMPLER_VERSION = 1
-CovarianceType = Literal["diag", "full", "tied"]
+CovarianceType = Literal["diag", "full", "tied", "grouped"]
 
 #: Hottest temperature offered (the app's slider, its API and the static page share it): at 2 a draw lies twice
 #: the data's spread from its component's mean, already past the faces the decoder has seen; beyond that only
@@ -45,22 +45,33 @@ MAX_TEMPERATURE = 2.0
 @dataclass(frozen=True)
 class LatentSampler:
     """A Gaussian mixture over latent codes: ``weights`` [K], ``means`` [K, Z] and ``scales``: per-dim
-    standard deviations [K, Z] (diag), lower Cholesky factors of the covariances [K, Z, Z] (full), or one lower
+    standard deviations [K, Z] (diag), lower Cholesky factors of the covariances [K, Z, Z] (full), one lower
     Cholesky factor [Z, Z] that every component shares (tied: the kernel density, whose K means are training
-    codes; see :func:`vae_core.sampling.fit.fit_kernel_density`)."""
+    codes; see :func:`vae_core.sampling.fit.fit_kernel_density`), or a few factors [G, Z, Z] that components
+    share by ``scale_of`` [K] (grouped: a kernel density and a mixture as one density, whose kernels share one
+    factor and whose mixture components have one each; see :func:`vae_core.sampling.fit.blend_samplers`)."""
 
     weights: np.ndarray
     means: np.ndarray
     scales: np.ndarray
     covariance_type: CovarianceType
+    #: grouped only: the index into ``scales`` of each component's Cholesky factor [K] (int); None otherwise
+    scale_of: np.ndarray | None = None
     #: what it was fitted on and how it was chosen: n_fit, n_heldout, the candidates' held-out log-likelihood
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         k, z = self.means.shape
-        want = {"diag": (k, z), "full": (k, z, z), "tied": (z, z)}.get(self.covariance_type)
+        groups = self.scales.shape[0] if self.scales.ndim == 3 else -1
+        want = {"diag": (k, z), "full": (k, z, z), "tied": (z, z), "grouped": (groups, z, z)}.get(self.covariance_type)
         if want is None:
-            raise ValueError(f"covariance_type must be diag, full or tied, got {self.covariance_type!r}")
+            raise ValueError(f"covariance_type must be diag, full, tied or grouped, got {self.covariance_type!r}")
+        if (self.covariance_type == "grouped") != (self.scale_of is not None):
+            raise ValueError("scale_of is given for grouped covariances and for them only")
+        if self.scale_of is not None:
+            of = np.asarray(self.scale_of)
+            if of.shape != (k,) or of.dtype.kind not in "iu" or (k and (of.min() < 0 or of.max() >= groups)):
+                raise ValueError(f"scale_of must hold {k} whole numbers in 0..{groups - 1}")
         if self.weights.shape != (k,) or self.scales.shape != want:
             raise ValueError(f"inconsistent mixture shapes: weights {self.weights.shape}, means {self.means.shape}, "
                              f"scales {self.scales.shape} ({self.covariance_type})")
@@ -77,6 +88,10 @@ class LatentSampler:
         return self.means.shape[1]
 
     def describe(self) -> str:
+        if self.covariance_type == "grouped" and "mixture_share" in self.info:
+            share = round(100 * self.info["mixture_share"])
+            return (f"blend of a kernel density on {self.info['n_kernels']} training codes ({100 - share} % of draws) "
+                    f"and a {self.info['mixture_components']}-component Gaussian mixture ({share} %)")
         if self.covariance_type == "tied" and "bandwidth" in self.info:
             return (f"kernel density on {self.n_components} training codes (bandwidth {self.info['bandwidth']:g} "
                     "× the codes' covariance)")
@@ -94,6 +109,11 @@ class LatentSampler:
             noise = self.scales[comp] * eps
         elif self.covariance_type == "tied":
             noise = np.einsum("ij,nj->ni", self.scales, eps)
+        elif self.covariance_type == "grouped":
+            group = self.scale_of[comp]
+            noise = np.empty_like(eps)
+            for g in np.unique(group):  # one product per shared factor, not an [n, Z, Z] gather
+                noise[group == g] = np.einsum("ij,nj->ni", self.scales[g], eps[group == g])
         else:
             noise = np.einsum("nij,nj->ni", self.scales[comp], eps)
         return (self.means[comp] + float(temperature) * noise).astype(np.float32)
@@ -104,6 +124,15 @@ class LatentSampler:
         d = z.shape[1]
         if self.covariance_type == "tied":
             return _tied_log_likelihood(z, self.means, self.scales, self.weights)
+        if self.covariance_type == "grouped":
+            total = self.weights.sum()
+            per_group = [np.log(max(self.weights[self.scale_of == g].sum() / total, 1e-300))
+                         + _tied_log_likelihood(z, self.means[self.scale_of == g], self.scales[g],
+                                                self.weights[self.scale_of == g])
+                         for g in np.unique(self.scale_of)]
+            stacked = np.stack(per_group, axis=1)
+            top = stacked.max(axis=1, keepdims=True)
+            return (top + np.log(np.exp(stacked - top).sum(axis=1, keepdims=True)))[:, 0]
         per = np.empty((len(z), self.n_components))
         for k in range(self.n_components):
             diff = z - self.means[k]
@@ -126,6 +155,8 @@ class LatentSampler:
                 "weights_sha256": weights_sha256, "info": self.info}
         arrays = dict(weights=self.weights.astype(np.float64), means=self.means.astype(np.float32),
                       scales=self.scales.astype(np.float32), meta=np.array(json.dumps(meta)))
+        if self.scale_of is not None:
+            arrays["scale_of"] = np.asarray(self.scale_of, np.int32)
         return atomic_write(Path(path), lambda f: np.savez_compressed(f, **arrays))
 
     @classmethod
@@ -135,6 +166,7 @@ class LatentSampler:
             with np.load(Path(path), allow_pickle=False) as f:
                 meta = json.loads(str(f["meta"]))
                 arrays = {k: np.asarray(f[k]) for k in ("weights", "means", "scales")}
+                scale_of = np.asarray(f["scale_of"]).astype(np.int64) if "scale_of" in f.files else None
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as e:
             raise CheckpointError(f"latent sampler {path} is unreadable ({type(e).__name__}: {e})") from None
         if not isinstance(meta, dict) or meta.get("version") != SAMPLER_VERSION:
@@ -144,7 +176,7 @@ class LatentSampler:
         try:
             return cls(weights=arrays["weights"].astype(np.float64), means=arrays["means"].astype(np.float64),
                        scales=arrays["scales"].astype(np.float64), covariance_type=meta["covariance_type"],
-                       info=dict(meta.get("info") or {}))
+                       scale_of=scale_of, info=dict(meta.get("info") or {}))
         except (ValueError, KeyError, TypeError) as e:
             raise CheckpointError(f"latent sampler {path} is inconsistent: {e}") from None
 

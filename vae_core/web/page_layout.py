@@ -50,6 +50,8 @@ def page_layout(layout: SliderLayout, sampler=None, *, resolution: int, title: s
         sampler_doc = {"covariance_type": sampler.covariance_type, "describe": sampler.describe(),
                        "weights": [float(w) for w in sampler.weights], "means": f32(sampler.means),
                        "scales": f32(sampler.scales)}
+        if sampler.scale_of is not None:
+            sampler_doc["scale_of"] = [int(g) for g in sampler.scale_of]
     return {
         "format": FORMAT, "version": VERSION,
         "model_id": layout.model_id, "latent_dim": int(layout.latent_dim), "resolution": int(resolution),

@@ -18,9 +18,11 @@
 //   pca: {k, components: Float32Array[k*Z], stds: number[k], ratios: number[k]},
 //   attrs: [{name, title, values: int[V], names: string[V], counts: int[V], defaultTarget: int | null,
 //            directions: Float32Array[V*Z]}],
-//   sampler: null | {covarianceType: "diag" | "full" | "tied", describe: string, k: K, weights: number[K],
-//                    means: Float32Array[K*Z], scales: Float32Array[K*Z] (diag std devs), [K*Z*Z] (full:
-//                    row-major lower Cholesky factors) or [Z*Z] (tied: one factor all components share)},
+//   sampler: null | {covarianceType: "diag" | "full" | "tied" | "grouped", describe: string, k: K,
+//                    weights: number[K], means: Float32Array[K*Z], scales: Float32Array[K*Z] (diag std devs),
+//                    [K*Z*Z] (full: row-major lower Cholesky factors), [Z*Z] (tied: one factor all components
+//                    share) or [G*Z*Z] (grouped: G factors, component k uses factor scaleOf[k]),
+//                    scaleOf: int[K] (grouped) | null},
 // }
 
 export const FORMAT = "cvae-page-layout";
@@ -167,8 +169,8 @@ function parseSampler(doc, z) {
   if (doc === null) return null;
   obj(doc, "sampler");
   const covarianceType = doc.covariance_type;
-  if (covarianceType !== "diag" && covarianceType !== "full" && covarianceType !== "tied") {
-    fail("sampler.covariance_type", `must be "diag", "full" or "tied", got ${describe(covarianceType)}`);
+  if (!["diag", "full", "tied", "grouped"].includes(covarianceType)) {
+    fail("sampler.covariance_type", `must be "diag", "full", "tied" or "grouped", got ${describe(covarianceType)}`);
   }
   const weights = list(doc.weights, "sampler.weights").map((v, i) => num(v, `sampler.weights[${i}]`));
   const k = weights.length;
@@ -177,9 +179,19 @@ function parseSampler(doc, z) {
     fail("sampler.weights", "must be >= 0 with a positive sum");
   }
   const means = finiteArray(array(doc.means, "sampler.means", [k, z]), "sampler.means");
-  const scales = finiteArray(array(doc.scales, "sampler.scales", covarianceType === "diag" ? [k, z] : covarianceType === "tied" ? [z, z] : [k, z, z]),
-                             "sampler.scales");
-  return {covarianceType, describe: str(doc.describe, "sampler.describe"), k, weights, means, scales};
+  let scaleOf = null;
+  let shape = covarianceType === "diag" ? [k, z] : covarianceType === "tied" ? [z, z] : [k, z, z];
+  if (covarianceType === "grouped") {
+    const g = int(obj(doc.scales, "sampler.scales").shape?.[0], "sampler.scales.shape[0]", 1);
+    shape = [g, z, z];
+    scaleOf = list(doc.scale_of, "sampler.scale_of", k).map((v, i) => {
+      const f = `sampler.scale_of[${i}]`;
+      if (int(v, f) >= g) fail(f, `must be below the ${g} factors in sampler.scales, got ${v}`);
+      return v;
+    });
+  }
+  const scales = finiteArray(array(doc.scales, "sampler.scales", shape), "sampler.scales");
+  return {covarianceType, describe: str(doc.describe, "sampler.describe"), k, weights, means, scales, scaleOf};
 }
 
 /** The page-layout JSON (already parsed from text) → a checked Layout (see the top of this file). */

@@ -20,6 +20,7 @@
 //   drawMixture(sampler, u, eps, temperature) -> Float32Array[Z]
 //                                       means[k] + T·(scales[k]∘eps) (diag), means[k] + T·L[k]·eps (full) or
 //                                       means[k] + T·L·eps (tied: one L for every component, the kernel density)
+//                                       or means[k] + T·L[scaleOf[k]]·eps (grouped: kernels and a mixture blended)
 //   sampleFace(layout, rng, temperature) -> Float32Array[Z]
 //                                       one random face: rng.uniform() picks the component, then Z rng.normal()s
 
@@ -137,7 +138,8 @@ export function drawMixture(sampler, u, eps, temperature) {
     for (let i = 0; i < Z; i++) out[i] = sampler.means[mean + i] + temperature * (sampler.scales[mean + i] * eps[i]);
   } else {
     const L = sampler.scales;
-    const base = sampler.covarianceType === "tied" ? 0 : k * Z * Z;
+    const factor = sampler.covarianceType === "tied" ? 0 : sampler.covarianceType === "grouped" ? sampler.scaleOf[k] : k;
+    const base = factor * Z * Z;
     for (let i = 0; i < Z; i++) {
       const row = base + i * Z;
       let noise = 0;
