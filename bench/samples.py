@@ -49,10 +49,10 @@ def bench(path: Path, n: int, seeds: int, unseen: list[str], grid: Path | None) 
     print(f"\n{path} — {ex.meta.data.describe()}: {len(train_idx)} train / {len(val_idx)} held-out faces"
           f"{f' + {len(ref) - len(val_idx)} unseen' if unseen else ''}; features: attribute classifier "
           f"({clf.report.mean_accuracy:.2f} mean held-out accuracy), {real_f.shape[1]} dims")
-    print(f"  {'sampler':<64} {'FD':>12} {'precision':>13} {'recall':>13} {'SSIM to nearest train':>22}")
+    print(f"  {'sampler':<104} {'FD':>12} {'precision':>13} {'recall':>13} {'SSIM to nearest train':>22}")
     sub = train[np.random.default_rng(0).permutation(len(train))[:n]]
     p, r = knn_precision_recall(real_f, clf.features(sub))
-    print(f"  {'(training faces, the floor)':<64} {frechet_distance(clf.features(sub), real_f):12.1f} {p:13.3f} "
+    print(f"  {'(training faces, the floor)':<104} {frechet_distance(clf.features(sub), real_f):12.1f} {p:13.3f} "
           f"{r:13.3f} {'—':>22}")
     mu, _ = encode_images(ex.model, ds.images[np.sort(train_idx)])
     rows = [(f"fitted: {s.describe()}", s.sample)
@@ -69,7 +69,7 @@ def bench(path: Path, n: int, seeds: int, unseen: list[str], grid: Path | None) 
         cols = [np.array([getattr(q, f) for q in scores]) for f in ("frechet", "precision", "recall")]
         shown = [f"{c.mean():.{d}f}" + (f"±{c.std():.{d}f}" if seeds > 1 else "") for c, d in zip(cols, (1, 3, 3))]
         copy = np.mean([q.nearest_train_ssim for q in scores])
-        print(f"  {name:<64} {shown[0]:>12} {shown[1]:>13} {shown[2]:>13} "
+        print(f"  {name:<104} {shown[0]:>12} {shown[1]:>13} {shown[2]:>13} "
               f"{copy:10.3f} (reference {scores[0].heldout_nearest_train_ssim:.3f})")
     print(f"  ({n} samples per sampler and seed, {seeds} seed{'s' if seeds > 1 else ''}; "
           f"{time.perf_counter() - t0:.0f} s)")
