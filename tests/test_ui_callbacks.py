@@ -65,6 +65,29 @@ def test_seeded_faces_are_reproducible(explorer):
             latents.face_from_seed(explorer, 1, bad)
 
 
+def test_the_sampler_note_says_what_temperature_0_gives():
+    """A mixture's centre is a typical face; a kernel's (alone or in the shipped blend) is a training face's own code."""
+    import types
+
+    from vae_core.sampling import LatentSampler
+
+    def with_sampler(kind):
+        z = 3
+        scales = {"full": np.eye(z)[None], "tied": np.eye(z), "grouped": np.eye(z)[None]}[kind]
+        info = ({"mixture_share": 0.5, "n_kernels": 1, "mixture_components": 1} if kind == "grouped"
+                else {"bandwidth": 1.0} if kind == "tied" else {})
+        return types.SimpleNamespace(sampler=LatentSampler(
+            weights=np.ones(1), means=np.zeros((1, z)), scales=scales, covariance_type=kind,
+            scale_of=np.zeros(1, int) if kind == "grouped" else None, info=info))
+
+    assert "(0 = its mean, a typical face)" in latents.sampler_note(with_sampler("full"))
+    for kind in ("tied", "grouped"):
+        note = latents.sampler_note(with_sampler(kind))
+        assert "a training face's own code for a kernel" in note, note
+    assert "blend of a kernel density" in latents.sampler_note(with_sampler("grouped"))
+    assert "N(0, I) prior" in latents.sampler_note(with_sampler("full"), "N(0, I) prior")
+
+
 def test_latent_strings_round_trip_and_refuse_other_models(explorer):
     z = latents.face_from_seed(explorer, 3)
     text = latents.copy_latent(explorer, z)
