@@ -26,7 +26,7 @@ from vae_core.data import load_dataset
 from vae_core.explorer import Explorer
 from vae_core.latent import encode_images
 from vae_core.sampling import fit_latent_sampler
-from vae_core.sampling.fit import _split_codes
+from vae_core.sampling.fit import split_codes
 
 
 class Coupling(nn.Module):
@@ -126,7 +126,7 @@ def main() -> None:
     train_idx, val_idx = ds.split()
     train = ds.images[np.sort(train_idx)]
     mu = np.asarray(encode_images(ex.model, train)[0], np.float64)
-    fit, held = _split_codes(mu, 0, 0.2)
+    fit, held = split_codes(mu, 0, 0.2)
     print(f"{a.checkpoint}: {len(fit)} fitting / {len(held)} held-out training codes, {mu.shape[1]} dims; "
           "held-out log-likelihood, nats per code:")
     for density in ("gmm", "kde", "blend"):

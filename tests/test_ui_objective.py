@@ -73,7 +73,7 @@ def test_held_out_example_numbers_are_checked(ctx, explorer):
 
 def test_static_sections_prior_hole_samplers_and_beta(ctx, explorer, tmp_path):
     hole, norms, top, marginals, fitted, prior, beta_md, beta_fig = objective_tab.static_values(ctx, explorer)
-    assert "aggregate posterior" in hole and "157.0" in hole and "493.8" in hole  # cited from docs/performance.md
+    assert "aggregate posterior" in hole and "61.2" in hole and "335.3" in hole  # cited from docs/performance.md
     assert isinstance(norms, go.Figure) and {t.name.split(" ")[0] for t in norms.data} >= {"‖μ‖", "‖z‖,"}
     assert isinstance(marginals, go.Figure) and len(marginals.data[0].y) == explorer.latent_dim
     ref = objective_tab.checkpoint_reference(ctx, explorer)

@@ -80,7 +80,7 @@ def _fit(mu: np.ndarray, k: int, covariance_type: CovarianceType, seed: int, reg
                                random_state=seed, init_params="kmeans").fit(mu)
 
 
-def _split_codes(mu: np.ndarray, seed: int, heldout_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+def split_codes(mu: np.ndarray, seed: int, heldout_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """(fit, held) codes: a seeded random split, the same for every density family."""
     order = np.random.default_rng(seed).permutation(len(mu))
     n_held = max(1, int(round(len(mu) * heldout_fraction)))
@@ -135,7 +135,7 @@ def fit_kernel_density(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 
     mu = _check_codes(mu)
     if len(mu) > MAX_KERNELS:
         mu = mu[np.sort(np.random.default_rng(seed).permutation(len(mu))[:MAX_KERNELS])]
-    fit, held = _split_codes(mu, seed, heldout_fraction)
+    fit, held = split_codes(mu, seed, heldout_fraction)
     metric = codes_cholesky(fit)
     kernel = kernel_cholesky(fit, whole=metric)
     held_nearest = float(np.median(np.sqrt(whitened_sq_distances(held, fit, metric).min(axis=1))))
@@ -166,7 +166,7 @@ def fit_gaussian_mixture(mu: np.ndarray, seed: int = 0, heldout_fraction: float 
     fitted on a random (1 − ``heldout_fraction``) of the codes and scored by the mean log-likelihood of the rest;
     the best one is refitted on all of ``mu`` [N, Z]."""
     mu = _check_codes(mu)
-    fit, held = _split_codes(mu, seed, heldout_fraction)
+    fit, held = split_codes(mu, seed, heldout_fraction)
     scores: list[dict[str, Any]] = []
     z = mu.shape[1]
     for cand in candidates:
@@ -231,7 +231,7 @@ def fit_blend(mu: np.ndarray, mixture: LatentSampler, kernels: LatentSampler, se
     better than either (docs/performance.md, "Kernel densities against mixtures"). Both parts are refitted with
     their chosen settings on the same fitting codes, so the share is scored on codes neither part saw."""
     mu = _check_codes(mu)
-    fit, held = _split_codes(mu, seed, heldout_fraction)
+    fit, held = split_codes(mu, seed, heldout_fraction)
     if len(fit) > MAX_KERNELS:
         fit = fit[np.sort(np.random.default_rng(seed).permutation(len(fit))[:MAX_KERNELS])]
     c = mixture.info["chosen"]
