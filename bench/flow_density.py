@@ -26,7 +26,7 @@ from vae_core.data import load_dataset
 from vae_core.explorer import Explorer
 from vae_core.latent import encode_images
 from vae_core.sampling import fit_latent_sampler
-from vae_core.sampling.fit import split_codes
+from vae_core.sampling.fit import codes_cholesky, fit_blend, split_codes
 
 
 class Coupling(nn.Module):
@@ -84,7 +84,7 @@ def fit_flow(fit: np.ndarray, held: np.ndarray, layers: int, hidden: int, weight
              epochs: int = 300) -> tuple[Flow, float, int, np.ndarray, np.ndarray]:
     """Train on whitened ``fit`` codes, keep the epoch with the best held-out log-likelihood (in code units)."""
     mean = fit.mean(0)
-    chol = np.linalg.cholesky(np.cov(fit, rowvar=False) + 1e-4 * np.eye(fit.shape[1]))
+    chol = codes_cholesky(fit)
     inv = np.linalg.inv(chol)
     log_det = float(np.log(np.diag(chol)).sum())  # whitening's Jacobian: code units = whitened − log|L|
     white = lambda z: torch.tensor((z - mean) @ inv.T, dtype=torch.float32)  # noqa: E731
@@ -129,8 +129,8 @@ def main() -> None:
     fit, held = split_codes(mu, 0, 0.2)
     print(f"{a.checkpoint}: {len(fit)} fitting / {len(held)} held-out training codes, {mu.shape[1]} dims; "
           "held-out log-likelihood, nats per code:")
-    for density in ("gmm", "kde", "blend"):
-        s = fit_latent_sampler(mu, seed=0, density=density)
+    gmm, kde = (fit_latent_sampler(mu, seed=0, density=d) for d in ("gmm", "kde"))
+    for s in (gmm, kde, fit_blend(mu, gmm, kde, seed=0)):
         print(f"  {s.describe():<100} {s.info['chosen']['heldout_loglik']:8.1f}")
     best = None
     for layers, hidden, wd in ((4, 128, 0.01), (8, 256, 0.01), (8, 256, 0.1)):

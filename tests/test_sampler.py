@@ -102,12 +102,16 @@ def test_fit_refuses_too_few_or_non_finite_codes():
 
 # -- the kernel density (the default) ------------------------------------------------------------------------
 def _mixture_log_likelihood_by_scipy(z: np.ndarray, s: LatentSampler) -> np.ndarray:
+    """log Σ_k w_k N(z; m_k, L_k L_kᵀ) component by component with scipy (tied: every L_k the one factor; grouped:
+    L_k the factor ``scale_of[k]`` names): what the mixture's own log_likelihood must equal."""
     from scipy.special import logsumexp
     from scipy.stats import multivariate_normal
 
-    cov = s.scales @ s.scales.T
-    per = np.stack([np.log(w) + multivariate_normal(m, cov).logpdf(z) for w, m in zip(s.weights, s.means)], axis=1)
-    return logsumexp(per, axis=1)
+    factors = s.scales[None] if s.covariance_type == "tied" else s.scales
+    of = np.zeros(s.n_components, int) if s.scale_of is None else s.scale_of
+    per = [np.log(w) + multivariate_normal(m, factors[g] @ factors[g].T).logpdf(z)
+           for w, m, g in zip(s.weights / s.weights.sum(), s.means, of)]
+    return logsumexp(np.stack(per, axis=1), axis=1)
 
 
 def test_the_default_density_is_a_kernel_density_on_the_codes_that_does_not_copy_them():
@@ -182,16 +186,6 @@ def test_auto_keeps_the_family_that_explains_held_out_codes_best():
     assert auto.info["density"] == "gmm" and auto.n_components == 3
 
 
-def _explicit_mixture_log_likelihood(z: np.ndarray, s: LatentSampler) -> np.ndarray:
-    """log Σ_k w_k N(z; m_k, L_k L_kᵀ) component by component with scipy: what a grouped mixture must equal."""
-    from scipy.special import logsumexp
-    from scipy.stats import multivariate_normal
-
-    per = [np.log(w) + multivariate_normal(m, s.scales[g] @ s.scales[g].T).logpdf(z)
-           for w, m, g in zip(s.weights / s.weights.sum(), s.means, s.scale_of)]
-    return logsumexp(np.stack(per, axis=1), axis=1)
-
-
 def test_a_blend_is_both_parts_as_one_grouped_mixture(tmp_path):
     from vae_core.sampling.fit import blend_samplers
 
@@ -208,7 +202,7 @@ def test_a_blend_is_both_parts_as_one_grouped_mixture(tmp_path):
         # its density is the weighted sum of the parts', and each component's own Gaussian, computed directly
         want = np.logaddexp(np.log(0.3) + gmm.log_likelihood(z), np.log(0.7) + kde.log_likelihood(z))
         np.testing.assert_allclose(b.log_likelihood(z), want, rtol=1e-8, atol=1e-8)
-        np.testing.assert_allclose(b.log_likelihood(z[:10]), _explicit_mixture_log_likelihood(z[:10], b), rtol=1e-7)
+        np.testing.assert_allclose(b.log_likelihood(z[:10]), _mixture_log_likelihood_by_scipy(z[:10], b), rtol=1e-7)
         # draws: about 30 % from the mixture's components, each spread by its own factor; temperature 0 = a mean
         comp = np.random.default_rng(4).choice(b.n_components, size=4000, p=b.weights / b.weights.sum())
         assert 0.26 < (comp < k).mean() < 0.34

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -35,8 +35,9 @@ MIN_POINTS_PER_COMPONENT = 8
 #: them: the blend explains unseen codes best (−178.7 nats/code against the mixture's −187.2 and the kernels'
 #: −196.6) and its faces score better Fréchet distance and recall than the mixture's at equal precision, copying no
 #: training face (docs/performance.md, "Kernel densities against mixtures").
-DEFAULT_DENSITY: Literal["auto", "kde", "gmm", "blend"] = "auto"
-DENSITIES = ("auto", "kde", "gmm", "blend")
+Density = Literal["auto", "kde", "gmm", "blend"]
+DENSITIES: tuple[str, ...] = get_args(Density)
+DEFAULT_DENSITY: Density = "auto"
 #: The shares of a blend's draws that come from the mixture (the rest from the kernels), tried by :func:`fit_blend`.
 BLEND_SHARES: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: The kernel's shape comes from the differences between each code and its nearest neighbours (this many): the
@@ -257,7 +258,7 @@ def fit_blend(mu: np.ndarray, mixture: LatentSampler, kernels: LatentSampler, se
 
 def fit_latent_sampler(mu: np.ndarray, seed: int = 0, heldout_fraction: float = 0.2,
                        candidates: Sequence[tuple] = CANDIDATES,
-                       density: Literal["auto", "kde", "gmm", "blend"] = DEFAULT_DENSITY) -> LatentSampler:
+                       density: Density = DEFAULT_DENSITY) -> LatentSampler:
     """Fit the latent density of codes ``mu`` [N, Z] on held-out codes, then refit the winner on all of them.
 
     ``density`` (see :data:`DEFAULT_DENSITY`): "gmm" chooses among the mixtures ``candidates``

@@ -66,15 +66,15 @@ class LatentSampler:
         want = {"diag": (k, z), "full": (k, z, z), "tied": (z, z), "grouped": (groups, z, z)}.get(self.covariance_type)
         if want is None:
             raise ValueError(f"covariance_type must be diag, full, tied or grouped, got {self.covariance_type!r}")
+        if self.weights.shape != (k,) or self.scales.shape != want:
+            raise ValueError(f"inconsistent mixture shapes: weights {self.weights.shape}, means {self.means.shape}, "
+                             f"scales {self.scales.shape} ({self.covariance_type})")
         if (self.covariance_type == "grouped") != (self.scale_of is not None):
             raise ValueError("scale_of is given for grouped covariances and for them only")
         if self.scale_of is not None:
             of = np.asarray(self.scale_of)
             if of.shape != (k,) or of.dtype.kind not in "iu" or (k and (of.min() < 0 or of.max() >= groups)):
                 raise ValueError(f"scale_of must hold {k} whole numbers in 0..{groups - 1}")
-        if self.weights.shape != (k,) or self.scales.shape != want:
-            raise ValueError(f"inconsistent mixture shapes: weights {self.weights.shape}, means {self.means.shape}, "
-                             f"scales {self.scales.shape} ({self.covariance_type})")
         if not (np.all(np.isfinite(self.means)) and np.all(np.isfinite(self.scales))
                 and np.all(self.weights >= 0) and abs(float(self.weights.sum()) - 1) < 1e-4):
             raise ValueError("mixture parameters must be finite, with weights summing to 1")
